@@ -1,0 +1,109 @@
+package boskos
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+)
+
+// Code classifies an Error; each code maps to one HTTP status.
+type Code string
+
+// The error codes.
+const (
+	EOwnerMismatch Code = "owner_mismatch" // 401
+	ENotFound      Code = "not_found"      // 404
+	ETypeNotFound  Code = "type_not_found" // 404
+	EStateMismatch Code = "state_mismatch" // 409
+	EStaleEpoch    Code = "stale_epoch"    // 409
+	EInvalid       Code = "invalid"        // 400
+	ETooLarge      Code = "too_large"      // 413
+	EMethod        Code = "method"         // 405
+	EInternal      Code = "internal"       // 500
+)
+
+var codeStatus = map[Code]int{
+	EOwnerMismatch: http.StatusUnauthorized,
+	ENotFound:      http.StatusNotFound,
+	ETypeNotFound:  http.StatusNotFound,
+	EStateMismatch: http.StatusConflict,
+	EStaleEpoch:    http.StatusConflict,
+	EInvalid:       http.StatusBadRequest,
+	ETooLarge:      http.StatusRequestEntityTooLarge,
+	EMethod:        http.StatusMethodNotAllowed,
+	EInternal:      http.StatusInternalServerError,
+}
+
+// Error is the one error type of the domain. Its message is API: clients
+// parse some of them (for example `resource type "t" does not exist`).
+type Error struct {
+	Code    Code
+	Message string
+	Err     error // optional cause, for logs
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+// ErrorCode returns the code of the first *Error in err's chain, EInternal
+// when there is none, and "" for a nil err.
+func ErrorCode(err error) Code {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return EInternal
+}
+
+// HTTPStatus returns the HTTP status for err (500 when it has no code).
+func HTTPStatus(err error) int {
+	if s, ok := codeStatus[ErrorCode(err)]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
+}
+
+// OwnerMismatch is upstream's OwnerNotMatch (401).
+func OwnerMismatch(request, current string) *Error {
+	return &Error{Code: EOwnerMismatch, Message: fmt.Sprintf("owner mismatch request by %s, currently owned by %s", request, current)}
+}
+
+// ResourceNotFound is upstream's ResourceNotFound (404); x is a type, a name
+// or a state depending on the caller.
+func ResourceNotFound(x string) *Error {
+	return &Error{Code: ENotFound, Message: fmt.Sprintf("no available resource %s, try again later.", x)}
+}
+
+// TypeNotFound is upstream's ResourceTypeNotFound (404). Its text is parsed
+// by the Go client: keep it byte for byte.
+func TypeNotFound(rtype string) *Error {
+	return &Error{Code: ETypeNotFound, Message: fmt.Sprintf("resource type %q does not exist", rtype)}
+}
+
+// StateMismatch is upstream's StateNotMatch (409). Upstream swaps the words:
+// "expected" is followed by the resource's actual state and "current" by the
+// requested one. Kept as is.
+func StateMismatch(actual, requested string) *Error {
+	return &Error{Code: EStateMismatch, Message: fmt.Sprintf("state mismatch - expected %s, current %s", actual, requested)}
+}
+
+// StaleEpoch says a fenced request carried an epoch that is no longer the
+// resource's (409).
+func StaleEpoch(name string, requested, current int64) *Error {
+	return &Error{Code: EStaleEpoch, Message: fmt.Sprintf("stale epoch for %s: request has %d, resource is at %d", name, requested, current)}
+}
+
+// Invalid is a bad-request error (400).
+func Invalid(format string, args ...any) *Error {
+	return &Error{Code: EInvalid, Message: fmt.Sprintf(format, args...)}
+}
+
+// Internal wraps an unexpected error (500).
+func Internal(err error) *Error {
+	return &Error{Code: EInternal, Message: err.Error(), Err: err}
+}
