@@ -1,0 +1,28 @@
+// Package metrics holds the Prometheus metrics of the Boskos API, with the
+// names, labels and buckets of upstream Boskos:
+//
+//   - boskos_resources{type,state}: a gauge computed at scrape time from every
+//     resource (ResourcesCollector). Every type with at least one resource
+//     reports every state of boskos.KnownStates (0 by default); any other
+//     state is counted under state="other".
+//   - boskos_acquire_duration_seconds{type,state,dest,has_request_id}: a
+//     histogram of how long a client waited for a successful acquire,
+//     observed through ranch.Options.OnAcquire (AcquireObserver).
+//   - boskos_http_request_duration_seconds{path,method,status}: a histogram of
+//     API request latency (HTTP). Unlike upstream (prow's instrumentation)
+//     it has no user_agent label: a client-chosen header would give the
+//     metric unbounded cardinality. For the same reason path is reduced to
+//     one of the six API endpoints or "unmatched", and method to the
+//     standard methods or "other".
+//
+// Wiring, in a main:
+//
+//	reg := prometheus.NewRegistry()
+//	onAcquire, err := metrics.AcquireObserver(reg)
+//	// handle err
+//	r := ranch.New(st, ranch.Options{OnAcquire: onAcquire})
+//	h := httpapi.New(r, httpapi.Options{Registry: reg})
+//
+// httpapi.New registers the resources collector and the HTTP histogram on
+// the same registry and serves it at /metrics.
+package metrics

@@ -1,0 +1,255 @@
+package metrics
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/boskos-serverless/boskos/core/boskos"
+)
+
+// Metric names.
+const (
+	ResourcesName       = "boskos_resources"
+	AcquireDurationName = "boskos_acquire_duration_seconds"
+	HTTPDurationName    = "boskos_http_request_duration_seconds"
+)
+
+// Unmatched is the path label of requests outside the six API endpoints.
+const Unmatched = "unmatched"
+
+// AcquireBuckets are the buckets (seconds) of boskos_acquire_duration_seconds,
+// as upstream.
+var AcquireBuckets = []float64{1, 10, 100, 500, 1000, 1500, 2000}
+
+// HTTPBuckets are the buckets (seconds) of boskos_http_request_duration_seconds,
+// as upstream (prow): 0.005, the powers of two from 2^-7 to 2^10, then 1200.
+var HTTPBuckets = httpBuckets()
+
+func httpBuckets() []float64 {
+	b := []float64{0.005}
+	for e := -7; e <= 10; e++ {
+		b = append(b, pow2(e))
+	}
+	return append(b, 1200)
+}
+
+func pow2(e int) float64 {
+	v := 1.0
+	for ; e > 0; e-- {
+		v *= 2
+	}
+	for ; e < 0; e++ {
+		v /= 2
+	}
+	return v
+}
+
+// endpoints are the paths that keep their own path label.
+var endpoints = map[string]bool{
+	"/acquire": true, "/acquirebystate": true, "/release": true,
+	"/reset": true, "/update": true, "/metric": true,
+}
+
+// SimplifyPath returns p when it is one of the six API endpoints, else
+// Unmatched.
+func SimplifyPath(p string) string {
+	if endpoints[p] {
+		return p
+	}
+	return Unmatched
+}
+
+var methods = map[string]bool{
+	http.MethodGet: true, http.MethodHead: true, http.MethodPost: true, http.MethodPut: true,
+	http.MethodPatch: true, http.MethodDelete: true, http.MethodConnect: true,
+	http.MethodOptions: true, http.MethodTrace: true,
+}
+
+// NormalizeMethod returns m when it is a standard HTTP method, else "other"
+// (clients may send any token as a method).
+func NormalizeMethod(m string) string {
+	if methods[m] {
+		return m
+	}
+	return boskos.Other
+}
+
+// register registers c on reg. When an equal collector is already
+// registered it returns that one instead, so that building two handlers on
+// one registry shares the metrics rather than failing.
+func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
+	err := reg.Register(c)
+	if err == nil {
+		return c, nil
+	}
+	var are prometheus.AlreadyRegisteredError
+	if errors.As(err, &are) {
+		if existing, ok := are.ExistingCollector.(C); ok {
+			return existing, nil
+		}
+	}
+	return c, fmt.Errorf("metrics: register: %w", err)
+}
+
+// AcquireFunc is the shape of ranch.Options.OnAcquire.
+type AcquireFunc = func(rtype, state, dest string, hasRequestID bool, waited time.Duration)
+
+// AcquireObserver registers boskos_acquire_duration_seconds on reg and
+// returns the callback to set as ranch.Options.OnAcquire. Calling it twice on
+// one registry returns callbacks that feed the same histogram. It fails only
+// when reg holds a different metric of the same name.
+func AcquireObserver(reg prometheus.Registerer) (AcquireFunc, error) {
+	h := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    AcquireDurationName,
+		Help:    "Histogram of waiting in seconds for a Boskos' client to acquire a resource.",
+		Buckets: AcquireBuckets,
+	}, []string{"type", "state", "dest", "has_request_id"})
+	h, err := register(reg, h)
+	if err != nil {
+		return nil, err
+	}
+	return func(rtype, state, dest string, hasRequestID bool, waited time.Duration) {
+		h.WithLabelValues(rtype, state, dest, strconv.FormatBool(hasRequestID)).Observe(waited.Seconds())
+	}, nil
+}
+
+// HTTP records boskos_http_request_duration_seconds.
+type HTTP struct {
+	h *prometheus.HistogramVec
+}
+
+// NewHTTP registers boskos_http_request_duration_seconds on reg. It fails
+// only when reg holds a different metric of the same name.
+func NewHTTP(reg prometheus.Registerer) (*HTTP, error) {
+	h := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    HTTPDurationName,
+		Help:    "Latency of HTTP requests to the Boskos API, by simplified path, method and status code.",
+		Buckets: HTTPBuckets,
+	}, []string{"path", "method", "status"})
+	h, err := register(reg, h)
+	if err != nil {
+		return nil, err
+	}
+	return &HTTP{h: h}, nil
+}
+
+// Observe records one request. path and method are reduced with
+// SimplifyPath and NormalizeMethod, so callers may pass raw values.
+func (m *HTTP) Observe(path, method string, status int, d time.Duration) {
+	m.h.WithLabelValues(SimplifyPath(path), NormalizeMethod(method), strconv.Itoa(status)).Observe(d.Seconds())
+}
+
+// ResourceLister is what the resources collector reads: ranch.Ranch
+// satisfies it.
+type ResourceLister interface {
+	// Resources returns every resource.
+	Resources(ctx context.Context) ([]boskos.Resource, error)
+}
+
+// ResourcesCollector is the prometheus.Collector of boskos_resources. It
+// lists every resource at each scrape.
+type ResourcesCollector struct {
+	lister  ResourceLister
+	desc    *prometheus.Desc
+	timeout time.Duration
+	log     *slog.Logger
+}
+
+var _ prometheus.Collector = (*ResourcesCollector)(nil)
+
+// NewResourcesCollector returns the collector of boskos_resources over l.
+// Each scrape lists the resources within timeout (0 = 10s); a failed listing
+// is logged and reported to the registry as an invalid metric. log may be
+// nil (slog.Default()).
+func NewResourcesCollector(l ResourceLister, timeout time.Duration, log *slog.Logger) *ResourcesCollector {
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	return &ResourcesCollector{
+		lister:  l,
+		desc:    prometheus.NewDesc(ResourcesName, "Number of resources recorded in Boskos by resource type and state.", []string{"type", "state"}, nil),
+		timeout: timeout,
+		log:     log,
+	}
+}
+
+// RegisterResources registers a ResourcesCollector over l on reg.
+func RegisterResources(reg prometheus.Registerer, l ResourceLister, log *slog.Logger) error {
+	_, err := register(reg, NewResourcesCollector(l, 0, log))
+	return err
+}
+
+// Describe implements prometheus.Collector.
+func (c *ResourcesCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+// Collect implements prometheus.Collector.
+func (c *ResourcesCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
+	defer cancel()
+	res, err := c.lister.Resources(ctx)
+	if err != nil {
+		c.log.Error("metrics: listing resources failed", "err", err)
+		ch <- prometheus.NewInvalidMetric(c.desc, err)
+		return
+	}
+	for _, s := range CountByTypeAndState(res) {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(s.Count), s.Type, s.State)
+	}
+}
+
+// Sample is one value of boskos_resources.
+type Sample struct {
+	Type, State string
+	Count       int
+}
+
+// CountByTypeAndState computes boskos_resources from a list of resources:
+// for every type present, one sample per boskos.KnownStates state (0 when
+// none) plus an "other" sample when some resource is in an unknown state.
+// Samples are sorted by type, then state.
+func CountByTypeAndState(res []boskos.Resource) []Sample {
+	known := make(map[string]bool, len(boskos.KnownStates))
+	for _, s := range boskos.KnownStates {
+		known[s] = true
+	}
+	counts := map[string]map[string]int{}
+	for _, r := range res {
+		m := counts[r.Type]
+		if m == nil {
+			m = make(map[string]int, len(boskos.KnownStates)+1)
+			for _, s := range boskos.KnownStates {
+				m[s] = 0
+			}
+			counts[r.Type] = m
+		}
+		st := r.State
+		if !known[st] {
+			st = boskos.Other
+		}
+		m[st]++
+	}
+	out := make([]Sample, 0, len(counts)*(len(boskos.KnownStates)+1))
+	for t, m := range counts {
+		for s, n := range m {
+			out = append(out, Sample{Type: t, State: s, Count: n})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Type != out[j].Type {
+			return out[i].Type < out[j].Type
+		}
+		return out[i].State < out[j].State
+	})
+	return out
+}
