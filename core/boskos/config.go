@@ -3,7 +3,15 @@ package boskos
 import (
 	"encoding/json"
 	"fmt"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"sigs.k8s.io/yaml"
 )
 
 // Config is the resources file (upstream BoskosConfig).
@@ -70,4 +78,250 @@ type DRLC struct {
 	LifeSpan     *time.Duration `json:"lifespan,omitempty"`
 	Config       ConfigType     `json:"config"`
 	Needs        map[string]int `json:"needs,omitempty"`
+}
+
+// MaxFieldLen is the longest type, state, owner, name or request id accepted,
+// in bytes (the DNS-1123 subdomain limit, which names already obey).
+const MaxFieldLen = 253
+
+// ParseConfig reads a resources file (YAML or JSON). Unknown fields are an
+// error. It does not validate: call Validate.
+func ParseConfig(data []byte) (*Config, error) {
+	var c Config
+	if err := yaml.UnmarshalStrict(data, &c); err != nil {
+		return nil, Invalid("parse config: %v", err)
+	}
+	return &c, nil
+}
+
+// LoadConfig reads and parses the resources file at path. It does not
+// validate: call Validate.
+func LoadConfig(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("load config: %w", err)
+	}
+	c, err := ParseConfig(data)
+	if err != nil {
+		return nil, fmt.Errorf("load config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Validate checks c like upstream's ValidateConfig, with upstream's messages,
+// and also rejects duplicate types, negative counts and types or states that
+// are too long or hold control characters. All problems are reported in one
+// *Error with code EInvalid, aggregated as "[e1, e2]" (a single problem is
+// printed bare).
+func (c *Config) Validate() error {
+	if c == nil || len(c.Resources) == 0 {
+		return Invalid("empty config")
+	}
+	var errs []string
+	add := func(format string, args ...any) { errs = append(errs, fmt.Sprintf(format, args...)) }
+	names := map[string]bool{}
+	types := map[string]int{}
+	needs := map[string]int{}
+	actual := map[string]int{}
+	for i, e := range c.Resources {
+		if e.Type == "" {
+			add(".%d.type: must be set", i)
+		} else {
+			if err := checkText(e.Type); err != "" {
+				add(".%d.type: %s", i, err)
+			}
+			if j, dup := types[e.Type]; dup {
+				add(".%d.type: %q is a duplicate of .%d.type (each type may appear once)", i, e.Type, j)
+			} else {
+				types[e.Type] = i
+			}
+		}
+		if e.State != "" {
+			if err := checkText(e.State); err != "" {
+				add(".%d.state: %s", i, err)
+			}
+		}
+		var entryNames []string
+		if e.IsDRLC() {
+			if e.MaxCount <= 0 {
+				add(".%d.max-count: must be >0", i)
+			}
+			if e.MinCount < 0 {
+				add(".%d.min-count: must be >=0", i)
+			}
+			if e.MinCount > e.MaxCount {
+				add(".%d.min-count: must be <= .%d.max-count", i, i)
+			}
+			if e.LifeSpan != nil && e.LifeSpan.Duration <= 0 {
+				add(".%d.lifespan: must be >0", i)
+			}
+			for t, n := range e.Needs {
+				if n < 0 {
+					add(".%d.needs.%s: must be >=0", i, t)
+				}
+				if e.MaxCount > 0 {
+					needs[t] += n * e.MaxCount
+				}
+			}
+			// Upstream checks max-count fresh UUIDs here; they are always
+			// valid and unique, so only their number matters.
+			if e.MaxCount > 0 {
+				actual[e.Type] += e.MaxCount
+			}
+		} else {
+			if e.MinCount != 0 {
+				add(".%d.min-count must be unset when the names property is set", i)
+			}
+			if e.MaxCount != 0 {
+				add(".%d.max-count must be unset when the names property is set", i)
+			}
+			entryNames = e.Names
+		}
+		for j, name := range entryNames {
+			if verrs := dns1123Subdomain(name); len(verrs) != 0 {
+				add(".%d.names.%d(%s) is invalid: %v", i, j, name, verrs)
+			}
+			if names[name] {
+				add(".%d.names.%d(%s) is a duplicate", i, j, name)
+				continue
+			}
+			names[name] = true
+		}
+		actual[e.Type] += len(entryNames)
+	}
+	needTypes := make([]string, 0, len(needs))
+	for t := range needs {
+		needTypes = append(needTypes, t)
+	}
+	sort.Strings(needTypes)
+	for _, t := range needTypes {
+		have, ok := actual[t]
+		if !ok {
+			add("need for resource %s that does not exist", t)
+		}
+		if needs[t] > have {
+			add("not enough resource of type %s for provisioning", t)
+		}
+	}
+	return aggregate(errs)
+}
+
+// aggregate prints errors like Kubernetes' utilerrors.Aggregate: nil for
+// none, bare for one distinct message, "[e1, e2]" otherwise.
+func aggregate(errs []string) error {
+	var uniq []string
+	seen := map[string]bool{}
+	for _, e := range errs {
+		if !seen[e] {
+			seen[e] = true
+			uniq = append(uniq, e)
+		}
+	}
+	switch len(uniq) {
+	case 0:
+		return nil
+	case 1:
+		return Invalid("%s", uniq[0])
+	}
+	return Invalid("[%s]", strings.Join(uniq, ", "))
+}
+
+// DRLCs returns the dynamic entries of c by type, as the ranch stores them.
+// If a type appears twice (Validate rejects that), the last entry wins.
+func (c *Config) DRLCs() map[string]DRLC {
+	out := map[string]DRLC{}
+	for _, e := range c.Resources {
+		if !e.IsDRLC() {
+			continue
+		}
+		d := DRLC{Type: e.Type, InitialState: e.State, MinCount: e.MinCount, MaxCount: e.MaxCount,
+			Config: e.Config}
+		if e.LifeSpan != nil {
+			ls := e.LifeSpan.Duration
+			d.LifeSpan = &ls
+		}
+		if len(e.Needs) > 0 {
+			d.Needs = make(map[string]int, len(e.Needs))
+			for k, v := range e.Needs {
+				d.Needs[k] = v
+			}
+		}
+		out[e.Type] = d
+	}
+	return out
+}
+
+// StaticResource is one named resource of the config.
+type StaticResource struct {
+	Type  string
+	Name  string
+	State string // initial state, Free when the entry has none
+}
+
+// StaticResources returns the named resources of c by name. If a name
+// appears twice (Validate rejects that), the last entry wins.
+func (c *Config) StaticResources() map[string]StaticResource {
+	out := map[string]StaticResource{}
+	for _, e := range c.Resources {
+		st := e.State
+		if st == "" {
+			st = Free
+		}
+		for _, n := range e.Names {
+			out[n] = StaticResource{Type: e.Type, Name: n, State: st}
+		}
+	}
+	return out
+}
+
+// ValidateField checks one request parameter (kind names it in the message,
+// e.g. "type", "owner", "state", "name", "request_id"): it must be set, at
+// most MaxFieldLen bytes, valid UTF-8 and free of control characters. The
+// error is an *Error with code EInvalid.
+func ValidateField(kind, value string) error {
+	if value == "" {
+		return Invalid("invalid %s: must be set", kind)
+	}
+	if msg := checkText(value); msg != "" {
+		return Invalid("invalid %s: %s", kind, msg)
+	}
+	return nil
+}
+
+// checkText returns why s is not an acceptable type, state, owner, name or
+// id, or "" when it is.
+func checkText(s string) string {
+	if len(s) > MaxFieldLen {
+		return fmt.Sprintf("must be no more than %d bytes (got %d)", MaxFieldLen, len(s))
+	}
+	if !utf8.ValidString(s) {
+		return "must be valid UTF-8"
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return "must not contain control characters"
+		}
+	}
+	return ""
+}
+
+const (
+	dns1123LabelFmt          = "[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+	dns1123SubdomainFmt      = dns1123LabelFmt + "(\\." + dns1123LabelFmt + ")*"
+	dns1123SubdomainErrorMsg = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character"
+)
+
+var dns1123SubdomainRegexp = regexp.MustCompile("^" + dns1123SubdomainFmt + "$")
+
+// dns1123Subdomain mirrors k8s.io/apimachinery's IsDNS1123Subdomain, messages
+// included.
+func dns1123Subdomain(value string) []string {
+	var errs []string
+	if len(value) > MaxFieldLen {
+		errs = append(errs, fmt.Sprintf("must be no more than %d characters", MaxFieldLen))
+	}
+	if !dns1123SubdomainRegexp.MatchString(value) {
+		errs = append(errs, dns1123SubdomainErrorMsg+" (e.g. 'example.com', regex used for validation is '"+dns1123SubdomainFmt+"')")
+	}
+	return errs
 }

@@ -3,14 +3,22 @@ package ranch
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"sort"
+	"sync"
 	"time"
 
 	"github.com/boskos-serverless/boskos/core/boskos"
 	"github.com/boskos-serverless/boskos/core/store"
 )
 
-var errTODO = errors.New("not implemented yet")
+// Defaults of Options.
+const (
+	DefaultRequestTTL   = 30 * time.Second
+	DefaultMaxRetries   = 8
+	DefaultDRLCCacheTTL = 10 * time.Second
+)
 
 // Options tune a Ranch. The zero value of each field means its default.
 type Options struct {
@@ -42,57 +50,234 @@ type Options struct {
 type Ranch struct {
 	store store.Store
 	opts  Options
+	log   *slog.Logger
+
+	mu       sync.Mutex
+	drlcs    map[string]boskos.DRLC
+	drlcsAt  time.Time
+	drlcsSet bool
+
+	syncMu sync.Mutex // serialises SyncConfig and Reconcile in this process
 }
 
 // New returns a Ranch over s.
 func New(s store.Store, opts Options) *Ranch {
-	return &Ranch{store: s, opts: opts}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.RequestTTL <= 0 {
+		opts.RequestTTL = DefaultRequestTTL
+	}
+	if opts.MaxRetries <= 0 {
+		opts.MaxRetries = DefaultMaxRetries
+	}
+	if opts.DRLCCacheTTL == 0 {
+		opts.DRLCCacheTTL = DefaultDRLCCacheTTL
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	return &Ranch{store: s, opts: opts, log: opts.Logger}
 }
 
-// Acquire moves the caller's rank-th least-recently-updated unowned resource
-// of type rtype in state to dest, owned by owner.
-func (r *Ranch) Acquire(ctx context.Context, rtype, state, dest, owner, requestID string) (boskos.Resource, error) {
-	return boskos.Resource{}, errTODO
+func (r *Ranch) now() time.Time { return r.opts.Now() }
+
+// internal wraps a store failure with the operation as a 500.
+func internal(format string, args ...any) *boskos.Error {
+	return boskos.Internal(fmt.Errorf("ranch: "+format, args...))
 }
 
-// AcquireByState moves every named resource in state to dest, owned by
-// owner, all or nothing.
-func (r *Ranch) AcquireByState(ctx context.Context, state, dest, owner string, names []string) ([]boskos.Resource, error) {
-	return nil, errTODO
+// gaveUp is the error of an operation whose retries ran out.
+func (r *Ranch) gaveUp(op, subject string) *boskos.Error {
+	return internal("%s %s: still conflicting after %d retries", op, subject, r.opts.MaxRetries)
 }
 
-// Release hands a resource back, moving it to dest. epoch, when not nil,
-// must equal the resource's epoch.
-func (r *Ranch) Release(ctx context.Context, name, dest, owner string, epoch *int64) error {
-	return errTODO
+// validateFields checks request parameters given as kind, value pairs.
+func validateFields(kv ...string) error {
+	for i := 0; i+1 < len(kv); i += 2 {
+		if err := boskos.ValidateField(kv[i], kv[i+1]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-// Update is the heartbeat: it stamps lastupdate and merges userdata.
-func (r *Ranch) Update(ctx context.Context, name, owner, state string, ud boskos.UserData, epoch *int64) error {
-	return errTODO
+// isRetryable reports whether err is a conflict or a vanished item, after
+// which a fresh read may succeed.
+func isRetryable(err error) bool {
+	return errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound)
 }
 
-// Reset frees owned resources of rtype in state idle for at least expire.
-func (r *Ranch) Reset(ctx context.Context, rtype, state string, expire time.Duration, dest string) (map[string]string, error) {
-	return nil, errTODO
+// current returns the stored item after a failed conditional write on key:
+// from the *store.ConditionError when it carries it, else by reading. found
+// is false when the item does not exist.
+func (r *Ranch) current(ctx context.Context, key string, writeErr error) (it store.Item, found bool, err error) {
+	var ce *store.ConditionError
+	if errors.As(writeErr, &ce) && ce.HasCurrent {
+		return ce.Current, true, nil
+	}
+	if !isRetryable(writeErr) {
+		return store.Item{}, false, writeErr
+	}
+	it, err = r.store.Get(ctx, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Item{}, false, nil
+	}
+	if err != nil {
+		return store.Item{}, false, err
+	}
+	return it, true, nil
+}
+
+// drlcMap returns the dynamic resource life cycles by type, from the cache
+// unless it is older than DRLCCacheTTL or force is set.
+func (r *Ranch) drlcMap(ctx context.Context, force bool) (map[string]boskos.DRLC, error) {
+	now := r.now()
+	r.mu.Lock()
+	if !force && r.drlcsSet && r.opts.DRLCCacheTTL > 0 && now.Sub(r.drlcsAt) < r.opts.DRLCCacheTTL {
+		m := r.drlcs
+		r.mu.Unlock()
+		return m, nil
+	}
+	r.mu.Unlock()
+	m, err := r.loadDRLCs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	r.drlcs, r.drlcsAt, r.drlcsSet = m, now, true
+	r.mu.Unlock()
+	return m, nil
+}
+
+// invalidateDRLCs drops the cache.
+func (r *Ranch) invalidateDRLCs() {
+	r.mu.Lock()
+	r.drlcsSet = false
+	r.mu.Unlock()
+}
+
+// loadDRLCs reads every DRLC from the store. The returned map is never
+// changed afterwards (callers share it).
+func (r *Ranch) loadDRLCs(ctx context.Context) (map[string]boskos.DRLC, error) {
+	out := map[string]boskos.DRLC{}
+	err := r.list(ctx, drlcPrefix, func(it store.Item) error {
+		d, err := decodeDRLC(it)
+		if err != nil {
+			return err
+		}
+		out[d.Type] = d
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read dynamic resource life cycles: %w", err)
+	}
+	return out, nil
+}
+
+// drlcTypes returns the sorted types of m.
+func drlcTypes(m map[string]boskos.DRLC) []string {
+	out := make([]string, 0, len(m))
+	for t := range m {
+		out = append(out, t)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// list calls fn for every item under prefix, page by page.
+func (r *Ranch) list(ctx context.Context, prefix string, fn func(store.Item) error) error {
+	cursor := ""
+	for {
+		page, err := r.store.List(ctx, prefix, cursor, 0)
+		if err != nil {
+			return err
+		}
+		for _, it := range page.Items {
+			if err := fn(it); err != nil {
+				return err
+			}
+		}
+		if page.Next == "" {
+			return nil
+		}
+		cursor = page.Next
+	}
+}
+
+// query calls fn for every item of q's range, page by page.
+func (r *Ranch) query(ctx context.Context, q store.Query, fn func(store.Item) error) error {
+	for {
+		page, err := r.store.Query(ctx, q)
+		if err != nil {
+			return err
+		}
+		for _, it := range page.Items {
+			if err := fn(it); err != nil {
+				return err
+			}
+		}
+		if page.Next == "" {
+			return nil
+		}
+		q.Cursor = page.Next
+	}
+}
+
+// typeCount returns the number of resources of rtype (0 when unknown).
+func (r *Ranch) typeCount(ctx context.Context, rtype string) (int64, error) {
+	it, err := r.store.Get(ctx, typeCountKey(rtype))
+	if errors.Is(err, store.ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	return it.N(attrCount), nil
 }
 
 // Metric counts the resources of rtype by state and owner.
 func (r *Ranch) Metric(ctx context.Context, rtype string) (boskos.Metric, error) {
-	return boskos.Metric{}, errTODO
+	if err := validateFields("type", rtype); err != nil {
+		return boskos.Metric{}, err
+	}
+	m := boskos.Metric{Type: rtype, Current: map[string]int{}, Owners: map[string]int{}}
+	n := 0
+	err := r.query(ctx, store.Query{Partition: rtype}, func(it store.Item) error {
+		if !isResourceKey(it.Key) {
+			return nil
+		}
+		n++
+		m.Current[it.S(attrState)]++
+		m.Owners[it.S(attrOwner)]++
+		return nil
+	})
+	if err != nil {
+		return boskos.Metric{}, internal("metric %s: %w", rtype, err)
+	}
+	if n == 0 {
+		return boskos.Metric{}, boskos.ResourceNotFound(rtype)
+	}
+	return m, nil
 }
 
-// Resources returns every resource (for metrics and tooling).
+// Resources returns every resource (for metrics and tooling), by name.
 func (r *Ranch) Resources(ctx context.Context) ([]boskos.Resource, error) {
-	return nil, errTODO
+	var out []boskos.Resource
+	err := r.list(ctx, resourcePrefix, func(it store.Item) error {
+		res, err := toResource(it)
+		if err != nil {
+			return err
+		}
+		out = append(out, res)
+		return nil
+	})
+	if err != nil {
+		return nil, internal("list resources: %w", err)
+	}
+	return out, nil
 }
 
-// SyncConfig makes the store match cfg (validated first).
-func (r *Ranch) SyncConfig(ctx context.Context, cfg *boskos.Config) error {
-	return errTODO
-}
-
-// GCRequestQueue deletes expired request-queue entries; it returns how many.
-func (r *Ranch) GCRequestQueue(ctx context.Context) (int, error) {
-	return 0, errTODO
+func isResourceKey(k string) bool {
+	return len(k) > len(resourcePrefix) && k[:len(resourcePrefix)] == resourcePrefix
 }

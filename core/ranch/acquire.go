@@ -1,0 +1,476 @@
+package ranch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/boskos-serverless/boskos/core/boskos"
+	"github.com/boskos-serverless/boskos/core/store"
+)
+
+// Acquire query paging: the first page is usually the only one.
+const (
+	firstPageLimit = 32
+	nextPageLimit  = 100
+	// extraCandidates is how many free resources past the caller's rank
+	// acquire reads, to move on after a conflict without re-querying.
+	extraCandidates = 4
+	// spreadCandidates is the same when Options.SpreadWindow is set.
+	spreadCandidates = 16
+)
+
+// poolView is what one acquire query saw of a (type, state) pair.
+type poolView struct {
+	queue     []queueEntry // FIFO
+	own       *queueEntry  // the caller's entry, if any
+	rank      int          // 1-based
+	free      []store.Item // least recently updated first
+	exhausted bool         // free holds every free resource of the pair
+}
+
+// Acquire moves the caller's rank-th least-recently-updated unowned resource
+// of type rtype in state to dest, owned by owner. requestID, when set, holds
+// the caller's place in the (type, state) queue between polls. It returns
+// boskos.TypeNotFound when rtype has no resources and
+// boskos.ResourceNotFound(rtype) when none is available at the caller's rank.
+func (r *Ranch) Acquire(ctx context.Context, rtype, state, dest, owner, requestID string) (boskos.Resource, error) {
+	if err := validateFields("type", rtype, "state", state, "dest", dest, "owner", owner); err != nil {
+		return boskos.Resource{}, err
+	}
+	if requestID != "" {
+		if err := boskos.ValidateField("request_id", requestID); err != nil {
+			return boskos.Resource{}, err
+		}
+	}
+	start := r.now()
+	for attempt := 0; attempt <= r.opts.MaxRetries; attempt++ {
+		now := r.now()
+		v, err := r.scan(ctx, rtype, state, requestID, now)
+		if err != nil {
+			return boskos.Resource{}, internal("acquire %s: query: %w", rtype, err)
+		}
+		if v.rank > len(v.free) {
+			if v.exhausted {
+				return boskos.Resource{}, r.miss(ctx, v, rtype, state, requestID, now)
+			}
+			continue // cannot happen: scan reads until rank is covered
+		}
+		res, ok, err := r.tryCandidates(ctx, v, state, dest, owner, now)
+		if err != nil {
+			return boskos.Resource{}, err
+		}
+		if !ok {
+			continue // every candidate was taken meanwhile: look again
+		}
+		if r.opts.OnAcquire != nil {
+			waited := r.now().Sub(start)
+			if v.own != nil {
+				waited = r.now().Sub(v.own.created)
+			}
+			r.opts.OnAcquire(rtype, state, dest, requestID != "", waited)
+		}
+		return res, nil
+	}
+	return boskos.Resource{}, r.gaveUp("acquire", rtype)
+}
+
+// scan reads the queue of (rtype, state) and enough free resources for the
+// caller's rank, in as few index queries as possible (one when the queue is
+// short).
+func (r *Ranch) scan(ctx context.Context, rtype, state, requestID string, now time.Time) (poolView, error) {
+	var v poolView
+	want := extraCandidates
+	if r.opts.SpreadWindow > 0 {
+		want = spreadCandidates
+	}
+	q := store.Query{
+		Partition: rtype,
+		From:      state + sep + kindQueue,
+		To:        state + sep + kindFree + sep + top,
+		Limit:     firstPageLimit,
+	}
+	queueDone := false
+	for {
+		page, err := r.store.Query(ctx, q)
+		if err != nil {
+			return v, err
+		}
+		for _, it := range page.Items {
+			if it.S(attrState) != state {
+				continue
+			}
+			switch kindOf(it.S(store.IndexSort)) {
+			case kindQueue:
+				if !strings.HasPrefix(it.Key, queuePrefix) {
+					continue
+				}
+				e, err := toQueueEntry(it)
+				if err != nil {
+					r.log.Warn("ranch: skipping malformed queue entry", "key", it.Key, "err", err)
+					continue
+				}
+				v.queue = append(v.queue, e)
+			case kindFree:
+				if !isResourceKey(it.Key) || it.S(attrOwner) != "" {
+					continue
+				}
+				if !queueDone {
+					queueDone = true
+					v.rank, v.own = rankOf(v.queue, requestID, now)
+				}
+				v.free = append(v.free, it)
+			}
+		}
+		if page.Next == "" {
+			v.exhausted = true
+			break
+		}
+		if queueDone && len(v.free) >= v.rank+want {
+			break
+		}
+		q.Cursor = page.Next
+		q.Limit = nextPageLimit
+	}
+	if !queueDone {
+		v.rank, v.own = rankOf(v.queue, requestID, now)
+	}
+	return v, nil
+}
+
+// rankOf computes the caller's 1-based rank in a FIFO queue (upstream's
+// GetRank): an empty id is behind every live entry; a known id is behind the
+// live entries ahead of it, even if its own entry expired; an unknown id is
+// behind every live entry (and new).
+func rankOf(queue []queueEntry, id string, now time.Time) (int, *queueEntry) {
+	ahead := 0
+	for i := range queue {
+		e := &queue[i]
+		if id != "" && e.id == id {
+			return ahead + 1, e
+		}
+		if e.live(now) {
+			ahead++
+		}
+	}
+	return ahead + 1, nil
+}
+
+// tryCandidates tries to take one of the free resources from the caller's
+// rank on, moving to the next one on a conflict. ok is false when all of
+// them were taken meanwhile.
+func (r *Ranch) tryCandidates(ctx context.Context, v poolView, state, dest, owner string, now time.Time) (boskos.Resource, bool, error) {
+	cands := append([]store.Item(nil), v.free[v.rank-1:]...)
+	for len(cands) > 0 {
+		i := r.pick(cands)
+		c := cands[i]
+		cands = append(cands[:i], cands[i+1:]...)
+		it, err := r.take(ctx, c, v.own, state, dest, owner, now)
+		if err == nil {
+			res, err := toResource(it)
+			if err != nil {
+				return boskos.Resource{}, false, internal("acquire %s: %w", c.Key, err)
+			}
+			return res, true, nil
+		}
+		if !isRetryable(err) {
+			return boskos.Resource{}, false, internal("acquire %s: %w", c.Key, err)
+		}
+		r.log.Debug("ranch: acquire candidate taken, moving on", "key", c.Key)
+	}
+	return boskos.Resource{}, false, nil
+}
+
+// pick returns the index of the candidate to try: the first one, or with a
+// SpreadWindow a random one among those updated within the window of the
+// first.
+func (r *Ranch) pick(cands []store.Item) int {
+	if r.opts.SpreadWindow <= 0 || len(cands) == 1 {
+		return 0
+	}
+	first, err := parseTime(cands[0].S(attrLastUpdate))
+	if err != nil {
+		return 0
+	}
+	limit := fmtTime(first.Add(r.opts.SpreadWindow))
+	n := 1
+	for n < len(cands) && cands[n].S(attrLastUpdate) <= limit {
+		n++
+	}
+	return rand.IntN(n)
+}
+
+// leaseUpdate is the write that hands the free resource c to owner.
+func leaseUpdate(c store.Item, state, dest, owner string, now time.Time) store.Update {
+	name := c.S(attrName)
+	return store.Update{
+		Key:  c.Key,
+		Cond: []store.Cond{store.Eq(attrState, state), store.Eq(attrOwner, "")},
+		Set: map[string]string{
+			attrOwner:       owner,
+			attrState:       dest,
+			attrLastUpdate:  fmtTime(now),
+			store.IndexSort: resourceSort(dest, true, now, name),
+		},
+		AddNum: map[string]int64{attrEpoch: 1},
+	}
+}
+
+// take leases candidate c: one conditional update, or, when the caller has
+// a queue entry, one transaction of that update and the entry's deletion.
+func (r *Ranch) take(ctx context.Context, c store.Item, own *queueEntry, state, dest, owner string, now time.Time) (store.Item, error) {
+	u := leaseUpdate(c, state, dest, owner, now)
+	if own != nil {
+		u.Cond = append(u.Cond, store.VersionIs(c.Version))
+		err := r.store.Transact(ctx, []store.Op{{Update: &u}, {Delete: &store.Delete{Key: own.item.Key}}})
+		if err == nil {
+			return u.Apply(c), nil
+		}
+		var txe *store.TxError
+		if !errors.As(err, &txe) || txe.Index != 1 || !errors.Is(err, store.ErrNotFound) {
+			return store.Item{}, err
+		}
+		// The entry is gone (collected): lease without it.
+		u.Cond = u.Cond[:len(u.Cond)-1]
+	}
+	return r.store.Update(ctx, u)
+}
+
+// miss answers an acquire that found no resource at the caller's rank: it
+// queues the request id, maybe creates one dynamic resource, and returns
+// the 404 that the counts before the creation call for.
+func (r *Ranch) miss(ctx context.Context, v poolView, rtype, state, requestID string, now time.Time) error {
+	if requestID != "" {
+		if err := r.enqueue(ctx, rtype, state, requestID, v.own, now); err != nil {
+			return err
+		}
+	}
+	exists := len(v.free) > 0
+	if !exists {
+		n, err := r.typeCount(ctx, rtype)
+		if err != nil {
+			return internal("acquire %s: count: %w", rtype, err)
+		}
+		exists = n > 0
+	}
+	if requestID != "" && v.own == nil {
+		r.createOnDemand(ctx, rtype)
+	}
+	if exists {
+		return boskos.ResourceNotFound(rtype)
+	}
+	return boskos.TypeNotFound(rtype)
+}
+
+// enqueue creates or refreshes the caller's queue entry (expires = now +
+// RequestTTL; created kept).
+func (r *Ranch) enqueue(ctx context.Context, rtype, state, id string, own *queueEntry, now time.Time) error {
+	created := now
+	if own != nil {
+		created = own.created
+	}
+	expires := now.Add(r.opts.RequestTTL)
+	u := store.Update{
+		Key:    queueKey(rtype, state, id),
+		Upsert: true,
+		Set: map[string]string{
+			attrType: rtype, attrState: state, attrID: id, attrCreated: fmtTime(created),
+			store.IndexPartition: rtype,
+			store.IndexSort:      sortValue(state, kindQueue, created, id),
+		},
+		SetNum: map[string]int64{
+			attrExpires:   expires.UnixNano(),
+			store.TTLAttr: expires.Unix() + ttlGraceSec,
+		},
+	}
+	for attempt := 0; attempt <= r.opts.MaxRetries; attempt++ {
+		_, err := r.store.Update(ctx, u)
+		if err == nil {
+			return nil
+		}
+		if !isRetryable(err) {
+			return internal("acquire %s: queue %s: %w", rtype, id, err)
+		}
+	}
+	return r.gaveUp("queue request", id)
+}
+
+// createOnDemand creates one resource of a DRLC type when the type is below
+// its max-count (the counter's condition keeps the bound across processes).
+// Failures are only logged: the caller gets its 404 either way.
+func (r *Ranch) createOnDemand(ctx context.Context, rtype string) {
+	drlcs, err := r.drlcMap(ctx, false)
+	if err != nil {
+		r.log.Error("ranch: on-demand creation: reading life cycles failed", "type", rtype, "err", err)
+		return
+	}
+	d, ok := drlcs[rtype]
+	if !ok || d.MaxCount <= 0 {
+		return
+	}
+	st := d.InitialState
+	if st == "" {
+		st = boskos.Free
+	}
+	name := uuid.NewString()
+	created, err := r.createResource(ctx, newResourceItem(rtype, name, st, r.now()), int64(d.MaxCount))
+	switch {
+	case err != nil:
+		r.log.Error("ranch: on-demand creation failed", "type", rtype, "err", err)
+	case created:
+		r.log.Info("ranch: created dynamic resource on demand", "type", rtype, "name", name)
+	default:
+		r.log.Debug("ranch: on-demand creation skipped: type at max-count", "type", rtype, "max-count", d.MaxCount)
+	}
+}
+
+// createResource creates it and counts it, in one transaction. With
+// maxCount > 0 the creation only happens while the type has fewer resources;
+// created is false when that bound (or an existing item of the same name)
+// stopped it.
+func (r *Ranch) createResource(ctx context.Context, it store.Item, maxCount int64) (created bool, err error) {
+	rtype := it.S(attrType)
+	counter := store.Update{Key: typeCountKey(rtype), Upsert: true, AddNum: map[string]int64{attrCount: 1}}
+	if maxCount > 0 {
+		counter.Cond = []store.Cond{store.NumLt(attrCount, maxCount)}
+	}
+	for attempt := 0; attempt <= r.opts.MaxRetries; attempt++ {
+		err := r.store.Transact(ctx, []store.Op{{Create: &it}, {Update: &counter}})
+		if err == nil {
+			return true, nil
+		}
+		if errors.Is(err, store.ErrExists) {
+			return false, nil
+		}
+		if !errors.Is(err, store.ErrConflict) {
+			return false, fmt.Errorf("create %s: %w", it.Key, err)
+		}
+		if maxCount > 0 {
+			n, err := r.typeCount(ctx, rtype)
+			if err != nil {
+				return false, fmt.Errorf("create %s: count: %w", it.Key, err)
+			}
+			if n >= maxCount {
+				return false, nil
+			}
+		}
+	}
+	return false, fmt.Errorf("create %s: still conflicting after %d retries", it.Key, r.opts.MaxRetries)
+}
+
+// deleteResource deletes the unowned resource it and uncounts it, in one
+// transaction. keep, if set, is asked again after a conflict with the fresh
+// item; deleted is false when the item is gone, owned, or keep said no.
+func (r *Ranch) deleteResource(ctx context.Context, it store.Item, keep func(store.Item) bool) (deleted bool, err error) {
+	for attempt := 0; attempt <= r.opts.MaxRetries; attempt++ {
+		if it.S(attrOwner) != "" || (keep != nil && keep(it)) {
+			return false, nil
+		}
+		counter := store.Update{Key: typeCountKey(it.S(attrType)), Upsert: true, AddNum: map[string]int64{attrCount: -1}}
+		del := store.Delete{Key: it.Key, Cond: []store.Cond{store.VersionIs(it.Version), store.Eq(attrOwner, "")}}
+		werr := r.store.Transact(ctx, []store.Op{{Delete: &del}, {Update: &counter}})
+		if werr == nil {
+			return true, nil
+		}
+		if !isRetryable(werr) {
+			return false, fmt.Errorf("delete %s: %w", it.Key, werr)
+		}
+		cur, err := r.store.Get(ctx, it.Key)
+		if errors.Is(err, store.ErrNotFound) {
+			return false, nil
+		}
+		if err != nil {
+			return false, fmt.Errorf("delete %s: %w", it.Key, err)
+		}
+		it = cur
+	}
+	return false, fmt.Errorf("delete %s: still conflicting after %d retries", it.Key, r.opts.MaxRetries)
+}
+
+// AcquireByState moves every named resource in state to dest, owned by
+// owner, all or nothing (upstream keeps the partial acquisitions; this does
+// not). Duplicate names count once; an empty name never matches. The
+// resources come back least recently updated first (by their previous
+// lastupdate), ties by name. It returns boskos.ResourceNotFound(state) when
+// any name is missing, in another state or owned, and boskos.Invalid for
+// more than store.MaxTransactItems distinct names.
+func (r *Ranch) AcquireByState(ctx context.Context, state, dest, owner string, names []string) ([]boskos.Resource, error) {
+	if err := validateFields("state", state, "dest", dest, "owner", owner); err != nil {
+		return nil, err
+	}
+	if len(names) == 0 {
+		return nil, boskos.Invalid("invalid names: must be set")
+	}
+	seen := map[string]bool{}
+	var uniq []string
+	for _, n := range names {
+		if n == "" {
+			return nil, boskos.ResourceNotFound(state)
+		}
+		if err := boskos.ValidateField("name", n); err != nil {
+			return nil, err
+		}
+		if !seen[n] {
+			seen[n] = true
+			uniq = append(uniq, n)
+		}
+	}
+	if len(uniq) > store.MaxTransactItems {
+		return nil, boskos.Invalid("invalid names: at most %d distinct resources can be acquired at once, got %d", store.MaxTransactItems, len(uniq))
+	}
+	keys := make([]string, len(uniq))
+	for i, n := range uniq {
+		keys[i] = resourceKey(n)
+	}
+	for attempt := 0; attempt <= r.opts.MaxRetries; attempt++ {
+		items, err := r.store.BatchGet(ctx, keys)
+		if err != nil {
+			return nil, internal("acquirebystate: read: %w", err)
+		}
+		if len(items) != len(keys) {
+			return nil, boskos.ResourceNotFound(state)
+		}
+		for _, it := range items {
+			if it.S(attrState) != state || it.S(attrOwner) != "" {
+				return nil, boskos.ResourceNotFound(state)
+			}
+		}
+		sort.Slice(items, func(i, j int) bool {
+			a, b := items[i].S(attrLastUpdate), items[j].S(attrLastUpdate)
+			if a != b {
+				return a < b
+			}
+			return items[i].S(attrName) < items[j].S(attrName)
+		})
+		now := r.now()
+		ops := make([]store.Op, len(items))
+		ups := make([]store.Update, len(items))
+		for i, it := range items {
+			ups[i] = leaseUpdate(it, state, dest, owner, now)
+			ups[i].Cond = append(ups[i].Cond, store.VersionIs(it.Version))
+			ops[i] = store.Op{Update: &ups[i]}
+		}
+		err = r.store.Transact(ctx, ops)
+		if err == nil {
+			out := make([]boskos.Resource, len(items))
+			for i, it := range items {
+				res, err := toResource(ups[i].Apply(it))
+				if err != nil {
+					return nil, internal("acquirebystate: %w", err)
+				}
+				out[i] = res
+			}
+			return out, nil
+		}
+		if !isRetryable(err) {
+			return nil, internal("acquirebystate: write: %w", err)
+		}
+	}
+	return nil, r.gaveUp("acquirebystate", state)
+}

@@ -1,0 +1,160 @@
+package ranch
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/boskos-serverless/boskos/core/boskos"
+	"github.com/boskos-serverless/boskos/core/store"
+)
+
+// Storage encoding. The DynamoDB backend builds its index on the same
+// attributes, so these names and formats are part of the schema.
+const (
+	resourcePrefix  = "resource/"
+	queuePrefix     = "queue/"
+	typeCountPrefix = "typecount/"
+	drlcPrefix      = "drlc/"
+
+	attrType       = "type"
+	attrName       = "name"
+	attrState      = "state"
+	attrOwner      = "owner"
+	attrLastUpdate = "lastupdate"
+	attrExpiration = "expiration"
+	attrEpoch      = "epoch"
+	attrUserData   = "userdata"
+	attrID         = "id"
+	attrCreated    = "created"
+	attrExpires    = "expires"
+	attrCount      = "count"
+	attrSpec       = "spec"
+
+	// sep separates the parts of index sort values and queue keys. It is
+	// safe because every part is validated to hold no control characters.
+	sep = "\x1f"
+	// top sorts after every valid UTF-8 string.
+	top = "\U0010FFFF"
+
+	kindQueue   = "0"
+	kindFree    = "1"
+	kindOwned   = "2"
+	timeLayout  = "2006-01-02T15:04:05.000000000Z"
+	queueGrace  = 60 * time.Second
+	ttlGraceSec = 60
+)
+
+func resourceKey(name string) string   { return resourcePrefix + name }
+func typeCountKey(rtype string) string { return typeCountPrefix + rtype }
+func drlcKey(rtype string) string      { return drlcPrefix + rtype }
+func queueKey(rtype, state, id string) string {
+	return queuePrefix + rtype + sep + state + sep + id
+}
+
+// fmtTime writes t in the fixed-width UTC form that sorts like time.
+func fmtTime(t time.Time) string { return t.UTC().Format(timeLayout) }
+
+func parseTime(s string) (time.Time, error) { return time.Parse(timeLayout, s) }
+
+// sortValue is the index sort value: state, kind, time, name or id.
+func sortValue(state, kind string, t time.Time, nameOrID string) string {
+	return state + sep + kind + sep + fmtTime(t) + sep + nameOrID
+}
+
+// resourceSort is the sort value of a resource in state, owned or not.
+func resourceSort(state string, owned bool, t time.Time, name string) string {
+	kind := kindFree
+	if owned {
+		kind = kindOwned
+	}
+	return sortValue(state, kind, t, name)
+}
+
+// newResourceItem is a fresh unowned resource.
+func newResourceItem(rtype, name, state string, now time.Time) store.Item {
+	ts := fmtTime(now)
+	return store.Item{
+		Key: resourceKey(name),
+		Str: map[string]string{
+			attrType: rtype, attrName: name, attrState: state, attrLastUpdate: ts,
+			store.IndexPartition: rtype, store.IndexSort: resourceSort(state, false, now, name),
+		},
+		Num: map[string]int64{attrEpoch: 0},
+		Map: map[string]map[string]string{attrUserData: {}},
+	}
+}
+
+// toResource decodes a resource item.
+func toResource(it store.Item) (boskos.Resource, error) {
+	r := boskos.Resource{
+		Type:  it.S(attrType),
+		Name:  it.S(attrName),
+		State: it.S(attrState),
+		Owner: it.S(attrOwner),
+		Epoch: it.N(attrEpoch),
+	}
+	lu, err := parseTime(it.S(attrLastUpdate))
+	if err != nil {
+		return boskos.Resource{}, fmt.Errorf("ranch: item %s: lastupdate: %w", it.Key, err)
+	}
+	r.LastUpdate = lu
+	if s := it.S(attrExpiration); s != "" {
+		exp, err := parseTime(s)
+		if err != nil {
+			return boskos.Resource{}, fmt.Errorf("ranch: item %s: expiration: %w", it.Key, err)
+		}
+		r.ExpirationDate = &exp
+	}
+	r.UserData = boskos.UserData{}
+	for k, v := range it.Map[attrUserData] {
+		r.UserData[k] = v
+	}
+	return r, nil
+}
+
+// queueEntry is a decoded request queue entry.
+type queueEntry struct {
+	item    store.Item
+	id      string
+	created time.Time
+	expires time.Time
+}
+
+func toQueueEntry(it store.Item) (queueEntry, error) {
+	c, err := parseTime(it.S(attrCreated))
+	if err != nil {
+		return queueEntry{}, fmt.Errorf("ranch: item %s: created: %w", it.Key, err)
+	}
+	return queueEntry{item: it, id: it.S(attrID), created: c, expires: time.Unix(0, it.N(attrExpires))}, nil
+}
+
+// live reports whether the entry still holds its place at now.
+func (q queueEntry) live(now time.Time) bool { return !now.After(q.expires) }
+
+// kindOf returns the kind part of an index sort value ("" when malformed).
+func kindOf(sortValue string) string {
+	parts := strings.SplitN(sortValue, sep, 3)
+	if len(parts) < 3 {
+		return ""
+	}
+	return parts[1]
+}
+
+// encodeDRLC and decodeDRLC convert the spec stored under drlc/<type>.
+func encodeDRLC(d boskos.DRLC) (string, error) {
+	b, err := json.Marshal(d)
+	return string(b), err
+}
+
+func decodeDRLC(it store.Item) (boskos.DRLC, error) {
+	var d boskos.DRLC
+	if err := json.Unmarshal([]byte(it.S(attrSpec)), &d); err != nil {
+		return d, fmt.Errorf("ranch: item %s: spec: %w", it.Key, err)
+	}
+	return d, nil
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

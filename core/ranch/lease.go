@@ -1,0 +1,250 @@
+package ranch
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/boskos-serverless/boskos/core/boskos"
+	"github.com/boskos-serverless/boskos/core/store"
+)
+
+// releaseUpdate is the write that hands name back in state dest.
+func releaseUpdate(name, dest string, now time.Time) store.Update {
+	return store.Update{
+		Key: resourceKey(name),
+		Set: map[string]string{
+			attrOwner:       "",
+			attrState:       dest,
+			attrLastUpdate:  fmtTime(now),
+			store.IndexSort: resourceSort(dest, false, now, name),
+		},
+	}
+}
+
+// ownerConds are the conditions that owner (and epoch, when set) hold name.
+func ownerConds(owner string, epoch *int64) []store.Cond {
+	c := []store.Cond{store.Eq(attrOwner, owner)}
+	if epoch != nil {
+		c = append(c, store.NumEq(attrEpoch, *epoch))
+	}
+	return c
+}
+
+// checkHolder explains why owner (with epoch) does not hold the resource
+// whose stored item is it; nil when it does.
+func checkHolder(name string, it store.Item, found bool, owner string, epoch *int64) error {
+	if !found {
+		return boskos.ResourceNotFound(name)
+	}
+	if cur := it.S(attrOwner); cur != owner {
+		return boskos.OwnerMismatch(owner, cur)
+	}
+	if epoch != nil && it.N(attrEpoch) != *epoch {
+		return boskos.StaleEpoch(name, *epoch, it.N(attrEpoch))
+	}
+	return nil
+}
+
+// Release hands a resource back, moving it to dest. epoch, when not nil,
+// must equal the resource's epoch. The state is not checked. Expiration:
+// cleared when the type has no DRLC, now + lifespan when its DRLC has a
+// lifespan, unchanged otherwise. Errors: boskos.ResourceNotFound(name) (404),
+// boskos.OwnerMismatch (401, also for an unowned resource),
+// boskos.StaleEpoch (409).
+func (r *Ranch) Release(ctx context.Context, name, dest, owner string, epoch *int64) error {
+	if err := validateFields("name", name, "dest", dest, "owner", owner); err != nil {
+		return err
+	}
+	force := false
+	for attempt := 0; attempt <= r.opts.MaxRetries; attempt++ {
+		drlcs, err := r.drlcMap(ctx, force)
+		if err != nil {
+			return internal("release %s: %w", name, err)
+		}
+		now := r.now()
+		// Common case: one write, valid when the type has no DRLC.
+		u := releaseUpdate(name, dest, now)
+		u.Cond = ownerConds(owner, epoch)
+		if types := drlcTypes(drlcs); len(types) > 0 {
+			u.Cond = append(u.Cond, store.NotIn(attrType, types...))
+		}
+		u.Remove = []string{attrExpiration}
+		_, werr := r.store.Update(ctx, u)
+		if werr == nil {
+			return nil
+		}
+		cur, found, err := r.current(ctx, u.Key, werr)
+		if err != nil {
+			return internal("release %s: %w", name, err)
+		}
+		if err := checkHolder(name, cur, found, owner, epoch); err != nil {
+			return err
+		}
+		rtype := cur.S(attrType)
+		if _, isDRLC := drlcs[rtype]; !isDRLC {
+			continue // a conflict that has passed, or a stale cache: try again
+		}
+		if !force {
+			// Make sure the type is still dynamic before keeping the expiration.
+			force = true
+			if drlcs, err = r.drlcMap(ctx, true); err != nil {
+				return internal("release %s: %w", name, err)
+			}
+		}
+		d, isDRLC := drlcs[rtype]
+		if !isDRLC {
+			continue
+		}
+		u = releaseUpdate(name, dest, now)
+		u.Cond = append(ownerConds(owner, epoch), store.Eq(attrType, rtype))
+		if d.LifeSpan != nil {
+			u.Set[attrExpiration] = fmtTime(now.Add(*d.LifeSpan))
+		}
+		_, werr = r.store.Update(ctx, u)
+		if werr == nil {
+			return nil
+		}
+		cur, found, err = r.current(ctx, u.Key, werr)
+		if err != nil {
+			return internal("release %s: %w", name, err)
+		}
+		if err := checkHolder(name, cur, found, owner, epoch); err != nil {
+			return err
+		}
+	}
+	return r.gaveUp("release", name)
+}
+
+// Update is the heartbeat: it stamps lastupdate and merges ud into the
+// resource's userdata ("" deletes a key). Owner and state must match (and
+// epoch, when not nil). Errors, checked in this order:
+// boskos.ResourceNotFound(name), boskos.OwnerMismatch,
+// boskos.StateMismatch(actual, requested), boskos.StaleEpoch.
+func (r *Ranch) Update(ctx context.Context, name, owner, state string, ud boskos.UserData, epoch *int64) error {
+	if err := validateFields("name", name, "owner", owner, "state", state); err != nil {
+		return err
+	}
+	set := map[string]string{}
+	var remove []string
+	for k, v := range ud {
+		if k == "" {
+			return boskos.Invalid("invalid userdata: keys must not be empty")
+		}
+		if v == "" {
+			remove = append(remove, k)
+		} else {
+			set[k] = v
+		}
+	}
+	sort.Strings(remove)
+	for attempt := 0; attempt <= r.opts.MaxRetries; attempt++ {
+		now := r.now()
+		u := store.Update{
+			Key:  resourceKey(name),
+			Cond: append(ownerConds(owner, epoch), store.Eq(attrState, state)),
+			Set: map[string]string{
+				attrLastUpdate:  fmtTime(now),
+				store.IndexSort: resourceSort(state, true, now, name),
+			},
+		}
+		if len(set) > 0 {
+			u.MapSet = map[string]map[string]string{attrUserData: set}
+		}
+		if len(remove) > 0 {
+			u.MapRemove = map[string][]string{attrUserData: slices.Clone(remove)}
+		}
+		_, werr := r.store.Update(ctx, u)
+		if werr == nil {
+			return nil
+		}
+		cur, found, err := r.current(ctx, u.Key, werr)
+		if err != nil {
+			return internal("update %s: %w", name, err)
+		}
+		if !found {
+			return boskos.ResourceNotFound(name)
+		}
+		if c := cur.S(attrOwner); c != owner {
+			return boskos.OwnerMismatch(owner, c)
+		}
+		if s := cur.S(attrState); s != state {
+			return boskos.StateMismatch(s, state)
+		}
+		if epoch != nil && cur.N(attrEpoch) != *epoch {
+			return boskos.StaleEpoch(name, *epoch, cur.N(attrEpoch))
+		}
+	}
+	return r.gaveUp("update", name)
+}
+
+// Reset frees the owned resources of rtype in state whose lastupdate is at
+// least expire ago (every owned one for a negative expire), moving them to
+// dest. It returns resource name -> previous owner.
+func (r *Ranch) Reset(ctx context.Context, rtype, state string, expire time.Duration, dest string) (map[string]string, error) {
+	if err := validateFields("type", rtype, "state", state, "dest", dest); err != nil {
+		return nil, err
+	}
+	now := r.now()
+	cutoff := ""
+	to := state + sep + kindOwned + sep + top
+	if expire >= 0 {
+		cutoff = fmtTime(now.Add(-expire))
+		to = state + sep + kindOwned + sep + cutoff + sep + top
+	}
+	idle := func(it store.Item) bool {
+		return isResourceKey(it.Key) && it.S(attrType) == rtype && it.S(attrState) == state &&
+			it.S(attrOwner) != "" && (cutoff == "" || it.S(attrLastUpdate) <= cutoff)
+	}
+	var found []store.Item
+	err := r.query(ctx, store.Query{Partition: rtype, From: state + sep + kindOwned + sep, To: to}, func(it store.Item) error {
+		if idle(it) {
+			found = append(found, it)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, internal("reset %s: query: %w", rtype, err)
+	}
+	out := map[string]string{}
+	for _, it := range found {
+		prev, ok, err := r.resetOne(ctx, it, dest, idle)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out[it.S(attrName)] = prev
+		}
+	}
+	return out, nil
+}
+
+// resetOne frees it if it is still idle, re-reading it after a conflict.
+func (r *Ranch) resetOne(ctx context.Context, it store.Item, dest string, idle func(store.Item) bool) (prevOwner string, ok bool, err error) {
+	name := it.S(attrName)
+	for attempt := 0; attempt <= r.opts.MaxRetries; attempt++ {
+		u := releaseUpdate(name, dest, r.now())
+		u.Cond = []store.Cond{store.VersionIs(it.Version)}
+		_, werr := r.store.Update(ctx, u)
+		if werr == nil {
+			return it.S(attrOwner), true, nil
+		}
+		if !isRetryable(werr) {
+			return "", false, internal("reset %s: %w", name, werr)
+		}
+		cur, err := r.store.Get(ctx, it.Key)
+		if errors.Is(err, store.ErrNotFound) {
+			return "", false, nil
+		}
+		if err != nil {
+			return "", false, internal("reset %s: %w", name, err)
+		}
+		if !idle(cur) {
+			return "", false, nil
+		}
+		it = cur
+	}
+	return "", false, r.gaveUp("reset", name)
+}

@@ -1,0 +1,345 @@
+package ranch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/boskos-serverless/boskos/core/boskos"
+	"github.com/boskos-serverless/boskos/core/store"
+)
+
+// SyncConfig makes the store match cfg (upstream's SyncConfig): cfg is
+// validated first (all problems reported, nothing changed on error); static
+// resources missing from the store are created (state from the config, or
+// free); unowned resources that left the config are deleted whatever their
+// state, owned ones are left for a later sync; existing resources are never
+// modified, and a type change is a delete and a create (skipped while the
+// old resource is owned). DRLCs are stored; those that left the config get
+// min-count = max-count = 0. Then Reconcile runs.
+func (r *Ranch) SyncConfig(ctx context.Context, cfg *boskos.Config) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	r.syncMu.Lock()
+	defer r.syncMu.Unlock()
+	defer r.invalidateDRLCs()
+
+	statics := cfg.StaticResources()
+	newDRLCs := cfg.DRLCs()
+	oldDRLCs, err := r.loadDRLCs(ctx)
+	if err != nil {
+		return internal("sync: %w", err)
+	}
+	dynamicType := func(t string) bool {
+		_, a := oldDRLCs[t]
+		_, b := newDRLCs[t]
+		return a || b
+	}
+	var existing []store.Item
+	if err := r.list(ctx, resourcePrefix, func(it store.Item) error {
+		existing = append(existing, it)
+		return nil
+	}); err != nil {
+		return internal("sync: list resources: %w", err)
+	}
+
+	var errs []string
+	// Static resources that left the config or changed type.
+	present := map[string]string{} // name -> type, after deletions
+	for _, it := range existing {
+		name, rtype := it.S(attrName), it.S(attrType)
+		sr, inCfg := statics[name]
+		static := inCfg || !dynamicType(rtype)
+		if !static || (inCfg && sr.Type == rtype) {
+			present[name] = rtype
+			continue
+		}
+		if it.S(attrOwner) != "" {
+			r.log.Info("ranch: sync: resource left the config but is owned; deleting it later", "name", name, "type", rtype)
+			present[name] = rtype
+			continue
+		}
+		deleted, err := r.deleteResource(ctx, it, nil)
+		if err != nil {
+			errs = append(errs, err.Error())
+		}
+		if !deleted {
+			present[name] = rtype
+			continue
+		}
+		r.log.Info("ranch: sync: deleted resource", "name", name, "type", rtype)
+	}
+	// Static resources to create.
+	now := r.now()
+	names := make([]string, 0, len(statics))
+	for n := range statics {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		sr := statics[n]
+		if t, ok := present[n]; ok {
+			if t != sr.Type {
+				r.log.Info("ranch: sync: resource changes type but is owned; recreating it later", "name", n, "from", t, "to", sr.Type)
+			}
+			continue
+		}
+		if _, err := r.createResource(ctx, newResourceItem(sr.Type, n, sr.State, now), 0); err != nil {
+			errs = append(errs, err.Error())
+			continue
+		}
+		r.log.Info("ranch: sync: created resource", "name", n, "type", sr.Type)
+	}
+	// Dynamic resource life cycles.
+	for _, t := range drlcTypes(newDRLCs) {
+		if old, ok := oldDRLCs[t]; ok && reflect.DeepEqual(old, newDRLCs[t]) {
+			continue
+		}
+		if err := r.putDRLC(ctx, newDRLCs[t]); err != nil {
+			errs = append(errs, err.Error())
+		}
+	}
+	for _, t := range drlcTypes(oldDRLCs) {
+		old := oldDRLCs[t]
+		if _, ok := newDRLCs[t]; ok || (old.MinCount == 0 && old.MaxCount == 0) {
+			continue
+		}
+		old.MinCount, old.MaxCount = 0, 0
+		if err := r.putDRLC(ctx, old); err != nil {
+			errs = append(errs, err.Error())
+		}
+	}
+	if len(errs) > 0 {
+		return internal("sync: %s", strings.Join(errs, "; "))
+	}
+	if err := r.reconcile(ctx, statics); err != nil {
+		return err
+	}
+	return nil
+}
+
+// putDRLC stores d under drlc/<type>.
+func (r *Ranch) putDRLC(ctx context.Context, d boskos.DRLC) error {
+	spec, err := encodeDRLC(d)
+	if err != nil {
+		return fmt.Errorf("encode drlc %s: %w", d.Type, err)
+	}
+	u := store.Update{Key: drlcKey(d.Type), Upsert: true, Set: map[string]string{attrType: d.Type, attrSpec: spec}}
+	for attempt := 0; attempt <= r.opts.MaxRetries; attempt++ {
+		_, err := r.store.Update(ctx, u)
+		if err == nil {
+			return nil
+		}
+		if !isRetryable(err) {
+			return fmt.Errorf("put drlc %s: %w", d.Type, err)
+		}
+	}
+	return fmt.Errorf("put drlc %s: still conflicting after %d retries", d.Type, r.opts.MaxRetries)
+}
+
+// Reconcile brings every dynamic resource life cycle to its bounds
+// (upstream's UpdateAllDynamicResources): unowned tombstoned resources are
+// deleted; unowned resources past their expiration are marked toBeDeleted;
+// resources are created while fewer than min-count are active; beyond
+// max-count, unowned idle resources are marked toBeDeleted, names in
+// descending order. Owned resources are never touched. A DRLC with
+// min-count = max-count = 0 is deleted once it has no resources left.
+//
+// Reconcile treats every resource of a DRLC type as dynamic; SyncConfig
+// also leaves out the names its config lists.
+func (r *Ranch) Reconcile(ctx context.Context) error {
+	r.syncMu.Lock()
+	defer r.syncMu.Unlock()
+	defer r.invalidateDRLCs()
+	return r.reconcile(ctx, nil)
+}
+
+func (r *Ranch) reconcile(ctx context.Context, statics map[string]boskos.StaticResource) error {
+	drlcs, err := r.loadDRLCs(ctx)
+	if err != nil {
+		return internal("reconcile: %w", err)
+	}
+	var errs []string
+	for _, t := range drlcTypes(drlcs) {
+		if err := r.reconcileType(ctx, drlcs[t], statics); err != nil {
+			errs = append(errs, err.Error())
+		}
+	}
+	if len(errs) > 0 {
+		return internal("reconcile: %s", strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// reconcileType reconciles one DRLC.
+func (r *Ranch) reconcileType(ctx context.Context, d boskos.DRLC, statics map[string]boskos.StaticResource) error {
+	var items []store.Item
+	err := r.query(ctx, store.Query{Partition: d.Type}, func(it store.Item) error {
+		if _, static := statics[it.S(attrName)]; isResourceKey(it.Key) && it.S(attrType) == d.Type && !static {
+			items = append(items, it)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("%s: query: %w", d.Type, err)
+	}
+	now := r.now()
+	var tombstoned, marked, idle []store.Item
+	toBeDeleted := 0
+	for _, it := range items {
+		if it.S(attrOwner) != "" {
+			continue
+		}
+		switch it.S(attrState) {
+		case boskos.Tombstone:
+			tombstoned = append(tombstoned, it)
+		case boskos.ToBeDeleted:
+			toBeDeleted++
+		default:
+			if exp := it.S(attrExpiration); exp != "" && fmtTime(now) > exp {
+				marked = append(marked, it)
+				toBeDeleted++
+			} else {
+				idle = append(idle, it)
+			}
+		}
+	}
+	active := len(items) - len(tombstoned)
+	toCreate := d.MinCount - active
+	if excess := active - toBeDeleted - d.MaxCount; excess > 0 {
+		sort.Slice(idle, func(i, j int) bool { return idle[i].S(attrName) > idle[j].S(attrName) })
+		marked = append(marked, idle[:min(excess, len(idle))]...)
+	}
+
+	var errs []string
+	remaining := len(items)
+	for _, it := range tombstoned {
+		notTombstoned := func(cur store.Item) bool { return cur.S(attrState) != boskos.Tombstone }
+		deleted, err := r.deleteResource(ctx, it, notTombstoned)
+		if err != nil {
+			errs = append(errs, err.Error())
+		}
+		if deleted {
+			remaining--
+			r.log.Info("ranch: reconcile: deleted tombstoned resource", "type", d.Type, "name", it.S(attrName))
+		}
+	}
+	for _, it := range marked {
+		if err := r.markToBeDeleted(ctx, it, now); err != nil {
+			errs = append(errs, err.Error())
+		}
+	}
+	st := d.InitialState
+	if st == "" {
+		st = boskos.Free
+	}
+	for i := 0; i < toCreate; i++ {
+		name := uuid.NewString()
+		if _, err := r.createResource(ctx, newResourceItem(d.Type, name, st, now), 0); err != nil {
+			errs = append(errs, err.Error())
+			continue
+		}
+		remaining++
+		r.log.Info("ranch: reconcile: created dynamic resource", "type", d.Type, "name", name)
+	}
+	if d.MinCount == 0 && d.MaxCount == 0 && remaining == 0 && len(errs) == 0 {
+		if err := r.store.Delete(ctx, drlcKey(d.Type)); err != nil && !errors.Is(err, store.ErrNotFound) {
+			errs = append(errs, fmt.Sprintf("delete drlc %s: %v", d.Type, err))
+		} else {
+			r.log.Info("ranch: reconcile: deleted dynamic resource life cycle", "type", d.Type)
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%s: %s", d.Type, strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// markToBeDeleted moves the unowned resource it to toBeDeleted, unless it
+// changed meanwhile (the next reconcile looks again).
+func (r *Ranch) markToBeDeleted(ctx context.Context, it store.Item, now time.Time) error {
+	name := it.S(attrName)
+	u := releaseUpdate(name, boskos.ToBeDeleted, now)
+	u.Cond = []store.Cond{store.VersionIs(it.Version), store.Eq(attrOwner, "")}
+	for attempt := 0; attempt <= r.opts.MaxRetries; attempt++ {
+		_, err := r.store.Update(ctx, u)
+		if err == nil {
+			r.log.Info("ranch: reconcile: marked resource toBeDeleted", "type", it.S(attrType), "name", name)
+			return nil
+		}
+		if !isRetryable(err) {
+			return fmt.Errorf("mark %s: %w", name, err)
+		}
+		cur, err := r.store.Get(ctx, it.Key)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("mark %s: %w", name, err)
+		}
+		if cur.Version != it.Version {
+			return nil // changed meanwhile: the next reconcile decides again
+		}
+	}
+	return fmt.Errorf("mark %s: still conflicting after %d retries", name, r.opts.MaxRetries)
+}
+
+// GCRequestQueue deletes request queue entries that expired more than a
+// minute ago; it returns how many.
+func (r *Ranch) GCRequestQueue(ctx context.Context) (int, error) {
+	now := r.now()
+	var stale []store.Item
+	err := r.list(ctx, queuePrefix, func(it store.Item) error {
+		if now.Sub(time.Unix(0, it.N(attrExpires))) > queueGrace {
+			stale = append(stale, it)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, internal("gc request queue: %w", err)
+	}
+	n := 0
+	for _, it := range stale {
+		deleted, err := r.deleteStaleEntry(ctx, it, now)
+		if err != nil {
+			return n, internal("gc request queue: %w", err)
+		}
+		if deleted {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// deleteStaleEntry deletes the queue entry it if it is still stale after
+// any conflict.
+func (r *Ranch) deleteStaleEntry(ctx context.Context, it store.Item, now time.Time) (bool, error) {
+	for attempt := 0; attempt <= r.opts.MaxRetries; attempt++ {
+		err := r.store.Delete(ctx, it.Key, store.VersionIs(it.Version))
+		if err == nil {
+			return true, nil
+		}
+		if !isRetryable(err) {
+			return false, err
+		}
+		cur, err := r.store.Get(ctx, it.Key)
+		if errors.Is(err, store.ErrNotFound) {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		if now.Sub(time.Unix(0, cur.N(attrExpires))) <= queueGrace {
+			return false, nil // refreshed meanwhile
+		}
+		it = cur
+	}
+	return false, fmt.Errorf("delete %s: still conflicting after %d retries", it.Key, r.opts.MaxRetries)
+}
