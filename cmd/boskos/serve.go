@@ -1,0 +1,377 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/boskos-serverless/boskos/core/backend"
+	"github.com/boskos-serverless/boskos/core/boskos"
+	"github.com/boskos-serverless/boskos/core/httpapi"
+	"github.com/boskos-serverless/boskos/core/metrics"
+	"github.com/boskos-serverless/boskos/core/ranch"
+)
+
+// serveHooks let tests in this package follow a server's life without
+// sleeping. Every field is optional.
+type serveHooks struct {
+	// ready is called with the listening address once requests are served.
+	ready func(addr string)
+	// reloaded is called after each config reload attempt (nil error when
+	// the new config was applied).
+	reloaded func(err error)
+}
+
+// serveConfig holds the flags of `boskos serve`.
+type serveConfig struct {
+	configPath   string
+	addr         string
+	port         int
+	storeSpec    string
+	inMemory     bool
+	requestTTL   time.Duration
+	logLevel     string
+	gcPeriod     time.Duration
+	maxBody      int64
+	dynamoURL    string
+	dynamoRegion string
+	shutdown     time.Duration
+	debounce     time.Duration
+}
+
+func parseServeFlags(args []string, stderr io.Writer) (serveConfig, int, bool) {
+	var c serveConfig
+	fs := newFlagSet("serve", stderr)
+	fs.StringVar(&c.configPath, "config", "config.yaml", "path to the resources config file (reloaded when it changes)")
+	fs.StringVar(&c.addr, "addr", "127.0.0.1", "address (host) to listen on; 0.0.0.0 for every interface")
+	fs.StringVar(&c.addr, "host", "127.0.0.1", "alias of --addr")
+	fs.IntVar(&c.port, "port", 8080, "port to serve the API on (0 picks a free one)")
+	fs.StringVar(&c.storeSpec, "store", backend.DefaultSpec, "store: bolt:PATH, memory or dynamodb:TABLE")
+	fs.BoolVar(&c.inMemory, "in_memory", false, "use an in-memory store (same as --store memory)")
+	fs.DurationVar(&c.requestTTL, "request-ttl", 30*time.Second, "how long a request_id keeps its place in the queue without polling")
+	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.DurationVar(&c.gcPeriod, "gc-period", time.Minute, "period of the request-queue GC and the reconcile loop")
+	fs.Int64Var(&c.maxBody, "max-body-bytes", httpapi.DefaultMaxBodyBytes, "largest accepted request body")
+	fs.StringVar(&c.dynamoURL, "dynamodb-endpoint", "", "DynamoDB endpoint for --store dynamodb:TABLE (default: the AWS SDK's, e.g. AWS_ENDPOINT_URL_DYNAMODB)")
+	fs.StringVar(&c.dynamoRegion, "dynamodb-region", "", "AWS region for --store dynamodb:TABLE (default: the AWS SDK's)")
+	fs.DurationVar(&c.shutdown, "shutdown-timeout", 10*time.Second, "how long to let requests finish on SIGINT/SIGTERM")
+	fs.DurationVar(&c.debounce, "reload-delay", 200*time.Millisecond, "wait this long after a config file event before reloading")
+	if code, done := parseFlags(fs, args); done {
+		return c, code, true
+	}
+	var errs []string
+	if c.port < 0 || c.port > 65535 {
+		errs = append(errs, fmt.Sprintf("--port %d: want 0 to 65535", c.port))
+	}
+	if c.inMemory {
+		set := false
+		fs.Visit(func(f *flag.Flag) { set = set || f.Name == "store" })
+		if set && c.storeSpec != "memory" {
+			errs = append(errs, "--in_memory conflicts with --store "+c.storeSpec)
+		}
+		c.storeSpec = "memory"
+	}
+	if _, err := backend.Parse(c.storeSpec); err != nil {
+		errs = append(errs, "--store: "+err.Error())
+	}
+	if c.requestTTL <= 0 {
+		errs = append(errs, "--request-ttl must be positive")
+	}
+	if c.gcPeriod <= 0 {
+		errs = append(errs, "--gc-period must be positive")
+	}
+	if _, err := parseLevel(c.logLevel); err != nil {
+		errs = append(errs, err.Error())
+	}
+	if len(errs) > 0 {
+		for _, e := range errs {
+			fmt.Fprintf(stderr, "boskos serve: %s\n", e)
+		}
+		return c, 2, true
+	}
+	return c, 0, false
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return 0, fmt.Errorf("--log-level %q: want debug, info, warn or error", s)
+	}
+	return l, nil
+}
+
+// loadConfig reads and validates the resources file; the error lists every
+// problem found.
+func loadConfig(path string) (*boskos.Config, []byte, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read config: %w", err)
+	}
+	cfg, err := boskos.ParseConfig(data)
+	if err != nil {
+		return nil, data, fmt.Errorf("%s: %w", path, err)
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, data, fmt.Errorf("%s: invalid config: %w", path, err)
+	}
+	return cfg, data, nil
+}
+
+// cmdServe is `boskos serve`: it serves the API until ctx ends, then shuts
+// down gracefully.
+func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, hooks *serveHooks) int {
+	c, code, done := parseServeFlags(args, stderr)
+	if done {
+		return code
+	}
+	if hooks == nil {
+		hooks = &serveHooks{}
+	}
+	level, _ := parseLevel(c.logLevel)
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	cfg, cfgData, err := loadConfig(c.configPath)
+	if err != nil {
+		fmt.Fprintf(stderr, "boskos serve: %v\n", err)
+		return 1
+	}
+
+	st, err := backend.OpenWith(ctx, c.storeSpec, backend.Options{DynamoEndpoint: c.dynamoURL, DynamoRegion: c.dynamoRegion})
+	if err != nil {
+		fmt.Fprintf(stderr, "boskos serve: open store: %v\n", err)
+		return 1
+	}
+	defer func() {
+		if err := st.Close(); err != nil {
+			log.Error("closing store", "err", err)
+		}
+	}()
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	onAcquire, err := metrics.AcquireObserver(reg)
+	if err != nil {
+		fmt.Fprintf(stderr, "boskos serve: metrics: %v\n", err)
+		return 1
+	}
+	r := ranch.New(st, ranch.Options{RequestTTL: c.requestTTL, OnAcquire: onAcquire, Logger: log})
+	if err := r.SyncConfig(ctx, cfg); err != nil {
+		fmt.Fprintf(stderr, "boskos serve: sync config %s: %v\n", c.configPath, err)
+		return 1
+	}
+	log.Info("config applied", "path", c.configPath, "entries", len(cfg.Resources))
+
+	ln, err := net.Listen("tcp", net.JoinHostPort(c.addr, strconv.Itoa(c.port)))
+	if err != nil {
+		fmt.Fprintf(stderr, "boskos serve: listen: %v\n", err)
+		return 1
+	}
+	srv := &http.Server{
+		Handler:           httpapi.New(r, httpapi.Options{Logger: log, MaxBodyBytes: c.maxBody, Registry: reg}),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+
+	bgCtx, stopBG := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	w := &configWatcher{path: c.configPath, ranch: r, log: log, delay: c.debounce, hook: hooks.reloaded, last: sha256.Sum256(cfgData)}
+	if err := w.start(bgCtx, &wg); err != nil {
+		// Serving without reload is still useful; say so loudly.
+		log.Error("config reload disabled", "path", c.configPath, "err", err)
+	}
+	wg.Go(func() { maintain(bgCtx, r, c.gcPeriod, log) })
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	addr := ln.Addr().String()
+	log.Info("serving", "addr", addr, "url", "http://"+addr, "store", c.storeSpec)
+	if hooks.ready != nil {
+		hooks.ready(addr)
+	}
+
+	status := 0
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+	case err := <-serveErr:
+		log.Error("server stopped", "err", err)
+		status = 1
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), c.shutdown)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Error("shutdown", "err", err)
+		status = 1
+	}
+	stopBG()
+	wg.Wait()
+	log.Info("stopped")
+	return status
+}
+
+// reconciler is implemented by a ranch that has a reconcile loop (dynamic
+// resources' min/max counts and lifespans).
+type reconciler interface {
+	Reconcile(ctx context.Context) error
+}
+
+// maintain runs the periodic jobs until ctx ends: request-queue GC and, if
+// the ranch has one, reconcile.
+func maintain(ctx context.Context, r *ranch.Ranch, every time.Duration, log *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if n, err := r.GCRequestQueue(ctx); err != nil {
+			log.Error("request queue GC", "err", err)
+		} else if n > 0 {
+			log.Debug("request queue GC", "deleted", n)
+		}
+		if rc, ok := any(r).(reconciler); ok {
+			if err := rc.Reconcile(ctx); err != nil {
+				log.Error("reconcile", "err", err)
+			}
+		}
+	}
+}
+
+// configWatcher reloads the config file when it changes. It watches the
+// file's directory, so editors that replace the file by renaming a new one
+// over it (and Kubernetes ConfigMap symlink swaps) are seen, and it compares
+// contents so that touching the file does nothing.
+type configWatcher struct {
+	path  string
+	ranch *ranch.Ranch
+	log   *slog.Logger
+	delay time.Duration
+	hook  func(error)
+	last  [sha256.Size]byte // content of the last file seen (applied or not)
+}
+
+func (w *configWatcher) start(ctx context.Context, wg *sync.WaitGroup) error {
+	fw, err := fsnotify.NewWatcher()
+	if err != nil {
+		return err
+	}
+	dir := filepath.Dir(w.path)
+	if err := fw.Add(dir); err != nil {
+		fw.Close()
+		return fmt.Errorf("watch %s: %w", dir, err)
+	}
+	wg.Go(func() {
+		defer fw.Close()
+		var timer *time.Timer
+		var fire <-chan time.Time
+		for {
+			select {
+			case <-ctx.Done():
+				if timer != nil {
+					timer.Stop()
+				}
+				return
+			case ev, ok := <-fw.Events:
+				if !ok {
+					return
+				}
+				if ev.Op == fsnotify.Chmod {
+					continue
+				}
+				// Any change in the directory may be ours (symlink swaps);
+				// the content comparison filters the rest.
+				if timer == nil {
+					timer = time.NewTimer(w.delay)
+				} else {
+					timer.Reset(w.delay)
+				}
+				fire = timer.C
+			case err, ok := <-fw.Errors:
+				if !ok {
+					return
+				}
+				w.log.Warn("config watch", "err", err)
+			case <-fire:
+				fire = nil
+				w.reload(ctx)
+			}
+		}
+	})
+	return nil
+}
+
+// reload applies the file if its content changed; a bad file is logged and
+// the config in force is kept.
+func (w *configWatcher) reload(ctx context.Context) {
+	data, err := os.ReadFile(w.path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return // mid rename-replace, or removed: keep the current config
+		}
+		w.log.Error("config reload: keeping the current config", "path", w.path, "err", err)
+		w.done(err)
+		return
+	}
+	sum := sha256.Sum256(data)
+	if bytes.Equal(sum[:], w.last[:]) {
+		return
+	}
+	w.last = sum
+	err = w.apply(ctx, data)
+	if err != nil {
+		w.log.Error("config reload: keeping the current config", "path", w.path, "err", err)
+	} else {
+		w.log.Info("config reloaded", "path", w.path)
+	}
+	w.done(err)
+}
+
+func (w *configWatcher) apply(ctx context.Context, data []byte) error {
+	cfg, err := boskos.ParseConfig(data)
+	if err != nil {
+		return err
+	}
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("invalid config: %w", err)
+	}
+	return w.ranch.SyncConfig(ctx, cfg)
+}
+
+func (w *configWatcher) done(err error) {
+	if w.hook != nil {
+		w.hook(err)
+	}
+}
+
+// cmdConfigValidate is `boskos config validate FILE`.
+func cmdConfigValidate(args []string, stdout, stderr io.Writer) int {
+	if len(args) != 1 || strings.HasPrefix(args[0], "-") {
+		fmt.Fprint(stderr, "Usage: boskos config validate FILE\n")
+		return 2
+	}
+	if _, _, err := loadConfig(args[0]); err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	fmt.Fprintln(stdout, "ok")
+	return 0
+}

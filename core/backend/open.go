@@ -1,0 +1,41 @@
+package backend
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/boskos-serverless/boskos/core/store"
+	"github.com/boskos-serverless/boskos/core/store/memstore"
+)
+
+// Options tune Open. The zero value uses every default.
+type Options struct {
+	// DynamoEndpoint is the DynamoDB endpoint URL (e.g. DynamoDB Local's
+	// http://127.0.0.1:8000). Empty: the AWS SDK's standard resolution,
+	// which honours AWS_ENDPOINT_URL_DYNAMODB.
+	DynamoEndpoint string
+	// DynamoRegion is the AWS region. Empty: the AWS SDK's default chain.
+	DynamoRegion string
+}
+
+// Open opens the store described by spec (see Parse) with default Options.
+func Open(ctx context.Context, spec string) (store.Store, error) {
+	return OpenWith(ctx, spec, Options{})
+}
+
+// OpenWith opens the store described by spec. The caller closes it.
+func OpenWith(ctx context.Context, spec string, o Options) (store.Store, error) {
+	s, err := Parse(spec)
+	if err != nil {
+		return nil, err
+	}
+	switch s.Kind {
+	case Memory:
+		return memstore.New(), nil
+	case Bolt:
+		return openBolt(s.Path)
+	case DynamoDB:
+		return openDynamo(ctx, s.Table, o)
+	}
+	return nil, fmt.Errorf("unknown store kind %q", s.Kind)
+}
