@@ -1,0 +1,40 @@
+package lambdarun
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+)
+
+// Functions are the Lambda functions of the project, by directory name under
+// functions/.
+var Functions = []string{"acquire", "acquirebystate", "release", "update", "reset", "metric", "metrics"}
+
+// Build compiles every function for the host's OS and architecture with the
+// project's scripts/build-lambdas.sh (repoRoot is the main module's root)
+// into outDir/<name>/bootstrap, and returns those paths by name.
+func Build(ctx context.Context, repoRoot, outDir string) (map[string]string, error) {
+	cmd := exec.CommandContext(ctx, "bash", filepath.Join(repoRoot, "scripts", "build-lambdas.sh"))
+	cmd.Dir = repoRoot
+	cmd.Env = append(os.Environ(),
+		"GOOS="+runtime.GOOS,
+		"GOARCH="+runtime.GOARCH,
+		"BUILD_DIR="+outDir,
+	)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return nil, fmt.Errorf("lambdarun: build-lambdas.sh: %w\n%s", err, out)
+	}
+	paths := make(map[string]string, len(Functions))
+	for _, name := range Functions {
+		p := filepath.Join(outDir, name, "bootstrap")
+		if _, err := os.Stat(p); err != nil {
+			return nil, fmt.Errorf("lambdarun: %s not built: %w", name, err)
+		}
+		paths[name] = p
+	}
+	return paths, nil
+}
