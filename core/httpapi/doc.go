@@ -1,0 +1,40 @@
+// Package httpapi is the net/http handler that speaks the Boskos wire
+// contract: POST /acquire, /acquirebystate, /release, /update, /reset and
+// GET /metric, at the root of the server, with upstream Boskos' status codes
+// and byte-for-byte error texts (see ../../../shared/boskos-api.md §1 and §2,
+// pinned by the golden files in testdata/).
+//
+// As upstream: parameters come from the query string only (the first value
+// of a repeated key wins, an empty value counts as missing, a form body is
+// ignored); errors are written like http.Error (text/plain, nosniff, a
+// trailing newline) with the same per-endpoint prefixes; any other path
+// answers 200 with an empty body; non-canonical paths (for example
+// "//acquire") get http.ServeMux's redirect to the cleaned path, as upstream
+// (the status depends on the Go version: 307 since Go 1.22, 301 before).
+//
+// Deliberate differences from upstream, each additive for clients that send
+// valid requests:
+//
+//   - /release and /update take an optional integer query parameter epoch
+//     (the fencing token returned by acquire). When present, the ranch
+//     rejects a stale epoch with 409; a value that is not an integer is a 400
+//     naming the parameter.
+//   - The /update body is limited to Options.MaxBodyBytes (1 MiB by default);
+//     a larger body is a 413 with a message giving the limit. Upstream reads
+//     any size.
+//   - The parameters type, state, dest, owner, name, every element of names,
+//     and request_id must be at most 253 bytes and free of control
+//     characters; otherwise the answer is a 400 naming the parameter.
+//     Upstream accepts anything. These checks run after upstream's
+//     missing-parameter check, so upstream's 400 texts are unchanged.
+//   - GET /healthz answers 200 "OK" and GET /metrics serves the Prometheus
+//     metrics (package metrics) on the API port; upstream serves them on
+//     separate ports (8081 and 9090) and answers 200 empty here. Other
+//     methods on these two paths are a 405.
+//   - boskos_http_request_duration_seconds has no user_agent label (it is
+//     unbounded); see package metrics.
+//   - A panic in a handler is recovered, logged and answered with a 500.
+//
+// Logging: 5xx answers are logged at error level, 4xx at debug level. User
+// data (it often holds credentials) is never logged.
+package httpapi

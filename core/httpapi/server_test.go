@@ -1,0 +1,163 @@
+package httpapi_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/boskos-serverless/boskos/core/boskos"
+	"github.com/boskos-serverless/boskos/core/httpapi"
+	"github.com/boskos-serverless/boskos/core/ranch"
+)
+
+func TestMetricsEndpoint(t *testing.T) {
+	w := newWorld(t, worldOpts{})
+	w.mustDo("POST", "/acquire?type=t&state=free&dest=busy&owner=o", "")
+	w.mustDo("POST", "/acquire?type=t&state=free&dest=leased&owner=o&request_id=r1", "")
+	w.do("GET", "/nowhere", "")
+	w.do("BREW", "/acquire", "")
+	w.do("POST", "/acquire?type=nope&state=free&dest=busy&owner=o", "")
+
+	r := w.mustDo("GET", "/metrics", "")
+	assert.Contains(t, r.header.Get("Content-Type"), "text/plain")
+	for _, want := range []string{
+		`boskos_resources{state="busy",type="t"} 1`,
+		`boskos_resources{state="leased",type="t"} 1`,
+		`boskos_resources{state="free",type="t"} 0`,
+		`boskos_resources{state="dirty",type="u"} 1`,
+		`boskos_resources{state="tombstone",type="u"} 0`,
+		`boskos_acquire_duration_seconds_count{dest="busy",has_request_id="false",state="free",type="t"} 1`,
+		`boskos_acquire_duration_seconds_count{dest="leased",has_request_id="true",state="free",type="t"} 1`,
+		`boskos_http_request_duration_seconds_count{method="POST",path="/acquire",status="200"} 2`,
+		`boskos_http_request_duration_seconds_count{method="POST",path="/acquire",status="404"} 1`,
+		`boskos_http_request_duration_seconds_count{method="GET",path="unmatched",status="200"} 1`,
+		`boskos_http_request_duration_seconds_count{method="other",path="/acquire",status="405"} 1`,
+	} {
+		assert.Contains(t, r.body, want+"\n")
+	}
+	assert.NotContains(t, r.body, `state="other"`)
+	assert.NotContains(t, r.body, "user_agent")
+
+	head := w.do("HEAD", "/metrics", "")
+	assert.Equal(t, http.StatusOK, head.status)
+}
+
+func TestPrivateRegistry(t *testing.T) {
+	w := newWorld(t, worldOpts{})
+	// No Registry: the handler keeps its own, with Go collectors.
+	srv := httptest.NewServer(httpapi.New(w.ranch, httpapi.Options{}))
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/metrics")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	assert.Contains(t, string(b), "go_goroutines")
+	assert.Contains(t, string(b), `boskos_resources{state="free",type="t"} 2`)
+}
+
+func TestTwoHandlersOneRegistry(t *testing.T) {
+	w := newWorld(t, worldOpts{})
+	// A second handler on the same registry must not break either.
+	h2 := httpapi.New(w.ranch, httpapi.Options{Registry: w.reg})
+	srv := httptest.NewServer(h2)
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/metrics")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	mfs, err := w.reg.Gather()
+	require.NoError(t, err)
+	var names []string
+	for _, mf := range mfs {
+		names = append(names, mf.GetName())
+	}
+	assert.Contains(t, names, "boskos_http_request_duration_seconds")
+	assert.Contains(t, names, "boskos_resources")
+}
+
+func TestNameClashIsLoggedNotFatal(t *testing.T) {
+	w := newWorld(t, worldOpts{})
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(prometheus.NewGauge(prometheus.GaugeOpts{Name: "boskos_http_request_duration_seconds", Help: "x"}))
+	var buf syncBuffer
+	log := slog.New(slog.NewTextHandler(&buf, nil))
+	srv := httptest.NewServer(httpapi.New(w.ranch, httpapi.Options{Registry: reg, Logger: log}))
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/healthz")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Contains(t, buf.String(), "HTTP metrics disabled")
+}
+
+// TestUpdateUserDataReachesStore: the body is the delta, merged by the
+// ranch ("" deletes), and the query's epoch is honoured.
+func TestUpdateUserDataReachesStore(t *testing.T) {
+	w := newWorld(t, worldOpts{})
+	w.mustDo("POST", "/acquire?type=t&state=free&dest=busy&owner=o", "")
+	w.mustDo("POST", "/update?name=res-a&owner=o&state=busy&epoch=1", `{"a":"1","b":"2"}`)
+	w.mustDo("POST", "/update?name=res-a&owner=o&state=busy", `{"a":""}`)
+	w.mustDo("POST", "/update?name=res-a&owner=o&state=busy", ``)
+	var got boskos.UserData
+	for _, r := range w.snapshot() {
+		if r.Name == "res-a" {
+			got = r.UserData
+		}
+	}
+	assert.Equal(t, boskos.UserData{"b": "2"}, got)
+
+	// It comes back on the next acquire, as upstream (never cleared).
+	w.mustDo("POST", "/release?name=res-a&dest=free&owner=o&epoch=1", "")
+	r := w.mustDo("POST", "/acquirebystate?state=free&dest=busy&owner=p&names=res-a", "")
+	assert.Contains(t, r.body, `"userdata":{"b":"2"}`)
+	assert.True(t, strings.HasSuffix(r.body, "]\n"))
+}
+
+// TestStoreFailures: write failures in the store are 500s with upstream's
+// prefixes, and the body is still written like http.Error.
+func TestStoreFailures(t *testing.T) {
+	w := newWorld(t, worldOpts{})
+	w.mustDo("POST", "/acquire?type=t&state=free&dest=busy&owner=o", "")
+	w.store.fail.Store(true)
+	cases := []struct{ name, target, prefix string }{
+		{"acquire", "/acquire?type=t&state=free&dest=busy&owner=o", "Acquire failed: "},
+		{"acquirebystate", "/acquirebystate?state=free&dest=busy&owner=o&names=res-b", "AcquireByState: "},
+		{"release", "/release?name=res-a&dest=free&owner=o", "Done failed: res-a - free (from o): "},
+		{"update", "/update?name=res-a&owner=o&state=busy", "Update failed: res-a - busy (o): "},
+		{"reset", "/reset?type=t&state=busy&expire=0&dest=free", "could not reset states: "},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := w.do("POST", tc.target, "")
+			assert.Equal(t, http.StatusInternalServerError, r.status, "body %q", r.body)
+			assert.True(t, strings.HasPrefix(r.body, tc.prefix), "got body %q, want prefix %q", r.body, tc.prefix)
+			assert.True(t, strings.HasSuffix(r.body, "\n"))
+			assert.Equal(t, "text/plain; charset=utf-8", r.header.Get("Content-Type"))
+		})
+	}
+}
+
+// panicky is the ranch with a Metric that panics.
+type panicky struct{ *ranch.Ranch }
+
+func (panicky) Metric(context.Context, string) (boskos.Metric, error) { panic("boom") }
+
+func TestPanicIsRecovered(t *testing.T) {
+	w := newWorld(t, worldOpts{svc: func(r *ranch.Ranch) httpapi.Service { return panicky{r} }})
+	r := w.do("GET", "/metric?type=t", "")
+	assert.Equal(t, http.StatusInternalServerError, r.status)
+	assert.Equal(t, "internal error\n", r.body)
+	assert.Equal(t, http.StatusOK, w.do("GET", "/healthz", "").status)
+	m := w.mustDo("GET", "/metrics", "")
+	assert.Contains(t, m.body, `boskos_http_request_duration_seconds_count{method="GET",path="/metric",status="500"} 1`)
+}
