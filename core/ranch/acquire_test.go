@@ -1,0 +1,441 @@
+package ranch
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/boskos-serverless/boskos/core/boskos"
+	"github.com/boskos-serverless/boskos/core/store/faultstore"
+)
+
+func TestAcquireSelection(t *testing.T) {
+	tests := []struct {
+		name      string
+		seed      []res
+		rtype     string
+		state     string
+		wantNames []string // successive acquires; then one more must 404
+		wantErr   *boskos.Error
+	}{
+		{
+			name: "least recently updated first (upstream probe)",
+			seed: []res{
+				{name: "r1", rtype: "t", state: "free", age: 0},
+				{name: "r2", rtype: "t", state: "free", age: 2 * time.Second},
+				{name: "r3", rtype: "t", state: "free", age: time.Second},
+			},
+			rtype: "t", state: "free",
+			wantNames: []string{"r2", "r3", "r1"},
+			wantErr:   boskos.ResourceNotFound("t"),
+		},
+		{
+			name: "ties by name",
+			seed: []res{
+				{name: "b", rtype: "t", state: "free"},
+				{name: "c", rtype: "t", state: "free"},
+				{name: "a", rtype: "t", state: "free"},
+			},
+			rtype: "t", state: "free",
+			wantNames: []string{"a", "b", "c"},
+			wantErr:   boskos.ResourceNotFound("t"),
+		},
+		{
+			name: "only matching type, state and unowned",
+			seed: []res{
+				{name: "other-type", rtype: "u", state: "free", age: 9 * time.Second},
+				{name: "other-state", rtype: "t", state: "dirty", age: 8 * time.Second},
+				{name: "owned", rtype: "t", state: "free", owner: "o", age: 7 * time.Second},
+				{name: "prefix-state", rtype: "t", state: "free2", age: 6 * time.Second},
+				{name: "ok", rtype: "t", state: "free"},
+			},
+			rtype: "t", state: "free",
+			wantNames: []string{"ok"},
+			wantErr:   boskos.ResourceNotFound("t"),
+		},
+		{
+			name:    "unknown type",
+			seed:    []res{{name: "r", rtype: "t", state: "free"}},
+			rtype:   "nope", state: "free",
+			wantErr: boskos.TypeNotFound("nope"),
+		},
+		{
+			name:    "type exists but every resource is busy",
+			seed:    []res{{name: "r", rtype: "t", state: "busy", owner: "o"}},
+			rtype:   "t", state: "free",
+			wantErr: boskos.ResourceNotFound("t"),
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			eachStore(t, Options{}, func(t *testing.T, e *env) {
+				e.seed(tc.seed...)
+				for _, want := range tc.wantNames {
+					e.clock.Add(time.Second)
+					got, err := e.r.Acquire(e.ctx, tc.rtype, tc.state, "busy", "me", "")
+					require.NoError(t, err)
+					assert.Equal(t, want, got.Name)
+				}
+				_, err := e.r.Acquire(e.ctx, tc.rtype, tc.state, "busy", "me", "")
+				requireErr(t, err, tc.wantErr.Code, tc.wantErr.Message)
+			})
+		})
+	}
+}
+
+func TestAcquireResult(t *testing.T) {
+	eachStore(t, Options{}, func(t *testing.T, e *env) {
+		exp := t0.Add(time.Hour)
+		e.seed(res{name: "r", rtype: "t", state: "free", age: time.Minute, ud: boskos.UserData{"k": "v"}, exp: &exp, epoch: 4})
+		e.clock.Add(time.Second)
+		got, err := e.r.Acquire(e.ctx, "t", "free", "busy", "me", "")
+		require.NoError(t, err)
+		want := boskos.Resource{Type: "t", Name: "r", State: "busy", Owner: "me", LastUpdate: e.clock.Now(),
+			UserData: boskos.UserData{"k": "v"}, ExpirationDate: &exp, Epoch: 5}
+		assert.Equal(t, want, got)
+		assert.Equal(t, want, e.mustGet("r"), "stored resource")
+	})
+}
+
+func TestAcquireInvalid(t *testing.T) {
+	e := newEnv(t, Options{})
+	tests := []struct {
+		name                             string
+		rtype, state, dest, owner, reqID string
+		wantMsg                          string
+	}{
+		{"no type", "", "s", "d", "o", "", "invalid type: must be set"},
+		{"no owner", "t", "s", "d", "", "", "invalid owner: must be set"},
+		{"control char in state", "t", "s\x1f", "d", "o", "", "invalid state: must not contain control characters"},
+		{"long dest", "t", "s", string(make([]byte, 300)), "o", "", "invalid dest: must be no more than 253 bytes (got 300)"},
+		{"bad request id", "t", "s", "d", "o", "a\nb", "invalid request_id: must not contain control characters"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := e.r.Acquire(e.ctx, tc.rtype, tc.state, tc.dest, tc.owner, tc.reqID)
+			requireErr(t, err, boskos.EInvalid, tc.wantMsg)
+		})
+	}
+}
+
+// TestAcquireRoundRobin is upstream's TestAcquireRoundRobin: acquiring and
+// releasing to the same state visits every resource.
+func TestAcquireRoundRobin(t *testing.T) {
+	eachStore(t, Options{}, func(t *testing.T, e *env) {
+		for i := 0; i < 4; i++ {
+			e.seed(res{name: fmt.Sprintf("r%d", i), rtype: "t", state: "free"})
+		}
+		seen := map[string]bool{}
+		for i := 0; i < 4; i++ {
+			e.clock.Add(time.Second)
+			got, err := e.r.Acquire(e.ctx, "t", "free", "busy", "me", "")
+			require.NoError(t, err)
+			seen[got.Name] = true
+			require.NoError(t, e.r.Release(e.ctx, got.Name, "free", "me", nil))
+		}
+		assert.Len(t, seen, 4)
+	})
+}
+
+// TestAcquirePriority is upstream's worked example of the request queue.
+func TestAcquirePriority(t *testing.T) {
+	eachStore(t, Options{}, func(t *testing.T, e *env) {
+		e.seed(res{name: "r1", rtype: "t", state: "free"})
+		acq := func(id string) (boskos.Resource, error) {
+			e.clock.Add(time.Second)
+			return e.r.Acquire(e.ctx, "t", "free", "busy", "o-"+id, id)
+		}
+		notFound := boskos.ResourceNotFound("t")
+
+		got, err := acq("A")
+		require.NoError(t, err, "A, rank 1")
+		assert.Equal(t, "r1", got.Name)
+		_, err = acq("B")
+		requireErr(t, err, notFound.Code, notFound.Message)
+		_, err = acq("")
+		requireErr(t, err, notFound.Code, notFound.Message) // rank 2
+		_, err = acq("B")
+		requireErr(t, err, notFound.Code, notFound.Message) // nothing free
+		_, err = acq("A")
+		requireErr(t, err, notFound.Code, notFound.Message) // A is new again, behind B
+		require.NoError(t, e.r.Release(e.ctx, "r1", "free", "o-A", nil))
+		_, err = acq("")
+		requireErr(t, err, notFound.Code, notFound.Message) // rank 3
+		_, err = acq("A")
+		requireErr(t, err, notFound.Code, notFound.Message) // rank 2
+		got, err = acq("B")
+		require.NoError(t, err, "B, rank 1")
+		assert.Equal(t, "o-B", got.Owner)
+		// B's entry is gone: A is first now.
+		require.NoError(t, e.r.Release(e.ctx, "r1", "free", "o-B", nil))
+		_, err = acq("A")
+		require.NoError(t, err, "A, rank 1 after B left")
+	})
+}
+
+func TestAcquireQueuePerTypeAndState(t *testing.T) {
+	eachStore(t, Options{}, func(t *testing.T, e *env) {
+		e.seed(res{name: "d", rtype: "t", state: "dirty", owner: "x"}, res{name: "f", rtype: "t", state: "free"},
+			res{name: "u", rtype: "u", state: "dirty"})
+		_, err := e.r.Acquire(e.ctx, "t", "dirty", "cleaning", "j", "A")
+		require.Error(t, err, "A waits on (t, dirty)")
+		got, err := e.r.Acquire(e.ctx, "t", "free", "busy", "o", "")
+		require.NoError(t, err, "(t, free) is not behind A")
+		assert.Equal(t, "f", got.Name)
+		got, err = e.r.Acquire(e.ctx, "u", "dirty", "busy", "o", "")
+		require.NoError(t, err, "(u, dirty) is not behind A")
+		assert.Equal(t, "u", got.Name)
+	})
+}
+
+func TestAcquireQueueExpiry(t *testing.T) {
+	notFound := boskos.ResourceNotFound("t")
+	tests := []struct {
+		name string
+		// after A polls at t0 and B at t0+20s (both wait), and 35s more
+		// pass (A's entry expired at t0+30s, B's lives until t0+50s) and
+		// the resource is freed:
+		polls   []string // who polls next, in order; "" = anonymous
+		winner  string   // which poll gets the resource
+		gcFirst bool
+	}{
+		{name: "expired entry skipped for others", polls: []string{"", "B"}, winner: "B"},
+		{name: "expired entry regains its place when it polls again", polls: []string{"A"}, winner: "A"},
+		{name: "after GC the expired id is new and goes to the tail", polls: []string{"A", "B"}, winner: "B", gcFirst: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			eachStore(t, Options{}, func(t *testing.T, e *env) {
+				e.seed(res{name: "r", rtype: "t", state: "busy", owner: "x"})
+				_, err := e.r.Acquire(e.ctx, "t", "free", "busy", "A", "A")
+				requireErr(t, err, notFound.Code, notFound.Message)
+				e.clock.Add(20 * time.Second)
+				_, err = e.r.Acquire(e.ctx, "t", "free", "busy", "B", "B")
+				requireErr(t, err, notFound.Code, notFound.Message)
+				e.clock.Add(15 * time.Second)
+				if tc.gcFirst {
+					e.clock.Add(60 * time.Second) // A expired 65s ago, B 45s ago
+					_, err = e.r.Acquire(e.ctx, "t", "free", "busy", "B", "B")
+					requireErr(t, err, notFound.Code, notFound.Message) // B refreshes its entry
+					n, err := e.r.GCRequestQueue(e.ctx)
+					require.NoError(t, err)
+					assert.Equal(t, 1, n, "only A is collected")
+				}
+				require.NoError(t, e.r.Release(e.ctx, "r", "free", "x", nil))
+				for i, id := range tc.polls {
+					got, err := e.r.Acquire(e.ctx, "t", "free", "busy", "o"+id, id)
+					if id == tc.winner {
+						require.NoError(t, err, "poll %d by %q", i, id)
+						assert.Equal(t, "o"+id, got.Owner)
+						return
+					}
+					requireErr(t, err, notFound.Code, notFound.Message)
+				}
+				t.Fatalf("nobody got the resource, want %q", tc.winner)
+			})
+		})
+	}
+}
+
+func TestRankOf(t *testing.T) {
+	now := t0
+	live := now.Add(time.Second)
+	dead := now.Add(-time.Second)
+	var q []queueEntry
+	for i := 0; i < 10; i++ {
+		q = append(q, queueEntry{id: fmt.Sprintf("request_%d", i), expires: live})
+	}
+	for i := 0; i < 10; i++ {
+		rank, own := rankOf(q, fmt.Sprintf("request_%d", i), now)
+		assert.Equal(t, i+1, rank, "request_%d", i)
+		require.NotNil(t, own)
+	}
+	rank, own := rankOf(q, "", now)
+	assert.Equal(t, 11, rank, "empty id is behind everyone")
+	assert.Nil(t, own)
+	rank, own = rankOf(q, "unknown", now)
+	assert.Equal(t, 11, rank, "unknown id goes to the tail")
+	assert.Nil(t, own)
+	// After request_0 leaves, the others move up by one.
+	rank, _ = rankOf(q[1:], "request_5", now)
+	assert.Equal(t, 5, rank)
+	// Expired entries ahead do not count, but an expired id keeps its place.
+	q[0].expires, q[1].expires = dead, dead
+	rank, _ = rankOf(q, "request_1", now)
+	assert.Equal(t, 1, rank)
+	rank, _ = rankOf(q, "request_2", now)
+	assert.Equal(t, 1, rank)
+	rank, _ = rankOf(q, "", now)
+	assert.Equal(t, 9, rank)
+}
+
+// TestAcquireOnDemand is upstream's TestAcquireOnDemand.
+func TestAcquireOnDemand(t *testing.T) {
+	eachStore(t, Options{DRLCCacheTTL: -1}, func(t *testing.T, e *env) {
+		e.seedDRLC(boskos.DRLC{Type: "dt", InitialState: "dirty", MinCount: 0, MaxCount: 2})
+		typeNotFound := boskos.TypeNotFound("dt")
+		notFound := boskos.ResourceNotFound("dt")
+		acq := func(id string) error {
+			_, err := e.r.Acquire(e.ctx, "dt", "free", "busy", "o", id)
+			return err
+		}
+		requireErr(t, acq("req1"), typeNotFound.Code, typeNotFound.Message) // counts before creation
+		require.Len(t, e.byType("dt"), 1)
+		assert.Equal(t, "dirty", e.byType("dt")[0].State)
+		assert.Empty(t, e.byType("dt")[0].UserData)
+		assert.Nil(t, e.byType("dt")[0].ExpirationDate)
+		requireErr(t, acq("req1"), notFound.Code, notFound.Message) // not new: no creation
+		require.Len(t, e.byType("dt"), 1)
+		requireErr(t, acq("req2"), notFound.Code, notFound.Message)
+		require.Len(t, e.byType("dt"), 2)
+		requireErr(t, acq("req3"), notFound.Code, notFound.Message)
+		require.Len(t, e.byType("dt"), 2, "max-count holds")
+		for _, r := range e.byType("dt") {
+			_, err := e.r.deleteResource(e.ctx, mustItem(t, e, r.Name), nil)
+			require.NoError(t, err)
+		}
+		requireErr(t, acq(""), typeNotFound.Code, typeNotFound.Message)
+		assert.Empty(t, e.byType("dt"), "no creation for an empty request id")
+	})
+}
+
+func TestAcquireOnDemandInitialStateFree(t *testing.T) {
+	eachStore(t, Options{DRLCCacheTTL: -1}, func(t *testing.T, e *env) {
+		e.seedDRLC(boskos.DRLC{Type: "dt", MaxCount: 1})
+		_, err := e.r.Acquire(e.ctx, "dt", "free", "busy", "o", "req1")
+		require.Error(t, err)
+		got, err := e.r.Acquire(e.ctx, "dt", "free", "busy", "o", "req1")
+		require.NoError(t, err, "the caller retries with the same id and gets the new resource")
+		assert.Len(t, got.Name, 36, "uuid name")
+		assert.Equal(t, int64(1), got.Epoch)
+	})
+}
+
+func TestAcquireOnAcquire(t *testing.T) {
+	type call struct {
+		hasID  bool
+		waited time.Duration
+	}
+	var calls []call
+	e := newEnv(t, Options{OnAcquire: func(rtype, state, dest string, hasID bool, waited time.Duration) {
+		assert.Equal(t, []string{"t", "free", "busy"}, []string{rtype, state, dest})
+		calls = append(calls, call{hasID, waited})
+	}})
+	e.seed(res{name: "r", rtype: "t", state: "busy", owner: "x"})
+	_, err := e.r.Acquire(e.ctx, "t", "free", "busy", "o", "A")
+	require.Error(t, err)
+	e.clock.Add(7 * time.Second)
+	require.NoError(t, e.r.Release(e.ctx, "r", "free", "x", nil))
+	_, err = e.r.Acquire(e.ctx, "t", "free", "busy", "o", "A")
+	require.NoError(t, err)
+	require.NoError(t, e.r.Release(e.ctx, "r", "free", "o", nil))
+	_, err = e.r.Acquire(e.ctx, "t", "free", "busy", "o", "")
+	require.NoError(t, err)
+	assert.Equal(t, []call{{true, 7 * time.Second}, {false, 0}}, calls)
+}
+
+// TestAcquireCost pins the number of store requests: the DynamoDB backend
+// pays per request.
+func TestAcquireCost(t *testing.T) {
+	for _, pool := range []int{10, 1000} {
+		t.Run(fmt.Sprint(pool), func(t *testing.T) {
+			e := newEnv(t, Options{})
+			e.seed(res{name: "busy", rtype: "t", state: "free", owner: "x"})
+			for i := 0; i < pool; i++ {
+				e.seed(res{name: fmt.Sprintf("r%05d", i), rtype: "t", state: "free"})
+			}
+			e.fs.ResetCounts()
+			_, err := e.r.Acquire(e.ctx, "t", "free", "busy", "o", "")
+			require.NoError(t, err)
+			assert.Equal(t, map[string]int{"Query": 1, "Update": 1}, e.fs.Counts(), "uncontended acquire")
+
+			e.fs.ResetCounts()
+			_, err = e.r.Acquire(e.ctx, "t", "free", "busy", "o", "new-id")
+			require.NoError(t, err)
+			assert.Equal(t, map[string]int{"Query": 1, "Update": 1}, e.fs.Counts(), "new request id")
+
+			// A queued request id that then succeeds: query + transaction.
+			_, err = e.r.Acquire(e.ctx, "t", "dirty", "busy", "o", "queued")
+			require.Error(t, err)
+			e.seed(res{name: "d", rtype: "t", state: "dirty"})
+			e.fs.ResetCounts()
+			_, err = e.r.Acquire(e.ctx, "t", "dirty", "busy", "o", "queued")
+			require.NoError(t, err)
+			assert.Equal(t, map[string]int{"Query": 1, "Transact": 1}, e.fs.Counts(), "queued request id")
+			page, err := e.mem.List(e.ctx, queuePrefix, "", 0)
+			require.NoError(t, err)
+			assert.Empty(t, page.Items, "queue entry deleted with the acquire")
+
+			e.fs.ResetCounts()
+			require.NoError(t, e.r.Release(e.ctx, "d", "dirty", "o", nil))
+			assert.Equal(t, map[string]int{"Update": 1}, e.fs.Counts(), "release (DRLC cache warm since the miss)")
+			e.fs.ResetCounts()
+			require.NoError(t, e.r.Release(e.ctx, "r00000", "free", "o", nil))
+			assert.Equal(t, map[string]int{"Update": 1}, e.fs.Counts(), "release")
+			e.fs.ResetCounts()
+			require.NoError(t, e.r.Update(e.ctx, "r00001", "o", "busy", boskos.UserData{"a": "b", "c": ""}, nil))
+			assert.Equal(t, map[string]int{"Update": 1}, e.fs.Counts(), "update")
+		})
+	}
+}
+
+func TestAcquireMovesOnAfterConflict(t *testing.T) {
+	// The first candidate's write always fails: acquire takes the next.
+	e := newEnv(t, Options{}, faultstore.Fail(func(c faultstore.Call) bool {
+		return c.IsWrite() && c.Keys[0] == resourceKey("a")
+	}, faultstore.Conflict(faultstore.Call{Method: faultstore.Update}), 0))
+	e.seed(res{name: "a", rtype: "t", state: "free", age: time.Second}, res{name: "b", rtype: "t", state: "free"})
+	e.fs.ResetCounts()
+	got, err := e.r.Acquire(e.ctx, "t", "free", "busy", "o", "")
+	require.NoError(t, err)
+	assert.Equal(t, "b", got.Name)
+	assert.Equal(t, map[string]int{"Query": 1, "Update": 2}, e.fs.Counts(), "no re-query needed")
+}
+
+func TestAcquireGivesUp(t *testing.T) {
+	e := newEnv(t, Options{MaxRetries: 3}, faultstore.Fail(faultstore.Writes,
+		faultstore.Conflict(faultstore.Call{Method: faultstore.Update}), 0))
+	e.seed(res{name: "a", rtype: "t", state: "free"})
+	_, err := e.r.Acquire(e.ctx, "t", "free", "busy", "o", "")
+	requireErr(t, err, boskos.EInternal, "ranch: acquire t: still conflicting after 3 retries")
+	assert.Equal(t, 4, e.fs.Counts()["Query"])
+	assert.Equal(t, "", e.mustGet("a").Owner)
+}
+
+func TestAcquireStoreError(t *testing.T) {
+	e := newEnv(t, Options{}, faultstore.Fail(faultstore.Method(faultstore.Query), nil, 0))
+	e.seed(res{name: "a", rtype: "t", state: "free"})
+	_, err := e.r.Acquire(e.ctx, "t", "free", "busy", "o", "")
+	requireErr(t, err, boskos.EInternal, "ranch: acquire t: query: faultstore: injected failure")
+}
+
+func TestAcquireSpreadWindow(t *testing.T) {
+	e := newEnv(t, Options{SpreadWindow: 5 * time.Second})
+	for i := 0; i < 20; i++ {
+		// r00..r09 within 5s of the oldest; r10..r19 much newer.
+		age := time.Hour - time.Duration(i)*400*time.Millisecond
+		if i >= 10 {
+			age = time.Duration(20-i) * time.Second
+		}
+		e.seed(res{name: fmt.Sprintf("r%02d", i), rtype: "t", state: "free", age: age})
+	}
+	got := map[string]bool{}
+	for i := 0; i < 10; i++ {
+		r, err := e.r.Acquire(e.ctx, "t", "free", "busy", "o", "")
+		require.NoError(t, err)
+		got[r.Name] = true
+	}
+	for i := 0; i < 10; i++ {
+		assert.True(t, got[fmt.Sprintf("r%02d", i)], "r%02d is within the window of the oldest", i)
+	}
+}
+
+func mustItem(t *testing.T, e *env, name string) storeItem {
+	t.Helper()
+	it, err := e.mem.Get(e.ctx, resourceKey(name))
+	require.NoError(t, err)
+	return it
+}
