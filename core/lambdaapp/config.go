@@ -1,0 +1,114 @@
+package lambdaapp
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/boskos-serverless/boskos/core/store/dynamostore"
+)
+
+// Names of the environment variables FromEnv reads.
+const (
+	EnvTable      = "BOSKOS_TABLE"
+	EnvRequestTTL = "BOSKOS_REQUEST_TTL"
+	EnvLogLevel   = "BOSKOS_LOG_LEVEL"
+	EnvEndpoint   = "AWS_ENDPOINT_URL_DYNAMODB"
+)
+
+// DefaultRequestTTL is the request_id queue TTL when BOSKOS_REQUEST_TTL is
+// unset (upstream's --request-ttl default).
+const DefaultRequestTTL = 30 * time.Second
+
+// Config is what a function needs to build its handler.
+type Config struct {
+	// Table is the DynamoDB table (BOSKOS_TABLE).
+	Table string
+	// RequestTTL is how long a request_id keeps its place in an acquire
+	// queue without polling (BOSKOS_REQUEST_TTL).
+	RequestTTL time.Duration
+	// LogLevel is the minimum level logged (BOSKOS_LOG_LEVEL).
+	LogLevel slog.Level
+	// Endpoint overrides the DynamoDB endpoint (AWS_ENDPOINT_URL_DYNAMODB,
+	// which the SDK also honours by itself); "" means the SDK's default.
+	Endpoint string
+
+	// The fields below are not read from the environment; tests set them.
+
+	// Now is the clock of the ranch and the handler (default time.Now).
+	Now func() time.Time
+	// Logger replaces the JSON logger on stdout that LogLevel configures.
+	Logger *slog.Logger
+	// Region overrides the SDK's region resolution (AWS_REGION, which the
+	// Lambda environment sets).
+	Region string
+	// Client, if set, is used instead of a client built from the fields
+	// above (tests pass one that counts requests).
+	Client dynamostore.API
+}
+
+// FromEnv reads a Config through lookup (os.LookupEnv in a main). It reports
+// every problem at once, joined with errors.Join, one per line.
+func FromEnv(lookup func(string) (string, bool)) (Config, error) {
+	cfg := Config{RequestTTL: DefaultRequestTTL, LogLevel: slog.LevelInfo}
+	var errs []error
+	get := func(name string) (string, bool) {
+		v, ok := lookup(name)
+		v = strings.TrimSpace(v)
+		return v, ok && v != ""
+	}
+
+	if v, ok := get(EnvTable); ok {
+		cfg.Table = v
+	} else {
+		errs = append(errs, fmt.Errorf("%s: must be set (the DynamoDB table name)", EnvTable))
+	}
+
+	if v, ok := get(EnvRequestTTL); ok {
+		d, err := time.ParseDuration(v)
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("%s: %q is not a duration (e.g. 30s, 2m): %v", EnvRequestTTL, v, err))
+		case d <= 0:
+			errs = append(errs, fmt.Errorf("%s: %q must be positive", EnvRequestTTL, v))
+		default:
+			cfg.RequestTTL = d
+		}
+	}
+
+	if v, ok := get(EnvLogLevel); ok {
+		var l slog.Level
+		if err := l.UnmarshalText([]byte(v)); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %q is not a level (debug, info, warn, error)", EnvLogLevel, v))
+		} else {
+			cfg.LogLevel = l
+		}
+	}
+
+	if v, ok := get(EnvEndpoint); ok {
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("%s: %q is not an http(s) URL", EnvEndpoint, v))
+		} else {
+			cfg.Endpoint = v
+		}
+	}
+
+	if len(errs) > 0 {
+		return Config{}, errors.Join(errs...)
+	}
+	return cfg, nil
+}
+
+// Log returns c.Logger, or a JSON logger on stdout (which Lambda sends to
+// CloudWatch Logs) at c.LogLevel.
+func (c Config) Log() *slog.Logger {
+	if c.Logger != nil {
+		return c.Logger
+	}
+	return slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: c.LogLevel}))
+}

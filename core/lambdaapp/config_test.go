@@ -1,0 +1,85 @@
+package lambdaapp
+
+import (
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func env(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) {
+		v, ok := m[k]
+		return v, ok
+	}
+}
+
+func TestFromEnv(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     map[string]string
+		want    Config
+		wantErr []string // every line must appear
+	}{
+		{
+			name: "defaults",
+			env:  map[string]string{"BOSKOS_TABLE": "boskos"},
+			want: Config{Table: "boskos", RequestTTL: 30 * time.Second, LogLevel: slog.LevelInfo},
+		},
+		{
+			name: "everything set",
+			env: map[string]string{
+				"BOSKOS_TABLE": "t1", "BOSKOS_REQUEST_TTL": "2m", "BOSKOS_LOG_LEVEL": "DEBUG",
+				"AWS_ENDPOINT_URL_DYNAMODB": "http://127.0.0.1:8000",
+			},
+			want: Config{Table: "t1", RequestTTL: 2 * time.Minute, LogLevel: slog.LevelDebug, Endpoint: "http://127.0.0.1:8000"},
+		},
+		{
+			name: "blank values count as unset",
+			env:  map[string]string{"BOSKOS_TABLE": " t ", "BOSKOS_REQUEST_TTL": "", "BOSKOS_LOG_LEVEL": " "},
+			want: Config{Table: "t", RequestTTL: 30 * time.Second, LogLevel: slog.LevelInfo},
+		},
+		{
+			name:    "missing table",
+			env:     map[string]string{},
+			wantErr: []string{"BOSKOS_TABLE: must be set"},
+		},
+		{
+			name: "every error at once",
+			env: map[string]string{
+				"BOSKOS_REQUEST_TTL": "10", "BOSKOS_LOG_LEVEL": "loud",
+				"AWS_ENDPOINT_URL_DYNAMODB": "localhost:8000",
+			},
+			wantErr: []string{
+				"BOSKOS_TABLE: must be set",
+				`BOSKOS_REQUEST_TTL: "10" is not a duration`,
+				`BOSKOS_LOG_LEVEL: "loud" is not a level`,
+				`AWS_ENDPOINT_URL_DYNAMODB: "localhost:8000" is not an http(s) URL`,
+			},
+		},
+		{
+			name:    "negative ttl",
+			env:     map[string]string{"BOSKOS_TABLE": "t", "BOSKOS_REQUEST_TTL": "-1s"},
+			wantErr: []string{`BOSKOS_REQUEST_TTL: "-1s" must be positive`},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := FromEnv(env(tc.env))
+			if len(tc.wantErr) > 0 {
+				require.Error(t, err)
+				for _, w := range tc.wantErr {
+					assert.Contains(t, err.Error(), w)
+				}
+				assert.Len(t, strings.Split(err.Error(), "\n"), len(tc.wantErr), "one line per error: %q", err.Error())
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, got)
+		})
+	}
+}
+

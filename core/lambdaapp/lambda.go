@@ -1,0 +1,85 @@
+package lambdaapp
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"slices"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
+)
+
+// CatchAll is the route of API Gateway's $default: a function given it also
+// serves every path that is not another function's route (upstream's
+// catch-all: 200, empty body).
+const CatchAll = "$default"
+
+// APIPaths are the paths that each have a function of their own.
+var APIPaths = []string{"/acquire", "/acquirebystate", "/release", "/update", "/reset", "/metric", "/metrics"}
+
+// Only returns a handler that passes to h the requests for routes (exact
+// paths, or CatchAll) and answers any other request with 500 "<path> is not
+// served by this function": a request for another function's path means
+// the API's routes are misconfigured, and executing it here would run it
+// with this function's permissions (the metric function may only read).
+// Unknown paths go to h only through CatchAll, and h answers them as
+// upstream does.
+func Only(h http.Handler, log *slog.Logger, routes ...string) http.Handler {
+	catchAll := slices.Contains(routes, CatchAll)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := r.URL.Path
+		if slices.Contains(routes, p) || (catchAll && !slices.Contains(APIPaths, p)) {
+			h.ServeHTTP(w, r)
+			return
+		}
+		log.Error("lambdaapp: request for a path this function does not serve: check the API routes",
+			"path", p, "routes", routes)
+		http.Error(w, p+" is not served by this function", http.StatusInternalServerError)
+	})
+}
+
+// Lambda returns the Lambda handler of an API Gateway HTTP API (payload
+// format 2.0) function that serves routes with h.
+func Lambda(h http.Handler, log *slog.Logger, routes ...string) func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	return httpadapter.NewV2(withStatus(Only(h, log, routes...))).ProxyWithContext
+}
+
+// Start serves routes with h as a Lambda function; it does not return. The
+// handler h comes from NewHandler, once per execution environment.
+func Start(h http.Handler, log *slog.Logger, routes ...string) {
+	lambda.Start(Lambda(h, log, routes...))
+}
+
+// withStatus makes every response carry a status: the proxy adapter refuses
+// a response on which neither WriteHeader nor Write was called (a 200 with
+// an empty body, as /release and the catch-all answer), which net/http
+// sends as 200.
+func withStatus(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sw := &statusWriter{ResponseWriter: w}
+		h.ServeHTTP(sw, r)
+		if !sw.wrote {
+			sw.WriteHeader(http.StatusOK)
+		}
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	wrote bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.wrote = true
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	w.wrote = true
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -1,0 +1,28 @@
+// Command metric is a Lambda function (provided.al2023, API Gateway HTTP API
+// payload 2.0) serving GET /metric (counts by state and owner) and API
+// Gateway's $default route: every unknown path, answered as upstream's
+// catch-all (200, empty body), and /healthz.
+// Configuration comes from the environment: see package lambdaapp.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/boskos-serverless/boskos/core/lambdaapp"
+)
+
+func main() {
+	cfg, err := lambdaapp.FromEnv(os.LookupEnv)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "metric: invalid configuration:\n%v\n", err)
+		os.Exit(2)
+	}
+	h, err := lambdaapp.NewHandler(context.Background(), cfg)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "metric: %v\n", err)
+		os.Exit(1)
+	}
+	lambdaapp.Start(h, cfg.Log(), "/metric", lambdaapp.CatchAll)
+}
