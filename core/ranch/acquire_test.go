@@ -57,15 +57,15 @@ func TestAcquireSelection(t *testing.T) {
 			wantErr:   boskos.ResourceNotFound("t"),
 		},
 		{
-			name:    "unknown type",
-			seed:    []res{{name: "r", rtype: "t", state: "free"}},
-			rtype:   "nope", state: "free",
+			name:  "unknown type",
+			seed:  []res{{name: "r", rtype: "t", state: "free"}},
+			rtype: "nope", state: "free",
 			wantErr: boskos.TypeNotFound("nope"),
 		},
 		{
-			name:    "type exists but every resource is busy",
-			seed:    []res{{name: "r", rtype: "t", state: "busy", owner: "o"}},
-			rtype:   "t", state: "free",
+			name:  "type exists but every resource is busy",
+			seed:  []res{{name: "r", rtype: "t", state: "busy", owner: "o"}},
+			rtype: "t", state: "free",
 			wantErr: boskos.ResourceNotFound("t"),
 		},
 	}
