@@ -59,17 +59,18 @@ func runBench(ctx context.Context, serverURL, rtype, state, dest string, concurr
 		wg.Go(func() {
 			wr := &results[i]
 			fail := func(err error) {
-				if ctx.Err() != nil {
-					return // cut short by the deadline: not a server failure
-				}
 				wr.errors++
 				if wr.firstErr == nil {
 					wr.firstErr = err
 				}
 			}
+			// A cycle that has begun runs to its end, so the pool is left
+			// as found: an acquire cut off by the deadline could still
+			// have been granted by the server.
+			opCtx := context.WithoutCancel(ctx)
 			for ctx.Err() == nil {
 				t0 := time.Now()
-				res, err := c.acquire(ctx, rtype, state, dest, "")
+				res, err := c.acquire(opCtx, rtype, state, dest, "")
 				if err != nil {
 					if isStatus(err, http.StatusNotFound) {
 						wr.notFound++
@@ -78,9 +79,7 @@ func runBench(ctx context.Context, serverURL, rtype, state, dest string, concurr
 					fail(fmt.Errorf("acquire: %w", err))
 					continue
 				}
-				// Release even when the deadline has passed, so the pool is
-				// left as found.
-				if err := c.release(context.WithoutCancel(ctx), res.Name, state); err != nil {
+				if err := c.release(opCtx, res.Name, state); err != nil {
 					fail(fmt.Errorf("release %s: %w", res.Name, err))
 					continue
 				}

@@ -50,6 +50,18 @@ type apiClient struct {
 // newAPIClient returns a client for the server at serverURL (its path is
 // ignored: the API lives at the host root, as for the upstream client).
 func newAPIClient(serverURL, owner string, hc *http.Client) (*apiClient, error) {
+	u, err := newBase(serverURL)
+	if err != nil {
+		return nil, err
+	}
+	if hc == nil {
+		hc = &http.Client{Timeout: 30 * time.Second}
+	}
+	return &apiClient{base: u, owner: owner, http: hc}, nil
+}
+
+// newBase parses and checks a server URL.
+func newBase(serverURL string) (*url.URL, error) {
 	u, err := url.Parse(serverURL)
 	if err != nil {
 		return nil, fmt.Errorf("invalid server URL %q: %w", serverURL, err)
@@ -57,10 +69,7 @@ func newAPIClient(serverURL, owner string, hc *http.Client) (*apiClient, error) 
 	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
 		return nil, fmt.Errorf("invalid server URL %q: want http(s)://host[:port]", serverURL)
 	}
-	if hc == nil {
-		hc = &http.Client{Timeout: 30 * time.Second}
-	}
-	return &apiClient{base: u, owner: owner, http: hc}, nil
+	return u, nil
 }
 
 func (c *apiClient) do(ctx context.Context, method, path string, q url.Values, body []byte) ([]byte, error) {
