@@ -1,0 +1,272 @@
+package ranch
+
+import (
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/boskos-serverless/boskos/core/boskos"
+)
+
+func mustConfig(t *testing.T, y string) *boskos.Config {
+	t.Helper()
+	c, err := boskos.ParseConfig([]byte(y))
+	require.NoError(t, err)
+	return c
+}
+
+// summary is name -> "type/state/owner" of every resource, with dynamic
+// (uuid) names of a type replaced by "<type>#<n>".
+func (e *env) summary() map[string]string {
+	out := map[string]string{}
+	dyn := map[string]int{}
+	rs := e.all()
+	names := make([]string, 0, len(rs))
+	for n := range rs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		r := rs[n]
+		key := n
+		if len(n) == 36 && n[8] == '-' {
+			dyn[r.Type]++
+			key = r.Type + "#" + string(rune('0'+dyn[r.Type]))
+		}
+		out[key] = r.Type + "/" + r.State + "/" + r.Owner
+	}
+	return out
+}
+
+func TestSyncConfigStatic(t *testing.T) {
+	eachStore(t, Options{}, func(t *testing.T, e *env) {
+		cfg := mustConfig(t, `
+resources:
+- type: phonetic-project
+  names: [alpha, bravo, charlie]
+- type: numeric-project
+  state: dirty
+  names: ["1", "2"]
+`)
+		require.NoError(t, e.r.SyncConfig(e.ctx, cfg))
+		assert.Equal(t, map[string]string{
+			"alpha": "phonetic-project/free/", "bravo": "phonetic-project/free/", "charlie": "phonetic-project/free/",
+			"1": "numeric-project/dirty/", "2": "numeric-project/dirty/",
+		}, e.summary())
+		assert.Equal(t, boskos.UserData{}, e.mustGet("alpha").UserData)
+		assert.Equal(t, t0, e.mustGet("alpha").LastUpdate)
+
+		// Lease two, change things around.
+		_, err := e.r.AcquireByState(e.ctx, "free", "busy", "o", []string{"alpha", "bravo"})
+		require.NoError(t, err)
+		require.NoError(t, e.r.Update(e.ctx, "alpha", "o", "busy", nil, nil))
+		e.clock.Add(time.Minute)
+		cfg = mustConfig(t, `
+resources:
+- type: phonetic-project
+  state: dirty
+  names: [bravo, delta]
+- type: numeric-project
+  names: ["1", "alpha"]
+- type: other
+  names: ["charlie-2"]
+`)
+		require.NoError(t, e.r.SyncConfig(e.ctx, cfg))
+		assert.Equal(t, map[string]string{
+			"alpha":     "phonetic-project/busy/o", // owned: type change waits for the release
+			"bravo":     "phonetic-project/busy/o", // existing: never modified
+			"delta":     "phonetic-project/dirty/", // new, state from config
+			"1":         "numeric-project/dirty/",  // existing keeps its state
+			"charlie-2": "other/free/",
+			// "charlie" (unowned) and "2" (unowned, dirty) left the config: deleted
+		}, e.summary())
+
+		// Once released, the type change happens: delete + recreate.
+		require.NoError(t, e.r.Release(e.ctx, "alpha", "dirty", "o", nil))
+		e.clock.Add(time.Minute)
+		require.NoError(t, e.r.SyncConfig(e.ctx, cfg))
+		assert.Equal(t, "numeric-project/free/", e.summary()["alpha"])
+		assert.Equal(t, e.clock.Now(), e.mustGet("alpha").LastUpdate)
+		assert.Equal(t, int64(0), e.mustGet("alpha").Epoch)
+	})
+}
+
+func TestSyncConfigInvalidChangesNothing(t *testing.T) {
+	e := newEnv(t, Options{})
+	e.seed(res{name: "keep", rtype: "t", state: "free"})
+	err := e.r.SyncConfig(e.ctx, mustConfig(t, `
+resources:
+- type: t
+  names: [Bad_Name]
+- type: d
+  max-count: 0
+`))
+	requireErr(t, err, boskos.EInvalid, "[.0.names.0(Bad_Name) is invalid: [a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')], .1.max-count: must be >0]")
+	assert.Equal(t, map[string]string{"keep": "t/free/"}, e.summary())
+	err = e.r.SyncConfig(e.ctx, &boskos.Config{})
+	requireErr(t, err, boskos.EInvalid, "empty config")
+}
+
+func TestSyncConfigDynamic(t *testing.T) {
+	eachStore(t, Options{}, func(t *testing.T, e *env) {
+		cfg := mustConfig(t, `
+resources:
+- type: manual-token
+  names: [token-1]
+- type: automatic-token
+  state: free
+  min-count: 2
+  max-count: 3
+  lifespan: 5m
+`)
+		require.NoError(t, e.r.SyncConfig(e.ctx, cfg))
+		assert.Equal(t, map[string]string{
+			"token-1": "manual-token/free/", "automatic-token#1": "automatic-token/free/", "automatic-token#2": "automatic-token/free/",
+		}, e.summary())
+		d, ok := e.drlc("automatic-token")
+		require.True(t, ok)
+		ls := 5 * time.Minute
+		assert.Equal(t, boskos.DRLC{Type: "automatic-token", InitialState: "free", MinCount: 2, MaxCount: 3, LifeSpan: &ls}, d)
+
+		// Syncing again changes nothing.
+		require.NoError(t, e.r.SyncConfig(e.ctx, cfg))
+		assert.Len(t, e.byType("automatic-token"), 2)
+
+		// Lease one; remove the DRLC from the config.
+		leased, err := e.r.Acquire(e.ctx, "automatic-token", "free", "busy", "o", "")
+		require.NoError(t, err)
+		require.NoError(t, e.r.SyncConfig(e.ctx, mustConfig(t, `
+resources:
+- type: manual-token
+  names: [token-1]
+`)))
+		d, ok = e.drlc("automatic-token")
+		require.True(t, ok, "kept with 0/0 while resources remain")
+		assert.Equal(t, [2]int{0, 0}, [2]int{d.MinCount, d.MaxCount})
+		for _, r := range e.byType("automatic-token") {
+			if r.Name == leased.Name {
+				assert.Equal(t, "busy", r.State, "owned: untouched")
+			} else {
+				assert.Equal(t, boskos.ToBeDeleted, r.State)
+			}
+		}
+		// The cleaner tombstones both once released; the next sync deletes them
+		// and then the DRLC.
+		require.NoError(t, e.r.Release(e.ctx, leased.Name, boskos.Tombstone, "o", nil))
+		for _, r := range e.byType("automatic-token") {
+			if r.State == boskos.ToBeDeleted {
+				_, err := e.r.Acquire(e.ctx, "automatic-token", boskos.ToBeDeleted, "cleaning", "cleaner", "")
+				require.NoError(t, err)
+				require.NoError(t, e.r.Release(e.ctx, r.Name, boskos.Tombstone, "cleaner", nil))
+			}
+		}
+		require.NoError(t, e.r.Reconcile(e.ctx))
+		assert.Empty(t, e.byType("automatic-token"))
+		_, ok = e.drlc("automatic-token")
+		assert.False(t, ok, "DRLC deleted once no resources remain")
+	})
+}
+
+func TestReconcile(t *testing.T) {
+	past := t0.Add(-time.Minute)
+	future := t0.Add(time.Minute)
+	tests := []struct {
+		name     string
+		min, max int
+		seed     []res
+		want     map[string]string // summary
+	}{
+		{
+			name: "scale down", min: 1, max: 2,
+			seed: []res{{name: "dt_1", state: "free"}, {name: "dt_2", state: "free"}, {name: "dt_4", state: "busy", owner: "o"}},
+			want: map[string]string{"dt_1": "dt/free/", "dt_2": "dt/toBeDeleted/", "dt_4": "dt/busy/o"},
+		},
+		{
+			name: "scale down, busy over max", min: 1, max: 2,
+			seed: []res{{name: "dt_1", state: "free"}, {name: "dt_2", state: "busy", owner: "o"},
+				{name: "dt_3", state: "busy", owner: "o"}, {name: "dt_4", state: "busy", owner: "o"}},
+			want: map[string]string{"dt_1": "dt/toBeDeleted/", "dt_2": "dt/busy/o", "dt_3": "dt/busy/o", "dt_4": "dt/busy/o"},
+		},
+		{
+			name: "replace tombstoned", min: 4, max: 8,
+			seed: []res{{name: "dt_1", state: "free"}, {name: "dt_2", state: "busy", owner: "o"},
+				{name: "dt_3", state: "toBeDeleted"}, {name: "dt_4", state: "tombstone"}},
+			want: map[string]string{"dt_1": "dt/free/", "dt_2": "dt/busy/o", "dt_3": "dt/toBeDeleted/", "dt#1": "dt/free/"},
+		},
+		{
+			name: "decrease max with deletions in flight", min: 0, max: 1,
+			seed: []res{{name: "dt_1", state: "free"}, {name: "dt_2", state: "free"}, {name: "dt_3", state: "free"},
+				{name: "dt_4", state: "toBeDeleted"}, {name: "dt_5", state: "tombstone"}},
+			want: map[string]string{"dt_1": "dt/free/", "dt_2": "dt/toBeDeleted/", "dt_3": "dt/toBeDeleted/", "dt_4": "dt/toBeDeleted/"},
+		},
+		{
+			name: "increase min with deletions", min: 4, max: 4,
+			seed: []res{{name: "dt_1", state: "free"}, {name: "dt_2", state: "toBeDeleted"},
+				{name: "dt_3", state: "toBeDeleted"}, {name: "dt_4", state: "tombstone"}},
+			want: map[string]string{"dt_1": "dt/free/", "dt_2": "dt/toBeDeleted/", "dt_3": "dt/toBeDeleted/", "dt#1": "dt/free/"},
+		},
+		{
+			name: "expired", min: 2, max: 4,
+			seed: []res{{name: "dt_1", state: "free", exp: &past}, {name: "dt_2", state: "free", exp: &future},
+				{name: "dt_3", state: "tombstone"}, {name: "dt_4", state: "free"},
+				{name: "dt_5", state: "busy", owner: "o", exp: &past}},
+			want: map[string]string{"dt_1": "dt/toBeDeleted/", "dt_2": "dt/free/", "dt_4": "dt/free/", "dt_5": "dt/busy/o"},
+		},
+		{
+			name: "adopt existing resources", min: 5, max: 5,
+			seed: []res{{name: "test-resource-0", state: "free"}, {name: "test-resource-1", state: "free"},
+				{name: "test-resource-2", state: "dirty"}},
+			want: map[string]string{"test-resource-0": "dt/free/", "test-resource-1": "dt/free/", "test-resource-2": "dt/dirty/",
+				"dt#1": "dt/free/", "dt#2": "dt/free/"},
+		},
+		{
+			name: "owned tombstone is left alone", min: 0, max: 1,
+			seed: []res{{name: "dt_1", state: "tombstone", owner: "o"}},
+			want: map[string]string{"dt_1": "dt/tombstone/o"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			eachStore(t, Options{}, func(t *testing.T, e *env) {
+				for i := range tc.seed {
+					tc.seed[i].rtype = "dt"
+				}
+				e.seed(tc.seed...)
+				e.seed(res{name: "static", rtype: "st", state: "free"})
+				tc.want["static"] = "st/free/"
+				e.seedDRLC(boskos.DRLC{Type: "dt", MinCount: tc.min, MaxCount: tc.max})
+				require.NoError(t, e.r.Reconcile(e.ctx))
+				assert.Equal(t, tc.want, e.summary())
+				// Reconcile is idempotent.
+				require.NoError(t, e.r.Reconcile(e.ctx))
+				assert.Equal(t, tc.want, e.summary())
+			})
+		})
+	}
+}
+
+func TestGCRequestQueue(t *testing.T) {
+	eachStore(t, Options{}, func(t *testing.T, e *env) {
+		e.seed(res{name: "r", rtype: "t", state: "busy", owner: "x"})
+		for _, id := range []string{"a", "b", "c"} {
+			_, err := e.r.Acquire(e.ctx, "t", "free", "busy", "o", id)
+			require.Error(t, err)
+			e.clock.Add(10 * time.Second)
+		}
+		// a expires at t0+30s, b at +40s, c at +50s; GC keeps a minute's grace.
+		e.clock.Add(100*time.Second - 30*time.Second) // now t0+100s
+		n, err := e.r.GCRequestQueue(e.ctx)
+		require.NoError(t, err)
+		assert.Equal(t, 1, n, "only a is more than 60s past its expiry")
+		e.clock.Add(20 * time.Second)
+		n, err = e.r.GCRequestQueue(e.ctx)
+		require.NoError(t, err)
+		assert.Equal(t, 2, n)
+		page, err := e.mem.List(e.ctx, queuePrefix, "", 0)
+		require.NoError(t, err)
+		assert.Empty(t, page.Items)
+	})
+}
