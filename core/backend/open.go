@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/boskos-serverless/boskos/core/store"
+	"github.com/boskos-serverless/boskos/core/store/boltstore"
 	"github.com/boskos-serverless/boskos/core/store/memstore"
 )
 
@@ -16,6 +17,8 @@ type Options struct {
 	DynamoEndpoint string
 	// DynamoRegion is the AWS region. Empty: the AWS SDK's default chain.
 	DynamoRegion string
+	// Bolt tunes the bbolt store (lock timeout, batching).
+	Bolt boltstore.Options
 }
 
 // Open opens the store described by spec (see Parse) with default Options.
@@ -33,7 +36,7 @@ func OpenWith(ctx context.Context, spec string, o Options) (store.Store, error) 
 	case Memory:
 		return memstore.New(), nil
 	case Bolt:
-		return openBolt(s.Path)
+		return openBolt(s.Path, o.Bolt)
 	case DynamoDB:
 		return openDynamo(ctx, s.Table, o)
 	}
