@@ -153,7 +153,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, hook
 		return 1
 	}
 
-	st, err := backend.OpenWith(ctx, c.storeSpec, backend.Options{DynamoEndpoint: c.dynamoURL, DynamoRegion: c.dynamoRegion})
+	st, err := backend.OpenWith(ctx, c.storeSpec, backend.Options{Dynamo: dynamoConfig(c.dynamoURL, c.dynamoRegion)})
 	if err != nil {
 		fmt.Fprintf(stderr, "boskos serve: open store: %v\n", err)
 		return 1

@@ -6,17 +6,18 @@ import (
 
 	"github.com/boskos-serverless/boskos/core/store"
 	"github.com/boskos-serverless/boskos/core/store/boltstore"
+	"github.com/boskos-serverless/boskos/core/store/dynamostore"
 	"github.com/boskos-serverless/boskos/core/store/memstore"
 )
 
 // Options tune Open. The zero value uses every default.
 type Options struct {
-	// DynamoEndpoint is the DynamoDB endpoint URL (e.g. DynamoDB Local's
-	// http://127.0.0.1:8000). Empty: the AWS SDK's standard resolution,
-	// which honours AWS_ENDPOINT_URL_DYNAMODB.
-	DynamoEndpoint string
-	// DynamoRegion is the AWS region. Empty: the AWS SDK's default chain.
-	DynamoRegion string
+	// Dynamo says how to reach DynamoDB (endpoint, region, credentials).
+	// Its zero value uses the AWS SDK's standard sources, which honour
+	// AWS_ENDPOINT_URL_DYNAMODB and AWS_REGION.
+	Dynamo dynamostore.ClientConfig
+	// DynamoStore tunes the DynamoDB store.
+	DynamoStore dynamostore.Options
 	// Bolt tunes the bbolt store (lock timeout, batching).
 	Bolt boltstore.Options
 }
