@@ -1,0 +1,98 @@
+package dynamostore
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+)
+
+// Defaults of ClientConfig.
+const (
+	DefaultMaxAttempts = 8
+	DefaultMaxBackoff  = 2 * time.Second
+)
+
+// ClientConfig says how to reach DynamoDB. The zero value of each field
+// means its default.
+type ClientConfig struct {
+	// Region is the AWS region ("" = the SDK's default resolution: AWS_REGION,
+	// the shared config file).
+	Region string
+	// Endpoint is the base URL of DynamoDB, e.g. DynamoDB Local's
+	// "http://127.0.0.1:8000" ("" = the SDK's default resolution, which
+	// honours AWS_ENDPOINT_URL_DYNAMODB).
+	Endpoint string
+	// MaxAttempts bounds the attempts of one request, the first included
+	// (default DefaultMaxAttempts). Throttling and transient errors are
+	// retried by the SDK's standard retryer.
+	MaxAttempts int
+	// MaxBackoff caps the jittered exponential wait between attempts
+	// (default DefaultMaxBackoff).
+	MaxBackoff time.Duration
+	// Credentials, if set, replace the SDK's default credential chain (DynamoDB
+	// Local accepts any static credentials).
+	Credentials aws.CredentialsProvider
+	// ValidateResponseChecksum turns on the SDK's CRC32 check of response
+	// bodies. It is off by default: the SDK (aws/aws-sdk-go-v2 issue #3545)
+	// checks against 0 when the X-Amz-Crc32 header is absent, which DynamoDB
+	// does on error responses (every failed condition), and logs "failed to
+	// close HTTP response body" each time. TLS already protects the body.
+	ValidateResponseChecksum bool
+	// ClientOptions are applied to the client last (tests add middleware,
+	// e.g. to count requests).
+	ClientOptions []func(*dynamodb.Options)
+}
+
+// NewRetryer returns the retryer NewClient installs: the SDK's standard
+// retryer (which retries throttling, ThrottlingException and
+// ProvisionedThroughputExceededException included, and transient errors)
+// with at most maxAttempts attempts, full-jitter exponential backoff capped
+// at maxBackoff, and no client-side retry quota (a burst of throttling in a
+// Lambda container must not turn into "retry quota exceeded").
+func NewRetryer(maxAttempts int, maxBackoff time.Duration) aws.Retryer {
+	if maxAttempts <= 0 {
+		maxAttempts = DefaultMaxAttempts
+	}
+	if maxBackoff <= 0 {
+		maxBackoff = DefaultMaxBackoff
+	}
+	return retry.NewStandard(func(o *retry.StandardOptions) {
+		o.MaxAttempts = maxAttempts
+		o.MaxBackoff = maxBackoff
+		o.Backoff = retry.NewExponentialJitterBackoff(maxBackoff)
+		o.RateLimiter = ratelimit.None
+	})
+}
+
+// NewClient returns a DynamoDB client configured by cfg and the SDK's
+// default configuration sources (environment, shared files, instance role).
+func NewClient(ctx context.Context, cfg ClientConfig) (*dynamodb.Client, error) {
+	var loads []func(*config.LoadOptions) error
+	if cfg.Region != "" {
+		loads = append(loads, config.WithRegion(cfg.Region))
+	}
+	if cfg.Credentials != nil {
+		loads = append(loads, config.WithCredentialsProvider(cfg.Credentials))
+	}
+	loads = append(loads, config.WithRetryer(func() aws.Retryer {
+		return NewRetryer(cfg.MaxAttempts, cfg.MaxBackoff)
+	}))
+	awsCfg, err := config.LoadDefaultConfig(ctx, loads...)
+	if err != nil {
+		return nil, fmt.Errorf("dynamostore: load AWS configuration: %w", err)
+	}
+	opts := []func(*dynamodb.Options){func(o *dynamodb.Options) {
+		o.DisableValidateResponseChecksum = !cfg.ValidateResponseChecksum
+	}}
+	if cfg.Endpoint != "" {
+		opts = append(opts, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(cfg.Endpoint) })
+	}
+	opts = append(opts, cfg.ClientOptions...)
+	return dynamodb.NewFromConfig(awsCfg, opts...), nil
+}

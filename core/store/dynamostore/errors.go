@@ -1,0 +1,72 @@
+package dynamostore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/boskos-serverless/boskos/core/store"
+)
+
+// translate turns an error of the AWS SDK into one that carries no SDK type:
+// store.ErrConflict for a transaction conflict, the context's error when the
+// call was canceled, otherwise a plain error with DynamoDB's code and
+// message. Conditional-check failures are handled by the callers, which know
+// the operation. translate is the only place SDK errors leave this package.
+func translate(err error) error {
+	if err == nil {
+		return nil
+	}
+	switch {
+	case errors.Is(err, context.Canceled):
+		return context.Canceled
+	case errors.Is(err, context.DeadlineExceeded):
+		return context.DeadlineExceeded
+	}
+	var conflict *types.TransactionConflictException
+	if errors.As(err, &conflict) {
+		return fmt.Errorf("%w: transaction conflict", store.ErrConflict)
+	}
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		return &Error{Code: api.ErrorCode(), Message: api.ErrorMessage()}
+	}
+	// Transport errors (connection refused, ...): keep the text only.
+	return errors.New(err.Error())
+}
+
+// Error is a DynamoDB error that has no store meaning (validation, throttling
+// after every retry, missing table, ...). Code is DynamoDB's error code, for
+// example "ValidationException" or "ResourceNotFoundException".
+type Error struct {
+	Code    string
+	Message string
+}
+
+func (e *Error) Error() string {
+	if e.Message == "" {
+		return "dynamodb: " + e.Code
+	}
+	return "dynamodb: " + e.Code + ": " + e.Message
+}
+
+// Throttled reports whether the error means DynamoDB refused the request for
+// lack of capacity (after the SDK's retries).
+func (e *Error) Throttled() bool {
+	switch e.Code {
+	case "ThrottlingException", "ProvisionedThroughputExceededException", "RequestLimitExceeded":
+		return true
+	}
+	return false
+}
+
+// wrap formats the error of operation op on key.
+func wrap(op, key string, err error) error {
+	if key == "" {
+		return fmt.Errorf("dynamostore: %s: %w", op, err)
+	}
+	return fmt.Errorf("dynamostore: %s %s: %w", op, key, err)
+}
