@@ -82,4 +82,3 @@ func TestFromEnv(t *testing.T) {
 		})
 	}
 }
-
