@@ -22,7 +22,7 @@ var _ store.Store = (*Store)(nil)
 // Defaults of Options.
 const (
 	DefaultOpenTimeout   = time.Second
-	DefaultMaxBatchDelay = 2 * time.Millisecond
+	DefaultMaxBatchDelay = 500 * time.Microsecond
 	defaultLimit         = 100
 	formatVersion        = "1"
 )
