@@ -16,6 +16,18 @@ import (
 // catch-all: 200, empty body).
 const CatchAll = "$default"
 
+// Routes are the routes of each function, by its directory under
+// functions/ (the function mains and the tests share them).
+var Routes = map[string][]string{
+	"acquire":        {"/acquire"},
+	"acquirebystate": {"/acquirebystate"},
+	"release":        {"/release"},
+	"update":         {"/update"},
+	"reset":          {"/reset"},
+	"metric":         {"/metric", CatchAll},
+	"metrics":        {"/metrics"},
+}
+
 // APIPaths are the paths that each have a function of their own.
 var APIPaths = []string{"/acquire", "/acquirebystate", "/release", "/update", "/reset", "/metric", "/metrics"}
 

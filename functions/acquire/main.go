@@ -22,5 +22,5 @@ func main() {
 		fmt.Fprintf(os.Stderr, "acquire: %v\n", err)
 		os.Exit(1)
 	}
-	lambdaapp.Start(h, cfg.Log(), "/acquire")
+	lambdaapp.Start(h, cfg.Log(), lambdaapp.Routes["acquire"]...)
 }

@@ -22,5 +22,5 @@ func main() {
 		fmt.Fprintf(os.Stderr, "acquirebystate: %v\n", err)
 		os.Exit(1)
 	}
-	lambdaapp.Start(h, cfg.Log(), "/acquirebystate")
+	lambdaapp.Start(h, cfg.Log(), lambdaapp.Routes["acquirebystate"]...)
 }

@@ -24,5 +24,5 @@ func main() {
 		fmt.Fprintf(os.Stderr, "metric: %v\n", err)
 		os.Exit(1)
 	}
-	lambdaapp.Start(h, cfg.Log(), "/metric", lambdaapp.CatchAll)
+	lambdaapp.Start(h, cfg.Log(), lambdaapp.Routes["metric"]...)
 }

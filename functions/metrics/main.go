@@ -22,5 +22,5 @@ func main() {
 		fmt.Fprintf(os.Stderr, "metrics: %v\n", err)
 		os.Exit(1)
 	}
-	lambdaapp.Start(h, cfg.Log(), "/metrics")
+	lambdaapp.Start(h, cfg.Log(), lambdaapp.Routes["metrics"]...)
 }

@@ -22,5 +22,5 @@ func main() {
 		fmt.Fprintf(os.Stderr, "release: %v\n", err)
 		os.Exit(1)
 	}
-	lambdaapp.Start(h, cfg.Log(), "/release")
+	lambdaapp.Start(h, cfg.Log(), lambdaapp.Routes["release"]...)
 }

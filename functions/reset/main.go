@@ -22,5 +22,5 @@ func main() {
 		fmt.Fprintf(os.Stderr, "reset: %v\n", err)
 		os.Exit(1)
 	}
-	lambdaapp.Start(h, cfg.Log(), "/reset")
+	lambdaapp.Start(h, cfg.Log(), lambdaapp.Routes["reset"]...)
 }

@@ -22,5 +22,5 @@ func main() {
 		fmt.Fprintf(os.Stderr, "update: %v\n", err)
 		os.Exit(1)
 	}
-	lambdaapp.Start(h, cfg.Log(), "/update")
+	lambdaapp.Start(h, cfg.Log(), lambdaapp.Routes["update"]...)
 }

@@ -1,0 +1,141 @@
+package lambdaapp
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/boskos-serverless/boskos/core/boskos"
+	"github.com/boskos-serverless/boskos/core/ranch"
+	"github.com/boskos-serverless/boskos/core/store/dynamostore"
+	"github.com/boskos-serverless/boskos/core/store/dynamostore/dynamotest"
+)
+
+var update = flag.Bool("update", false, "rewrite events/golden/*.json from the current responses")
+
+func TestMain(m *testing.M) { dynamotest.Main(m) }
+
+// eventsDir holds the sample events, events/<function>/<case>.json.
+const eventsDir = "../../events"
+
+// seedTime is the fixed clock of the event tests.
+var seedTime = time.Date(2006, 1, 2, 15, 4, 5, 0, time.UTC)
+
+// seedConfig is the table every sample event runs against (events/README.md).
+var seedConfig = boskos.Config{Resources: []boskos.ResourceEntry{
+	{Type: "solo", State: boskos.Free, Names: []string{"solo-1"}},
+	{Type: "pair", State: boskos.Free, Names: []string{"pair-1", "pair-2"}},
+	{Type: "held", State: boskos.Free, Names: []string{"held-1", "held-2"}},
+}}
+
+// seed fills a fresh table: the config, then held-1 and held-2 leased by
+// alice (state busy).
+func seed(t *testing.T, cfg Config) {
+	t.Helper()
+	ctx := context.Background()
+	r := ranch.New(dynamostore.New(cfg.Client, cfg.Table, dynamostore.Options{}),
+		ranch.Options{Now: cfg.Now, Logger: cfg.Logger})
+	require.NoError(t, r.SyncConfig(ctx, &seedConfig))
+	_, err := r.AcquireByState(ctx, boskos.Free, boskos.Busy, "alice", []string{"held-1", "held-2"})
+	require.NoError(t, err)
+}
+
+// goldenResponse is what events/golden/<function>-<case>.json pins.
+type goldenResponse struct {
+	Status  int               `json:"status"`
+	Headers map[string]string `json:"headers"`
+	Body    string            `json:"body"`
+}
+
+// pinnedHeaders are the response headers clients may depend on.
+var pinnedHeaders = []string{"Content-Type", "X-Content-Type-Options"}
+
+// TestEvents feeds every sample event through the real Lambda handler
+// (httpadapter over the Boskos handler over dynamostore on DynamoDB Local),
+// each on a freshly seeded table, and compares the response with its golden
+// file.
+func TestEvents(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join(eventsDir, "*", "*.json"))
+	require.NoError(t, err)
+	var n int
+	for _, f := range files {
+		fn := filepath.Base(filepath.Dir(f))
+		if fn == "golden" {
+			continue
+		}
+		n++
+		name := fn + "-" + strings.TrimSuffix(filepath.Base(f), ".json")
+		t.Run(name, func(t *testing.T) {
+			routes, ok := Routes[fn]
+			require.True(t, ok, "events/%s: no function %q in Routes", fn, fn)
+			raw, err := os.ReadFile(f)
+			require.NoError(t, err)
+			var ev events.APIGatewayV2HTTPRequest
+			dec := json.NewDecoder(bytes.NewReader(raw))
+			dec.DisallowUnknownFields()
+			require.NoError(t, dec.Decode(&ev), "%s is not an API Gateway v2 HTTP event", f)
+			require.Equal(t, "2.0", ev.Version)
+
+			client, table := dynamotest.NewTable(t)
+			log := slog.New(slog.DiscardHandler)
+			cfg := Config{Table: table, RequestTTL: DefaultRequestTTL, Client: client,
+				Now: func() time.Time { return seedTime }, Logger: log}
+			seed(t, cfg)
+			h, err := NewHandler(context.Background(), cfg)
+			require.NoError(t, err)
+
+			resp, err := Lambda(h, log, routes...)(context.Background(), ev)
+			require.NoError(t, err)
+			got := goldenResponse{Status: resp.StatusCode, Headers: map[string]string{}, Body: resp.Body}
+			require.False(t, resp.IsBase64Encoded, "text responses are not base64")
+			for _, k := range pinnedHeaders {
+				if v, ok := resp.Headers[k]; ok {
+					got.Headers[k] = v
+				}
+			}
+			if fn == "metrics" && resp.StatusCode == 200 {
+				got.Body = boskosLines(got.Body) // Go and process metrics vary
+			}
+			compareGolden(t, filepath.Join(eventsDir, "golden", name+".json"), got)
+		})
+	}
+	assert.GreaterOrEqual(t, n, 30, "sample events")
+}
+
+// boskosLines keeps the lines of a Prometheus exposition about boskos_
+// metrics.
+func boskosLines(body string) string {
+	var keep []string
+	for l := range strings.Lines(body) {
+		if strings.HasPrefix(l, "boskos_") || strings.HasPrefix(l, "# HELP boskos_") || strings.HasPrefix(l, "# TYPE boskos_") {
+			keep = append(keep, l)
+		}
+	}
+	return strings.Join(keep, "")
+}
+
+func compareGolden(t *testing.T, path string, got goldenResponse) {
+	t.Helper()
+	b, err := json.MarshalIndent(got, "", "  ")
+	require.NoError(t, err)
+	b = append(b, '\n')
+	if *update {
+		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+		require.NoError(t, os.WriteFile(path, b, 0o644))
+		return
+	}
+	want, err := os.ReadFile(path)
+	require.NoError(t, err, "missing golden file: run go test ./core/lambdaapp -run TestEvents -update")
+	assert.Equal(t, string(want), string(b), "response differs from %s (go test -update to accept)", path)
+}
