@@ -23,7 +23,10 @@
 // returns the queue in FIFO order followed by the free resources, least
 // recently updated first. "typecount/<type>" counts the resources of a type
 // (changed in the same transaction as every create and delete), and
-// "drlc/<type>" holds a dynamic resource life cycle as JSON.
+// "drlc/<type>" holds a dynamic resource life cycle as JSON (string spec),
+// and, for a DRLC that left the config while its type became static, the
+// names the config lists under that type (string statics, a JSON list), which
+// Reconcile leaves alone.
 //
 // Errors returned are *boskos.Error; store failures are boskos.Internal.
 package ranch

@@ -32,6 +32,7 @@ const (
 	attrExpires    = "expires"
 	attrCount      = "count"
 	attrSpec       = "spec"
+	attrStatics    = "statics"
 
 	// sep separates the parts of index sort values and queue keys. It is
 	// safe because every part is validated to hold no control characters.

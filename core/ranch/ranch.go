@@ -2,6 +2,7 @@ package ranch
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -160,13 +161,45 @@ func (r *Ranch) invalidateDRLCs() {
 // loadDRLCs reads every DRLC from the store. The returned map is never
 // changed afterwards (callers share it).
 func (r *Ranch) loadDRLCs(ctx context.Context) (map[string]boskos.DRLC, error) {
-	out := map[string]boskos.DRLC{}
+	recs, err := r.loadDRLCRecords(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]boskos.DRLC, len(recs))
+	for t, rec := range recs {
+		out[t] = rec.DRLC
+	}
+	return out, nil
+}
+
+// drlcRecord is a stored DRLC with the names that the last synced config
+// lists statically under its type (only for a DRLC that left the config
+// while its type became a static one: Reconcile must not count those).
+type drlcRecord struct {
+	boskos.DRLC
+	statics map[string]bool
+}
+
+// loadDRLCRecords reads every DRLC record from the store.
+func (r *Ranch) loadDRLCRecords(ctx context.Context) (map[string]drlcRecord, error) {
+	out := map[string]drlcRecord{}
 	err := r.list(ctx, drlcPrefix, func(it store.Item) error {
 		d, err := decodeDRLC(it)
 		if err != nil {
 			return err
 		}
-		out[d.Type] = d
+		rec := drlcRecord{DRLC: d}
+		if s := it.S(attrStatics); s != "" {
+			var names []string
+			if err := json.Unmarshal([]byte(s), &names); err != nil {
+				return fmt.Errorf("ranch: item %s: %s: %w", it.Key, attrStatics, err)
+			}
+			rec.statics = make(map[string]bool, len(names))
+			for _, n := range names {
+				rec.statics[n] = true
+			}
+		}
+		out[d.Type] = rec
 		return nil
 	})
 	if err != nil {

@@ -2,6 +2,7 @@ package ranch
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
@@ -78,12 +79,7 @@ func (r *Ranch) SyncConfig(ctx context.Context, cfg *boskos.Config) error {
 	}
 	// Static resources to create.
 	now := r.now()
-	names := make([]string, 0, len(statics))
-	for n := range statics {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	for _, n := range sortedNames(statics) {
 		sr := statics[n]
 		if t, ok := present[n]; ok {
 			if t != sr.Type {
@@ -102,17 +98,26 @@ func (r *Ranch) SyncConfig(ctx context.Context, cfg *boskos.Config) error {
 		if old, ok := oldDRLCs[t]; ok && reflect.DeepEqual(old, newDRLCs[t]) {
 			continue
 		}
-		if err := r.putDRLC(ctx, newDRLCs[t]); err != nil {
+		if err := r.putDRLC(ctx, newDRLCs[t], nil); err != nil {
 			errs = append(errs, err.Error())
 		}
 	}
 	for _, t := range drlcTypes(oldDRLCs) {
-		old := oldDRLCs[t]
-		if _, ok := newDRLCs[t]; ok || (old.MinCount == 0 && old.MaxCount == 0) {
+		if _, ok := newDRLCs[t]; ok {
 			continue
 		}
+		// Left the config: 0/0 marks it for deletion. Remember the names
+		// the config now lists under its type, so that Reconcile leaves
+		// them alone until the DRLC is gone.
+		old := oldDRLCs[t]
 		old.MinCount, old.MaxCount = 0, 0
-		if err := r.putDRLC(ctx, old); err != nil {
+		var names []string
+		for _, n := range sortedNames(statics) {
+			if statics[n].Type == t {
+				names = append(names, n)
+			}
+		}
+		if err := r.putDRLC(ctx, old, names); err != nil {
 			errs = append(errs, err.Error())
 		}
 	}
@@ -125,13 +130,20 @@ func (r *Ranch) SyncConfig(ctx context.Context, cfg *boskos.Config) error {
 	return nil
 }
 
-// putDRLC stores d under drlc/<type>.
-func (r *Ranch) putDRLC(ctx context.Context, d boskos.DRLC) error {
+// putDRLC stores d under drlc/<type>, with the static names of its type.
+func (r *Ranch) putDRLC(ctx context.Context, d boskos.DRLC, statics []string) error {
 	spec, err := encodeDRLC(d)
 	if err != nil {
 		return fmt.Errorf("encode drlc %s: %w", d.Type, err)
 	}
-	u := store.Update{Key: drlcKey(d.Type), Upsert: true, Set: map[string]string{attrType: d.Type, attrSpec: spec}}
+	u := store.Update{Key: drlcKey(d.Type), Upsert: true, Set: map[string]string{attrType: d.Type, attrSpec: spec, attrStatics: ""}}
+	if len(statics) > 0 {
+		b, err := json.Marshal(statics)
+		if err != nil {
+			return fmt.Errorf("encode drlc %s: %w", d.Type, err)
+		}
+		u.Set[attrStatics] = string(b)
+	}
 	for attempt := 0; attempt <= r.opts.MaxRetries; attempt++ {
 		_, err := r.store.Update(ctx, u)
 		if err == nil {
@@ -152,8 +164,7 @@ func (r *Ranch) putDRLC(ctx context.Context, d boskos.DRLC) error {
 // descending order. Owned resources are never touched. A DRLC with
 // min-count = max-count = 0 is deleted once it has no resources left.
 //
-// Reconcile treats every resource of a DRLC type as dynamic; SyncConfig
-// also leaves out the names its config lists.
+// Resources that the last synced config lists by name are left out.
 func (r *Ranch) Reconcile(ctx context.Context) error {
 	r.syncMu.Lock()
 	defer r.syncMu.Unlock()
@@ -162,13 +173,23 @@ func (r *Ranch) Reconcile(ctx context.Context) error {
 }
 
 func (r *Ranch) reconcile(ctx context.Context, statics map[string]boskos.StaticResource) error {
-	drlcs, err := r.loadDRLCs(ctx)
+	recs, err := r.loadDRLCRecords(ctx)
 	if err != nil {
 		return internal("reconcile: %w", err)
 	}
+	types := make([]string, 0, len(recs))
+	for t := range recs {
+		types = append(types, t)
+	}
+	sort.Strings(types)
 	var errs []string
-	for _, t := range drlcTypes(drlcs) {
-		if err := r.reconcileType(ctx, drlcs[t], statics); err != nil {
+	for _, t := range types {
+		rec := recs[t]
+		skip := func(name string) bool {
+			_, static := statics[name]
+			return static || rec.statics[name]
+		}
+		if err := r.reconcileType(ctx, rec.DRLC, skip); err != nil {
 			errs = append(errs, err.Error())
 		}
 	}
@@ -179,10 +200,10 @@ func (r *Ranch) reconcile(ctx context.Context, statics map[string]boskos.StaticR
 }
 
 // reconcileType reconciles one DRLC.
-func (r *Ranch) reconcileType(ctx context.Context, d boskos.DRLC, statics map[string]boskos.StaticResource) error {
+func (r *Ranch) reconcileType(ctx context.Context, d boskos.DRLC, static func(name string) bool) error {
 	var items []store.Item
 	err := r.query(ctx, store.Query{Partition: d.Type}, func(it store.Item) error {
-		if _, static := statics[it.S(attrName)]; isResourceKey(it.Key) && it.S(attrType) == d.Type && !static {
+		if isResourceKey(it.Key) && it.S(attrType) == d.Type && !static(it.S(attrName)) {
 			items = append(items, it)
 		}
 		return nil
@@ -342,4 +363,14 @@ func (r *Ranch) deleteStaleEntry(ctx context.Context, it store.Item, now time.Ti
 		it = cur
 	}
 	return false, fmt.Errorf("delete %s: still conflicting after %d retries", it.Key, r.opts.MaxRetries)
+}
+
+// sortedNames returns the keys of statics, sorted.
+func sortedNames(statics map[string]boskos.StaticResource) []string {
+	out := make([]string, 0, len(statics))
+	for n := range statics {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
 }

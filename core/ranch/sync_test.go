@@ -270,3 +270,33 @@ func TestGCRequestQueue(t *testing.T) {
 		assert.Empty(t, page.Items)
 	})
 }
+
+// TestSyncConfigDRLCBecomesStatic: turning a DRLC into a static list marks
+// the unlisted resources toBeDeleted and leaves the listed ones alone, also
+// in later stand-alone reconciles.
+func TestSyncConfigDRLCBecomesStatic(t *testing.T) {
+	eachStore(t, Options{}, func(t *testing.T, e *env) {
+		e.seedDRLC(boskos.DRLC{Type: "tok", MinCount: 2, MaxCount: 2})
+		e.seed(res{name: "dyn-1", rtype: "tok", state: "free"}, res{name: "dyn-2", rtype: "tok", state: "free"})
+		cfg := mustConfig(t, `
+resources:
+- type: tok
+  names: [dyn-1, fixed]
+`)
+		require.NoError(t, e.r.SyncConfig(e.ctx, cfg))
+		want := map[string]string{"dyn-1": "tok/free/", "dyn-2": "tok/toBeDeleted/", "fixed": "tok/free/"}
+		assert.Equal(t, want, e.summary())
+		require.NoError(t, e.r.Reconcile(e.ctx))
+		assert.Equal(t, want, e.summary(), "a later reconcile keeps the listed names")
+
+		_, err := e.r.Acquire(e.ctx, "tok", boskos.ToBeDeleted, "cleaning", "cleaner", "")
+		require.NoError(t, err)
+		require.NoError(t, e.r.Release(e.ctx, "dyn-2", boskos.Tombstone, "cleaner", nil))
+		require.NoError(t, e.r.Reconcile(e.ctx))
+		assert.Equal(t, map[string]string{"dyn-1": "tok/free/", "fixed": "tok/free/"}, e.summary())
+		_, ok := e.drlc("tok")
+		assert.False(t, ok, "the DRLC goes once only listed resources remain")
+		require.NoError(t, e.r.SyncConfig(e.ctx, cfg))
+		assert.Equal(t, map[string]string{"dyn-1": "tok/free/", "fixed": "tok/free/"}, e.summary())
+	})
+}
