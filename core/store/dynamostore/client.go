@@ -3,6 +3,7 @@ package dynamostore
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -49,6 +50,28 @@ type ClientConfig struct {
 	ClientOptions []func(*dynamodb.Options)
 }
 
+// retryBase is the first backoff ceiling of NewRetryer: attempt i waits a
+// random time in [0, min(max, retryBase * 2^i)).
+const retryBase = 25 * time.Millisecond
+
+// fullJitter is exponential backoff with full jitter. (The SDK's
+// retry.NewExponentialJitterBackoff starts at one second and, past its cap,
+// returns the cap itself without jitter, so throttled clients would retry in
+// lockstep.)
+type fullJitter struct{ base, max time.Duration }
+
+// BackoffDelay implements retry.BackoffDelayer.
+func (b fullJitter) BackoffDelay(attempt int, _ error) (time.Duration, error) {
+	ceil := b.max
+	if attempt < 30 {
+		ceil = min(b.max, b.base<<attempt)
+	}
+	if ceil <= 0 {
+		return 0, nil
+	}
+	return rand.N(ceil), nil
+}
+
 // NewRetryer returns the retryer NewClient installs: the SDK's standard
 // retryer (which retries throttling, ThrottlingException and
 // ProvisionedThroughputExceededException included, and transient errors)
@@ -65,7 +88,7 @@ func NewRetryer(maxAttempts int, maxBackoff time.Duration) aws.Retryer {
 	return retry.NewStandard(func(o *retry.StandardOptions) {
 		o.MaxAttempts = maxAttempts
 		o.MaxBackoff = maxBackoff
-		o.Backoff = retry.NewExponentialJitterBackoff(maxBackoff)
+		o.Backoff = fullJitter{base: retryBase, max: maxBackoff}
 		o.RateLimiter = ratelimit.None
 	})
 }
