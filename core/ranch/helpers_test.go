@@ -232,3 +232,5 @@ func checkInvariants(t *testing.T, s *memstore.Store) {
 func ptr[T any](v T) *T { return &v }
 
 type storeItem = store.Item
+
+type storeUpdate = store.Update
