@@ -17,6 +17,13 @@ var Functions = []string{"acquire", "acquirebystate", "release", "update", "rese
 // project's scripts/build-lambdas.sh (repoRoot is the main module's root)
 // into outDir/<name>/bootstrap, and returns those paths by name.
 func Build(ctx context.Context, repoRoot, outDir string) (map[string]string, error) {
+	repoRoot, err := filepath.Abs(repoRoot)
+	if err != nil {
+		return nil, err
+	}
+	if outDir, err = filepath.Abs(outDir); err != nil {
+		return nil, err
+	}
 	cmd := exec.CommandContext(ctx, "bash", filepath.Join(repoRoot, "scripts", "build-lambdas.sh"))
 	cmd.Dir = repoRoot
 	cmd.Env = append(os.Environ(),
