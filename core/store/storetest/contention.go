@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -64,6 +65,7 @@ func testContentionCAS(t *testing.T, s store.Store) {
 				if err != nil {
 					return fmt.Errorf("worker %d: get: %w", w, err)
 				}
+				runtime.Gosched() // widen the window for lost updates
 				got, err := s.Update(ctx, store.Update{Key: key, Cond: []store.Cond{store.VersionIs(cur.Version)},
 					SetNum: map[string]int64{"n": cur.N("n") + 1}, Set: map[string]string{"last": fmt.Sprint(w)}})
 				switch {
