@@ -113,6 +113,12 @@ start() {
       trap '' HUP
       while kill -0 "$DYNAMODB_LOCAL_PARENT_PID" 2>/dev/null && kill -0 "$pid" 2>/dev/null; do sleep 1; done
       kill "$pid" 2>/dev/null || true
+      # Tidy the state directory if it is still this instance's.
+      if [[ "$(cat "$PIDFILE" 2>/dev/null)" == "$pid" ]]; then
+        sleep 1
+        rm -f "$PIDFILE" "$URLFILE" "$LOGFILE"
+        rmdir "$STATE" 2>/dev/null || true
+      fi
     ) >/dev/null 2>&1 </dev/null &
     disown || true
   fi
