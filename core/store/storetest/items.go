@@ -523,7 +523,7 @@ func testValuesRoundTrip(t *testing.T, s store.Store) {
 	}
 	strs := map[string]string{
 		"unicode": "ünïcødé 日本語 😀", "newline": "a\nb\r\n", "tab": "\tx", "spaces": "  padded  ",
-		"zero": "0", "null": "null", "true": "true", "json": `{"a":[1,2]}`, "long": repeat("abcdefghij", 10000),
+		"digit-zero": "0", "null": "null", "true": "true", "json": `{"a":[1,2]}`, "long": repeat("abcdefghij", 10000),
 		"nul-free-binaryish": "\x01\x02\x7f", "slash": "a/b/c",
 	}
 	maps := map[string]map[string]string{
