@@ -257,7 +257,8 @@ func remove(tx *bolt.Tx, old store.Item) error {
 	return nil
 }
 
-// normalize returns it as Create stores it: version 1, no "" strings.
+// normalize returns it as Create stores it: version 1, no "" strings,
+// non-nil attribute maps (as Get returns them).
 func normalize(it store.Item) store.Item {
 	n := it.Clone()
 	n.Version = 1
@@ -265,6 +266,15 @@ func normalize(it store.Item) store.Item {
 		if v == "" {
 			delete(n.Str, k)
 		}
+	}
+	if n.Str == nil {
+		n.Str = map[string]string{}
+	}
+	if n.Num == nil {
+		n.Num = map[string]int64{}
+	}
+	if n.Map == nil {
+		n.Map = map[string]map[string]string{}
 	}
 	return n
 }

@@ -85,7 +85,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Helper()
 	for _, tc := range suite {
 		t.Run(tc.name, func(t *testing.T) {
-			tc.fn(t, newStore(t))
+			tc.fn(t, guard{Store: newStore(t), t: t})
 		})
 	}
 }
