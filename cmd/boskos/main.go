@@ -1,7 +1,3 @@
-// Command boskos is the Boskos-compatible resource-leasing service in one
-// binary: the local server (serve), boskosctl-compatible client commands
-// (acquire, release, metrics, heartbeat), config validation, a load
-// generator (bench) and DynamoDB table management (table).
 package main
 
 import (

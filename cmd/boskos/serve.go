@@ -54,6 +54,7 @@ type serveConfig struct {
 	dynamoRegion string
 	shutdown     time.Duration
 	debounce     time.Duration
+	spread       time.Duration
 }
 
 func parseServeFlags(args []string, stderr io.Writer) (serveConfig, int, bool) {
@@ -72,6 +73,7 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, int, bool) {
 	fs.StringVar(&c.dynamoURL, "dynamodb-endpoint", "", "DynamoDB endpoint for --store dynamodb:TABLE (default: the AWS SDK's, e.g. AWS_ENDPOINT_URL_DYNAMODB)")
 	fs.StringVar(&c.dynamoRegion, "dynamodb-region", "", "AWS region for --store dynamodb:TABLE (default: the AWS SDK's)")
 	fs.DurationVar(&c.shutdown, "shutdown-timeout", 10*time.Second, "how long to let requests finish on SIGINT/SIGTERM")
+	fs.DurationVar(&c.spread, "spread-window", 500*time.Millisecond, "acquire picks at random among the free resources updated within this window of the least recently updated one, like upstream's random ties at one-second precision; spreads concurrent clients over candidates (0: strict least-recently-updated order)")
 	fs.DurationVar(&c.debounce, "reload-delay", 200*time.Millisecond, "wait this long after a config file event before reloading")
 	if code, done := parseFlags(fs, args); done {
 		return c, code, true
@@ -93,6 +95,9 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, int, bool) {
 	}
 	if c.requestTTL <= 0 {
 		errs = append(errs, "--request-ttl must be positive")
+	}
+	if c.spread < 0 {
+		errs = append(errs, "--spread-window must not be negative")
 	}
 	if c.gcPeriod <= 0 {
 		errs = append(errs, "--gc-period must be positive")
@@ -171,7 +176,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, hook
 		fmt.Fprintf(stderr, "boskos serve: metrics: %v\n", err)
 		return 1
 	}
-	r := ranch.New(st, ranch.Options{RequestTTL: c.requestTTL, OnAcquire: onAcquire, Logger: log})
+	r := ranch.New(st, ranch.Options{RequestTTL: c.requestTTL, SpreadWindow: c.spread, OnAcquire: onAcquire, Logger: log})
 	if err := r.SyncConfig(ctx, cfg); err != nil {
 		fmt.Fprintf(stderr, "boskos serve: sync config %s: %v\n", c.configPath, err)
 		return 1
