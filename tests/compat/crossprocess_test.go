@@ -1,0 +1,312 @@
+package compat
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/boskos-serverless/boskos/core/store/dynamostore/dynamotest"
+)
+
+// dynamoMeter is a reverse proxy in front of DynamoDB (Local) that counts,
+// per operation (the X-Amz-Target header), the requests and the failed
+// conditions (ConditionalCheckFailedException, TransactionCanceledException)
+// of every process that talks through it.
+type dynamoMeter struct {
+	mu       sync.Mutex
+	requests map[string]int
+	failed   map[string]int
+}
+
+func newDynamoMeter(t *testing.T, endpoint string) (*dynamoMeter, string) {
+	t.Helper()
+	target, err := url.Parse(endpoint)
+	require.NoError(t, err)
+	m := &dynamoMeter{requests: map[string]int{}, failed: map[string]int{}}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	proxy.ModifyResponse = func(resp *http.Response) error {
+		op := resp.Request.Header.Get("X-Amz-Target")
+		if i := strings.LastIndexByte(op, '.'); i >= 0 {
+			op = op[i+1:]
+		}
+		failed := false
+		if resp.StatusCode == http.StatusBadRequest {
+			body, err := io.ReadAll(resp.Body)
+			if err != nil {
+				return err
+			}
+			resp.Body = io.NopCloser(bytes.NewReader(body))
+			failed = bytes.Contains(body, []byte("ConditionalCheckFailedException")) ||
+				bytes.Contains(body, []byte("TransactionCanceledException"))
+		}
+		m.mu.Lock()
+		m.requests[op]++
+		if failed {
+			m.failed[op]++
+		}
+		m.mu.Unlock()
+		return nil
+	}
+	srv := httptest.NewServer(proxy)
+	t.Cleanup(srv.Close)
+	return m, srv.URL
+}
+
+func (m *dynamoMeter) snapshot() (requests, failed map[string]int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	requests, failed = map[string]int{}, map[string]int{}
+	for k, v := range m.requests {
+		requests[k] = v
+	}
+	for k, v := range m.failed {
+		failed[k] = v
+	}
+	return requests, failed
+}
+
+func sum(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+// call sends a POST (or GET) with query q to base+path and returns the
+// status and body.
+func call(t *testing.T, hc *http.Client, method, base, path string, q url.Values) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, base+path+"?"+q.Encode(), nil)
+	require.NoError(t, err)
+	resp, err := hc.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, string(b)
+}
+
+// grant is one lease seen by a client. acqRecv is when the acquire's answer
+// arrived and relSent when the release was sent: the server-side lease lies
+// within [acquire sent, release answered], and the next lease of the same
+// resource can only be granted after this release took effect, so it must
+// be answered after relSent.
+type grant struct {
+	name, owner      string
+	epoch            int64
+	acqRecv, relSent time.Time
+	relStatus        int
+	relBody          string
+}
+
+// TestCrossProcessDynamo runs two `boskos serve` processes on one DynamoDB
+// Local table: the request_id queue is shared by the processes, and 2 x 32
+// clients cycling acquire/release over 8 resources never see a resource
+// held by two owners. It reports the conditional-check failures per
+// successful acquire, counted by a proxy in front of DynamoDB Local.
+func TestCrossProcessDynamo(t *testing.T) {
+	const (
+		perProcess = 32
+		resources  = 8
+		target     = 800 // successful acquires, in total
+	)
+	for _, kv := range [][2]string{
+		{"AWS_ACCESS_KEY_ID", "local"}, {"AWS_SECRET_ACCESS_KEY", "local"},
+		{"AWS_REGION", "us-east-1"}, {"AWS_EC2_METADATA_DISABLED", "true"},
+	} {
+		t.Setenv(kv[0], kv[1])
+	}
+	bin := buildBoskos(t)
+	endpoint := dynamotest.Endpoint(t)
+	_, table := dynamotest.NewTable(t)
+	meter, proxyURL := newDynamoMeter(t, endpoint)
+
+	var names []string
+	for i := range resources {
+		names = append(names, fmt.Sprintf("cp-%d", i))
+	}
+	config := "resources:\n- type: cp\n  state: free\n  names: [" + strings.Join(names, ", ") + "]\n" +
+		"- type: q\n  state: free\n  names: [q-1]\n"
+	cfgPath := filepath.Join(t.TempDir(), "config.yaml")
+	require.NoError(t, os.WriteFile(cfgPath, []byte(config), 0o644))
+	args := []string{"--config", cfgPath, "--store", "dynamodb:" + table,
+		"--dynamodb-endpoint", proxyURL, "--dynamodb-region", "us-east-1"}
+	p1 := startBoskos(t, bin, args...)
+	p2 := startBoskos(t, bin, args...)
+	hc := &http.Client{Timeout: time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: 2 * perProcess}}
+
+	t.Run("request_id queue is shared", func(t *testing.T) {
+		acquire := func(base, owner, id string) (int, string) {
+			q := url.Values{"type": {"q"}, "state": {"free"}, "dest": {"busy"}, "owner": {owner}}
+			if id != "" {
+				q.Set("request_id", id)
+			}
+			return call(t, hc, http.MethodPost, base, "/acquire", q)
+		}
+		steps := []struct {
+			name       string
+			do         func() (int, string)
+			wantStatus int
+		}{
+			{"A takes q-1 through process 1", func() (int, string) { return acquire(p1.URL, "a", "req-a") }, 200},
+			{"B queues through process 2", func() (int, string) { return acquire(p2.URL, "b", "req-b") }, 404},
+			{"A releases through process 2", func() (int, string) {
+				return call(t, hc, http.MethodPost, p2.URL, "/release", url.Values{"name": {"q-1"}, "dest": {"free"}, "owner": {"a"}})
+			}, 200},
+			{"anonymous through process 1 ranks behind B", func() (int, string) { return acquire(p1.URL, "anon", "") }, 404},
+			{"C through process 1 ranks behind B", func() (int, string) { return acquire(p1.URL, "c", "req-c") }, 404},
+			{"B gets q-1 through process 1", func() (int, string) { return acquire(p1.URL, "b", "req-b") }, 200},
+		}
+		for _, s := range steps {
+			status, body := s.do()
+			require.Equal(t, s.wantStatus, status, "%s: body %q", s.name, body)
+		}
+	})
+
+	t.Run("no double lease", func(t *testing.T) {
+		base, _ := meter.snapshot()
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		var (
+			mu           sync.Mutex
+			grants       []grant
+			acquired     atomic.Int64
+			busy, gaveUp atomic.Int64
+			unexpected   []string
+			wg           sync.WaitGroup
+			start        = time.Now()
+		)
+		for i := range 2 * perProcess {
+			srvURL := p1.URL
+			if i%2 == 1 {
+				srvURL = p2.URL
+			}
+			owner := fmt.Sprintf("client-%d", i)
+			wg.Go(func() {
+				for ctx.Err() == nil && acquired.Load() < target {
+					req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srvURL+"/acquire?"+url.Values{
+						"type": {"cp"}, "state": {"free"}, "dest": {"busy"}, "owner": {owner}}.Encode(), nil)
+					resp, err := hc.Do(req)
+					if err != nil {
+						return // deadline
+					}
+					body, _ := io.ReadAll(resp.Body)
+					resp.Body.Close()
+					recv := time.Now()
+					switch resp.StatusCode {
+					case http.StatusOK:
+					case http.StatusNotFound:
+						busy.Add(1)
+						time.Sleep(time.Duration(1+rand.IntN(4)) * time.Millisecond)
+						continue
+					case http.StatusInternalServerError:
+						if strings.Contains(string(body), "still conflicting") {
+							// The ranch's bounded retries ran out (upstream
+							// answers 500 then too): nothing was written, and
+							// clients retry.
+							gaveUp.Add(1)
+							continue
+						}
+						fallthrough
+					default:
+						mu.Lock()
+						unexpected = append(unexpected, fmt.Sprintf("acquire %d: %s", resp.StatusCode, body))
+						mu.Unlock()
+						continue
+					}
+					var res struct {
+						Name  string `json:"name"`
+						Owner string `json:"owner"`
+						Epoch int64  `json:"epoch"`
+					}
+					if err := json.Unmarshal(body, &res); err != nil || res.Owner != owner {
+						mu.Lock()
+						unexpected = append(unexpected, fmt.Sprintf("acquire answer %q (%v)", body, err))
+						mu.Unlock()
+						continue
+					}
+					acquired.Add(1)
+					time.Sleep(time.Duration(rand.IntN(1000)) * time.Microsecond) // hold it a little
+					g := grant{name: res.Name, owner: owner, epoch: res.Epoch, acqRecv: recv, relSent: time.Now()}
+					rreq, _ := http.NewRequest(http.MethodPost, srvURL+"/release?"+url.Values{
+						"name": {res.Name}, "dest": {"free"}, "owner": {owner},
+						"epoch": {fmt.Sprint(res.Epoch)}}.Encode(), nil)
+					rresp, err := hc.Do(rreq)
+					if err != nil {
+						g.relStatus, g.relBody = -1, err.Error()
+					} else {
+						b, _ := io.ReadAll(rresp.Body)
+						rresp.Body.Close()
+						g.relStatus, g.relBody = rresp.StatusCode, string(b)
+					}
+					mu.Lock()
+					grants = append(grants, g)
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		elapsed := time.Since(start)
+		require.NoError(t, ctx.Err(), "the clients did not reach %d acquires in time (%d)", target, acquired.Load())
+
+		// Every release is accepted: its owner still held the resource.
+		for _, g := range grants {
+			assert.Equal(t, http.StatusOK, g.relStatus, "release of %s epoch %d by %s: %s", g.name, g.epoch, g.owner, g.relBody)
+		}
+		// Per resource, the epochs are distinct and consecutive (no acquire
+		// went unseen), and each lease began only after the previous one's
+		// release was sent.
+		byName := map[string][]grant{}
+		for _, g := range grants {
+			byName[g.name] = append(byName[g.name], g)
+		}
+		for name, gs := range byName {
+			sort.Slice(gs, func(i, j int) bool { return gs[i].epoch < gs[j].epoch })
+			for i := 1; i < len(gs); i++ {
+				prev, cur := gs[i-1], gs[i]
+				if !assert.Equal(t, prev.epoch+1, cur.epoch, "%s: epochs %d then %d", name, prev.epoch, cur.epoch) {
+					continue
+				}
+				assert.True(t, prev.relSent.Before(cur.acqRecv),
+					"%s: epoch %d (%s) was granted before epoch %d (%s) was released: held by two owners",
+					name, cur.epoch, cur.owner, prev.epoch, prev.owner)
+			}
+		}
+		assert.Len(t, byName, resources, "every resource was leased")
+		assert.Empty(t, unexpected, "unexpected answers")
+
+		// All free again.
+		status, body := call(t, hc, http.MethodGet, p2.URL, "/metric", url.Values{"type": {"cp"}})
+		require.Equal(t, 200, status, body)
+		assert.JSONEq(t, fmt.Sprintf(`{"type":"cp","current":{"free":%d},"owner":{"":%d}}`, resources, resources), body)
+
+		reqs, failed := meter.snapshot()
+		for k, v := range base {
+			reqs[k] -= v
+		}
+		n := acquired.Load()
+		t.Logf("2 processes x %d clients, %d resources: %d acquires + releases in %v (%.0f cycles/s); %d busy answers (404), %d gave up on conflicts (500)",
+			perProcess, resources, n, elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds(), busy.Load(), gaveUp.Load())
+		t.Logf("DynamoDB requests: %v (%.2f per acquire+release cycle, 404s included)", reqs, float64(sum(reqs))/float64(n))
+		t.Logf("conditional-check failures: %v = %.3f per successful acquire", failed, float64(sum(failed))/float64(n))
+	})
+}
