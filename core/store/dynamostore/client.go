@@ -2,6 +2,7 @@ package dynamostore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"time"
@@ -91,6 +92,30 @@ func NewRetryer(maxAttempts int, maxBackoff time.Duration) aws.Retryer {
 		o.Backoff = fullJitter{base: retryBase, max: maxBackoff}
 		o.RateLimiter = ratelimit.None
 	})
+}
+
+// noRetryAfterCommit is a per-operation option for writes that are not
+// idempotent (PutItem, UpdateItem, DeleteItem): an attempt that got an HTTP
+// 200 was committed by DynamoDB even if reading its response then failed
+// (seen as "deserialization failed ... use of closed network connection"),
+// so repeating it would apply the write twice (an Upsert would add 2 to the
+// version). Such an error is returned instead. TransactWriteItems carries
+// an idempotency token and keeps the SDK's retries.
+func noRetryAfterCommit(o *dynamodb.Options) {
+	if o.Retryer != nil {
+		o.Retryer = committedNoRetry{o.Retryer}
+	}
+}
+
+type committedNoRetry struct{ aws.Retryer }
+
+// IsErrorRetryable refuses errors of answered (2xx) attempts.
+func (r committedNoRetry) IsErrorRetryable(err error) bool {
+	var status interface{ HTTPStatusCode() int }
+	if errors.As(err, &status) && status.HTTPStatusCode() >= 200 && status.HTTPStatusCode() < 300 {
+		return false
+	}
+	return r.Retryer.IsErrorRetryable(err)
 }
 
 // NewClient returns a DynamoDB client configured by cfg and the SDK's

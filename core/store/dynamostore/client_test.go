@@ -3,6 +3,7 @@ package dynamostore_test
 import (
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/smithy-go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -114,4 +116,96 @@ func TestRetryerBackoff(t *testing.T) {
 		seen[d] = true
 	}
 	assert.Greater(t, len(seen), 10, "delays are not jittered")
+}
+
+// answering is a fake DynamoDB endpoint that answers every request.
+type answering struct {
+	mu       sync.Mutex
+	requests int
+}
+
+func (a *answering) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	_, _ = io.Copy(io.Discard, r.Body)
+	a.mu.Lock()
+	a.requests++
+	a.mu.Unlock()
+	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+	_, _ = io.WriteString(w, `{"Item":{"pk":{"S":"a"},"sk":{"S":"b"},"v":{"N":"4"}},"Attributes":{"pk":{"S":"a"},"sk":{"S":"b"},"v":{"N":"4"}}}`)
+}
+
+// cutFirst is an http.RoundTripper whose first response body breaks after a
+// few bytes with the error seen when a connection closes under a read, as
+// if it broke after DynamoDB committed the request.
+type cutFirst struct {
+	mu   sync.Mutex
+	done bool
+}
+
+func (c *cutFirst) Do(r *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(r)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.done {
+		c.done = true
+		resp.Body = &brokenBody{ReadCloser: resp.Body, left: 10}
+	}
+	return resp, nil
+}
+
+type brokenBody struct {
+	io.ReadCloser
+	left int
+}
+
+func (b *brokenBody) Read(p []byte) (int, error) {
+	if b.left == 0 {
+		return 0, &net.OpError{Op: "read", Net: "tcp", Err: net.ErrClosed}
+	}
+	n, err := b.ReadCloser.Read(p[:min(len(p), b.left)])
+	b.left -= n
+	return n, err
+}
+
+// TestNoRetryAfterCommit: a write whose response broke after an HTTP 200 is
+// not repeated (it was committed); a read is.
+func TestNoRetryAfterCommit(t *testing.T) {
+	tests := []struct {
+		name         string
+		call         func(s *dynamostore.Store) error
+		wantRequests int
+		wantErr      bool
+	}{
+		{"get is retried", func(s *dynamostore.Store) error { _, err := s.Get(t.Context(), "a/b"); return err }, 2, false},
+		{"update is not", func(s *dynamostore.Store) error {
+			_, err := s.Update(t.Context(), store.Update{Key: "a/b", Upsert: true, AddNum: map[string]int64{"n": 1}})
+			return err
+		}, 1, true},
+		{"create is not", func(s *dynamostore.Store) error { _, err := s.Create(t.Context(), store.Item{Key: "a/b"}); return err }, 1, true},
+		{"delete is not", func(s *dynamostore.Store) error { return s.Delete(t.Context(), "a/b") }, 1, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			fake := &answering{}
+			srv := httptest.NewServer(fake)
+			defer srv.Close()
+			client, err := dynamostore.NewClient(t.Context(), dynamostore.ClientConfig{
+				Region: "us-east-1", Endpoint: srv.URL, MaxBackoff: time.Millisecond,
+				Credentials:   credentials.NewStaticCredentialsProvider("k", "s", ""),
+				ClientOptions: []func(*dynamodb.Options){func(o *dynamodb.Options) { o.HTTPClient = &cutFirst{} }},
+			})
+			require.NoError(t, err)
+			err = tc.call(dynamostore.New(client, "t", dynamostore.Options{}))
+			assert.Equal(t, tc.wantRequests, fake.requests, "requests")
+			if tc.wantErr {
+				require.Error(t, err)
+				var api smithy.APIError
+				assert.False(t, errors.As(err, &api))
+			} else {
+				require.NoError(t, err)
+			}
+		})
+	}
 }

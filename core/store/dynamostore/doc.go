@@ -66,7 +66,12 @@
 //
 // NewClient builds a *dynamodb.Client whose standard retryer retries
 // throttling (ThrottlingException, ProvisionedThroughputExceededException)
-// with capped, jittered exponential backoff.
+// with capped, full-jitter exponential backoff. PutItem, UpdateItem and
+// DeleteItem are not idempotent: an attempt that DynamoDB answered with
+// HTTP 200 is never repeated, even when reading its response failed (the
+// write was committed; repeating it would apply it twice), and the error is
+// returned instead. TransactWriteItems is retried (it carries an idempotency
+// token).
 //
 // Package dynamotest runs DynamoDB Local for tests and creates a fresh table
 // per test.

@@ -181,7 +181,7 @@ func (s *Store) Create(ctx context.Context, it store.Item) (store.Item, error) {
 		ConditionExpression:       in.ConditionExpression,
 		ExpressionAttributeNames:  in.ExpressionAttributeNames,
 		ExpressionAttributeValues: in.ExpressionAttributeValues,
-	})
+	}, noRetryAfterCommit)
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
 		return store.Item{}, wrap("create", it.Key, store.ErrExists)
@@ -238,7 +238,7 @@ func (s *Store) Update(ctx context.Context, u store.Update) (store.Item, error) 
 			ExpressionAttributeValues:           b.values,
 			ReturnValues:                        types.ReturnValueAllNew,
 			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-		})
+		}, noRetryAfterCommit)
 		if err == nil {
 			it, err := decodeItem(out.Attributes)
 			if err != nil {
@@ -323,7 +323,7 @@ func (s *Store) Delete(ctx context.Context, key string, conds ...store.Cond) err
 		ExpressionAttributeNames:            b.names,
 		ExpressionAttributeValues:           b.values,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	})
+	}, noRetryAfterCommit)
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
 		return wrap("delete", key, existingFailure(ccf.Item))
