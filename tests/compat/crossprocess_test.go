@@ -183,130 +183,165 @@ func TestCrossProcessDynamo(t *testing.T) {
 	})
 
 	t.Run("no double lease", func(t *testing.T) {
-		base, _ := meter.snapshot()
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-		defer cancel()
-		var (
-			mu           sync.Mutex
-			grants       []grant
-			acquired     atomic.Int64
-			busy, gaveUp atomic.Int64
-			unexpected   []string
-			wg           sync.WaitGroup
-			start        = time.Now()
-		)
-		for i := range 2 * perProcess {
-			srvURL := p1.URL
-			if i%2 == 1 {
-				srvURL = p2.URL
-			}
-			owner := fmt.Sprintf("client-%d", i)
-			wg.Go(func() {
-				for ctx.Err() == nil && acquired.Load() < target {
-					req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srvURL+"/acquire?"+url.Values{
-						"type": {"cp"}, "state": {"free"}, "dest": {"busy"}, "owner": {owner}}.Encode(), nil)
-					resp, err := hc.Do(req)
-					if err != nil {
-						return // deadline
-					}
-					body, _ := io.ReadAll(resp.Body)
-					resp.Body.Close()
-					recv := time.Now()
-					switch resp.StatusCode {
-					case http.StatusOK:
-					case http.StatusNotFound:
-						busy.Add(1)
-						time.Sleep(time.Duration(1+rand.IntN(4)) * time.Millisecond)
-						continue
-					case http.StatusInternalServerError:
-						if strings.Contains(string(body), "still conflicting") {
-							// The ranch's bounded retries ran out (upstream
-							// answers 500 then too): nothing was written, and
-							// clients retry.
-							gaveUp.Add(1)
-							continue
-						}
-						fallthrough
-					default:
-						mu.Lock()
-						unexpected = append(unexpected, fmt.Sprintf("acquire %d: %s", resp.StatusCode, body))
-						mu.Unlock()
-						continue
-					}
-					var res struct {
-						Name  string `json:"name"`
-						Owner string `json:"owner"`
-						Epoch int64  `json:"epoch"`
-					}
-					if err := json.Unmarshal(body, &res); err != nil || res.Owner != owner {
-						mu.Lock()
-						unexpected = append(unexpected, fmt.Sprintf("acquire answer %q (%v)", body, err))
-						mu.Unlock()
-						continue
-					}
-					acquired.Add(1)
-					time.Sleep(time.Duration(rand.IntN(1000)) * time.Microsecond) // hold it a little
-					g := grant{name: res.Name, owner: owner, epoch: res.Epoch, acqRecv: recv, relSent: time.Now()}
-					rreq, _ := http.NewRequest(http.MethodPost, srvURL+"/release?"+url.Values{
-						"name": {res.Name}, "dest": {"free"}, "owner": {owner},
-						"epoch": {fmt.Sprint(res.Epoch)}}.Encode(), nil)
-					rresp, err := hc.Do(rreq)
-					if err != nil {
-						g.relStatus, g.relBody = -1, err.Error()
-					} else {
-						b, _ := io.ReadAll(rresp.Body)
-						rresp.Body.Close()
-						g.relStatus, g.relBody = rresp.StatusCode, string(b)
-					}
-					mu.Lock()
-					grants = append(grants, g)
-					mu.Unlock()
-				}
-			})
-		}
-		wg.Wait()
-		elapsed := time.Since(start)
-		require.NoError(t, ctx.Err(), "the clients did not reach %d acquires in time (%d)", target, acquired.Load())
+		leaseLoad(t, hc, []string{p1.URL, p2.URL}, 2*perProcess, "cp", resources, target, meter)
+	})
+}
 
-		// Every release is accepted: its owner still held the resource.
-		for _, g := range grants {
-			assert.Equal(t, http.StatusOK, g.relStatus, "release of %s epoch %d by %s: %s", g.name, g.epoch, g.owner, g.relBody)
-		}
-		// Per resource, the epochs are distinct and consecutive (no acquire
-		// went unseen), and each lease began only after the previous one's
-		// release was sent.
-		byName := map[string][]grant{}
-		for _, g := range grants {
-			byName[g.name] = append(byName[g.name], g)
-		}
-		for name, gs := range byName {
-			sort.Slice(gs, func(i, j int) bool { return gs[i].epoch < gs[j].epoch })
-			for i := 1; i < len(gs); i++ {
-				prev, cur := gs[i-1], gs[i]
-				if !assert.Equal(t, prev.epoch+1, cur.epoch, "%s: epochs %d then %d", name, prev.epoch, cur.epoch) {
+// leaseLoad runs clients goroutines, spread over the servers at urls, that
+// cycle acquire/release (with the epoch) over the resources of rtype until
+// target acquires succeeded in total. It checks that no resource was ever
+// held by two owners and that all are free at the end, and logs the
+// throughput, the DynamoDB requests and the conditional-check failures per
+// successful acquire counted by meter.
+func leaseLoad(t *testing.T, hc *http.Client, urls []string, clients int, rtype string, resources int, target int64, meter *dynamoMeter) {
+	t.Helper()
+	base, baseFailed := meter.snapshot()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var (
+		mu           sync.Mutex
+		grants       []grant
+		acquired     atomic.Int64
+		busy, gaveUp atomic.Int64
+		unexpected   []string
+		wg           sync.WaitGroup
+		start        = time.Now()
+	)
+	for i := range clients {
+		srvURL := urls[i%len(urls)]
+		owner := fmt.Sprintf("client-%d", i)
+		wg.Go(func() {
+			for ctx.Err() == nil && acquired.Load() < target {
+				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srvURL+"/acquire?"+url.Values{
+					"type": {rtype}, "state": {"free"}, "dest": {"busy"}, "owner": {owner}}.Encode(), nil)
+				resp, err := hc.Do(req)
+				if err != nil {
+					return // deadline
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				recv := time.Now()
+				switch resp.StatusCode {
+				case http.StatusOK:
+				case http.StatusNotFound:
+					busy.Add(1)
+					time.Sleep(time.Duration(1+rand.IntN(4)) * time.Millisecond)
+					continue
+				case http.StatusInternalServerError:
+					if strings.Contains(string(body), "still conflicting") {
+						// The ranch's bounded retries ran out (upstream
+						// answers 500 then too): nothing was written, and
+						// clients retry.
+						gaveUp.Add(1)
+						continue
+					}
+					fallthrough
+				default:
+					mu.Lock()
+					unexpected = append(unexpected, fmt.Sprintf("acquire %d: %s", resp.StatusCode, body))
+					mu.Unlock()
 					continue
 				}
-				assert.True(t, prev.relSent.Before(cur.acqRecv),
-					"%s: epoch %d (%s) was granted before epoch %d (%s) was released: held by two owners",
-					name, cur.epoch, cur.owner, prev.epoch, prev.owner)
+				var res struct {
+					Name  string `json:"name"`
+					Owner string `json:"owner"`
+					Epoch int64  `json:"epoch"`
+				}
+				if err := json.Unmarshal(body, &res); err != nil || res.Owner != owner {
+					mu.Lock()
+					unexpected = append(unexpected, fmt.Sprintf("acquire answer %q (%v)", body, err))
+					mu.Unlock()
+					continue
+				}
+				acquired.Add(1)
+				time.Sleep(time.Duration(rand.IntN(1000)) * time.Microsecond) // hold it a little
+				g := grant{name: res.Name, owner: owner, epoch: res.Epoch, acqRecv: recv, relSent: time.Now()}
+				rreq, _ := http.NewRequest(http.MethodPost, srvURL+"/release?"+url.Values{
+					"name": {res.Name}, "dest": {"free"}, "owner": {owner},
+					"epoch": {fmt.Sprint(res.Epoch)}}.Encode(), nil)
+				rresp, err := hc.Do(rreq)
+				if err != nil {
+					g.relStatus, g.relBody = -1, err.Error()
+				} else {
+					b, _ := io.ReadAll(rresp.Body)
+					rresp.Body.Close()
+					g.relStatus, g.relBody = rresp.StatusCode, string(b)
+				}
+				mu.Lock()
+				grants = append(grants, g)
+				mu.Unlock()
 			}
-		}
-		assert.Len(t, byName, resources, "every resource was leased")
-		assert.Empty(t, unexpected, "unexpected answers")
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	require.NoError(t, ctx.Err(), "the clients did not reach %d acquires in time (%d)", target, acquired.Load())
 
-		// All free again.
-		status, body := call(t, hc, http.MethodGet, p2.URL, "/metric", url.Values{"type": {"cp"}})
-		require.Equal(t, 200, status, body)
-		assert.JSONEq(t, fmt.Sprintf(`{"type":"cp","current":{"free":%d},"owner":{"":%d}}`, resources, resources), body)
-
-		reqs, failed := meter.snapshot()
-		for k, v := range base {
-			reqs[k] -= v
+	// Every release is accepted: its owner still held the resource.
+	for _, g := range grants {
+		assert.Equal(t, http.StatusOK, g.relStatus, "release of %s epoch %d by %s: %s", g.name, g.epoch, g.owner, g.relBody)
+	}
+	// Per resource, the epochs are distinct and consecutive (no acquire
+	// went unseen), and each lease began only after the previous one's
+	// release was sent.
+	byName := map[string][]grant{}
+	for _, g := range grants {
+		byName[g.name] = append(byName[g.name], g)
+	}
+	for name, gs := range byName {
+		sort.Slice(gs, func(i, j int) bool { return gs[i].epoch < gs[j].epoch })
+		for i := 1; i < len(gs); i++ {
+			prev, cur := gs[i-1], gs[i]
+			if !assert.Equal(t, prev.epoch+1, cur.epoch, "%s: epochs %d then %d", name, prev.epoch, cur.epoch) {
+				continue
+			}
+			assert.True(t, prev.relSent.Before(cur.acqRecv),
+				"%s: epoch %d (%s) was granted before epoch %d (%s) was released: held by two owners",
+				name, cur.epoch, cur.owner, prev.epoch, prev.owner)
 		}
-		n := acquired.Load()
-		t.Logf("2 processes x %d clients, %d resources: %d acquires + releases in %v (%.0f cycles/s); %d busy answers (404), %d gave up on conflicts (500)",
-			perProcess, resources, n, elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds(), busy.Load(), gaveUp.Load())
-		t.Logf("DynamoDB requests: %v (%.2f per acquire+release cycle, 404s included)", reqs, float64(sum(reqs))/float64(n))
-		t.Logf("conditional-check failures: %v = %.3f per successful acquire", failed, float64(sum(failed))/float64(n))
-	})
+	}
+	assert.Len(t, byName, resources, "every resource was leased")
+	assert.Empty(t, unexpected, "unexpected answers")
+
+	reqs, failed := meter.snapshot()
+	for k, v := range base {
+		reqs[k] -= v
+	}
+	for k, v := range baseFailed {
+		failed[k] -= v
+	}
+
+	// All free again.
+	status, body := call(t, hc, http.MethodGet, urls[0], "/metric", url.Values{"type": {rtype}})
+	require.Equal(t, 200, status, body)
+	assert.JSONEq(t, fmt.Sprintf(`{"type":%q,"current":{"free":%d},"owner":{"":%d}}`, rtype, resources, resources), body)
+
+	n := acquired.Load()
+	t.Logf("%d servers, %d clients, %d resources: %d acquires + releases in %v (%.0f cycles/s); %d busy answers (404), %d gave up on conflicts (500)",
+		len(urls), clients, resources, n, elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds(), busy.Load(), gaveUp.Load())
+	t.Logf("DynamoDB requests: %v (%.2f per acquire+release cycle, 404s included)", reqs, float64(sum(reqs))/float64(n))
+	t.Logf("conditional-check failures: %v = %.3f per successful acquire", failed, float64(sum(failed))/float64(n))
+}
+
+// TestContentionLambda is the same load through the real Lambda binaries:
+// 64 clients, 8 resources, 8 execution environments of the acquire and
+// release functions (other processes, like Lambda's concurrency), one
+// DynamoDB Local table. The functions spread concurrent acquires over the
+// free resources updated within a second of the oldest
+// (lambdaapp.SpreadWindow), which the logged conditional-check failures per
+// acquire reflect.
+func TestContentionLambda(t *testing.T) {
+	const resources = 8
+	bins := buildLambdas(t)
+	endpoint := dynamotest.Endpoint(t)
+	client, table := dynamotest.NewTable(t)
+	meter, proxyURL := newDynamoMeter(t, endpoint)
+	var names []string
+	for i := range resources {
+		names = append(names, fmt.Sprintf("cp-%d", i))
+	}
+	seedTable(t, client, table, "resources:\n- type: cp\n  state: free\n  names: ["+strings.Join(names, ", ")+"]\n")
+	url := startAPI(t, bins, table, proxyURL, map[string]int{"acquire": 8, "release": 8})
+	hc := &http.Client{Timeout: time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	leaseLoad(t, hc, []string{url}, 64, "cp", resources, 400, meter)
 }

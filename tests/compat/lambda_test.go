@@ -34,10 +34,10 @@ func buildLambdas(t *testing.T) map[string]string {
 	return bins
 }
 
-// startAPI runs every function (instances processes each) against table
-// and returns the URL of an API Gateway-like front that routes to them as
-// the SAM template does.
-func startAPI(t *testing.T, bins map[string]string, table, endpoint string, instances int) string {
+// startAPI runs every function against table (instances[name] processes,
+// default 1) and returns the URL of an API Gateway-like front that routes
+// to them as the SAM template does.
+func startAPI(t *testing.T, bins map[string]string, table, endpoint string, instances map[string]int) string {
 	t.Helper()
 	gw := &lambdarun.Gateway{Routes: map[string]lambdarun.Invoker{}, Timeout: 20 * time.Second,
 		Logger: slog.New(slog.NewTextHandler(testWriter{t}, nil))}
@@ -48,7 +48,7 @@ func startAPI(t *testing.T, bins map[string]string, table, endpoint string, inst
 				"AWS_ENDPOINT_URL_DYNAMODB=" + endpoint,
 				"BOSKOS_LOG_LEVEL=warn",
 			},
-			Instances: instances,
+			Instances: instances[name],
 		})
 		require.NoError(t, err)
 		t.Cleanup(func() {
@@ -76,7 +76,8 @@ func seedTable(t *testing.T, client dynamostore.API, table, config string) {
 	t.Helper()
 	cfg, err := boskos.ParseConfig([]byte(config))
 	require.NoError(t, err)
-	r := ranch.New(dynamostore.New(client, table, dynamostore.Options{}), ranch.Options{})
+	r := ranch.New(dynamostore.New(client, table, dynamostore.Options{}),
+		ranch.Options{Logger: slog.New(slog.DiscardHandler)})
 	require.NoError(t, r.SyncConfig(context.Background(), cfg))
 }
 
@@ -103,7 +104,7 @@ func TestCompatLambda(t *testing.T) {
 		endpoint := dynamotest.Endpoint(t)
 		client, table := dynamotest.NewTable(t)
 		seedTable(t, client, table, CompatConfig)
-		runCompat(t, startAPI(t, bins, table, endpoint, 2))
+		runCompat(t, startAPI(t, bins, table, endpoint, map[string]int{"acquire": 2, "release": 2}))
 	})
 }
 
