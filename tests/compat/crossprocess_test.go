@@ -281,26 +281,9 @@ func leaseLoad(t *testing.T, hc *http.Client, urls []string, clients int, rtype 
 	for _, g := range grants {
 		assert.Equal(t, http.StatusOK, g.relStatus, "release of %s epoch %d by %s: %s", g.name, g.epoch, g.owner, g.relBody)
 	}
-	// Per resource, the epochs are distinct and consecutive (no acquire
-	// went unseen), and each lease began only after the previous one's
-	// release was sent.
-	byName := map[string][]grant{}
-	for _, g := range grants {
-		byName[g.name] = append(byName[g.name], g)
-	}
-	for name, gs := range byName {
-		sort.Slice(gs, func(i, j int) bool { return gs[i].epoch < gs[j].epoch })
-		for i := 1; i < len(gs); i++ {
-			prev, cur := gs[i-1], gs[i]
-			if !assert.Equal(t, prev.epoch+1, cur.epoch, "%s: epochs %d then %d", name, prev.epoch, cur.epoch) {
-				continue
-			}
-			assert.True(t, prev.relSent.Before(cur.acqRecv),
-				"%s: epoch %d (%s) was granted before epoch %d (%s) was released: held by two owners",
-				name, cur.epoch, cur.owner, prev.epoch, prev.owner)
-		}
-	}
-	assert.Len(t, byName, resources, "every resource was leased")
+	violations, leased := leaseViolations(grants)
+	assert.Empty(t, violations, "double leases")
+	assert.Equal(t, resources, leased, "every resource was leased")
 	assert.Empty(t, unexpected, "unexpected answers")
 
 	reqs, failed := meter.snapshot()
@@ -344,4 +327,62 @@ func TestContentionLambda(t *testing.T) {
 	url := startAPI(t, bins, table, proxyURL, map[string]int{"acquire": 8, "release": 8})
 	hc := &http.Client{Timeout: time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	leaseLoad(t, hc, []string{url}, 64, "cp", resources, 400, meter)
+}
+
+// leaseViolations checks the grants of a run, per resource: epochs are
+// distinct and consecutive (no acquire went unseen), and each lease was
+// answered only after the previous one's release was sent (otherwise two
+// owners held the resource at once). It returns the violations and how
+// many resources were leased.
+func leaseViolations(grants []grant) (violations []string, leased int) {
+	byName := map[string][]grant{}
+	for _, g := range grants {
+		byName[g.name] = append(byName[g.name], g)
+	}
+	for name, gs := range byName {
+		sort.SliceStable(gs, func(i, j int) bool { return gs[i].epoch < gs[j].epoch })
+		for i := 1; i < len(gs); i++ {
+			prev, cur := gs[i-1], gs[i]
+			if cur.epoch != prev.epoch+1 {
+				violations = append(violations, fmt.Sprintf("%s: epoch %d (%s) follows epoch %d (%s)",
+					name, cur.epoch, cur.owner, prev.epoch, prev.owner))
+				continue
+			}
+			if !prev.relSent.Before(cur.acqRecv) {
+				violations = append(violations, fmt.Sprintf("%s: epoch %d (%s) was granted before epoch %d (%s) was released",
+					name, cur.epoch, cur.owner, prev.epoch, prev.owner))
+			}
+		}
+	}
+	sort.Strings(violations)
+	return violations, len(byName)
+}
+
+func TestLeaseViolations(t *testing.T) {
+	at := func(ms int) time.Time { return time.Unix(0, 0).Add(time.Duration(ms) * time.Millisecond) }
+	g := func(name string, epoch int64, owner string, acq, rel int) grant {
+		return grant{name: name, epoch: epoch, owner: owner, acqRecv: at(acq), relSent: at(rel)}
+	}
+	tests := []struct {
+		name       string
+		grants     []grant
+		want       []string
+		wantLeased int
+	}{
+		{name: "one after the other, out of order", wantLeased: 2, grants: []grant{
+			g("r", 2, "b", 20, 30), g("r", 1, "a", 0, 10), g("s", 5, "a", 0, 100)}},
+		{name: "overlap", wantLeased: 1, grants: []grant{g("r", 1, "a", 0, 10), g("r", 2, "b", 5, 30)},
+			want: []string{"r: epoch 2 (b) was granted before epoch 1 (a) was released"}},
+		{name: "unseen acquire", wantLeased: 1, grants: []grant{g("r", 1, "a", 0, 10), g("r", 3, "b", 20, 30)},
+			want: []string{"r: epoch 3 (b) follows epoch 1 (a)"}},
+		{name: "same epoch twice", wantLeased: 1, grants: []grant{g("r", 1, "a", 0, 10), g("r", 1, "b", 20, 30)},
+			want: []string{"r: epoch 1 (b) follows epoch 1 (a)"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, leased := leaseViolations(tc.grants)
+			assert.Equal(t, tc.want, got)
+			assert.Equal(t, tc.wantLeased, leased)
+		})
+	}
 }
