@@ -50,6 +50,7 @@ func (r *Ranch) Acquire(ctx context.Context, rtype, state, dest, owner, requestI
 		}
 	}
 	start := r.now()
+	var lost *poolView // the last view whose every candidate others took first
 	for attempt := 0; attempt <= r.opts.MaxRetries; attempt++ {
 		now := r.now()
 		v, err := r.scan(ctx, rtype, state, requestID, now)
@@ -67,6 +68,7 @@ func (r *Ranch) Acquire(ctx context.Context, rtype, state, dest, owner, requestI
 			return boskos.Resource{}, err
 		}
 		if !ok {
+			lost = &v
 			continue // every candidate was taken meanwhile: look again
 		}
 		if r.opts.OnAcquire != nil {
@@ -77,6 +79,17 @@ func (r *Ranch) Acquire(ctx context.Context, rtype, state, dest, owner, requestI
 			r.opts.OnAcquire(rtype, state, dest, requestID != "", waited)
 		}
 		return res, nil
+	}
+	if lost != nil {
+		// Other clients won every race for the resources this caller saw:
+		// nothing is available to it right now. That is upstream's
+		// retryable 404, not a failure; the request id keeps its place.
+		if requestID != "" {
+			if err := r.enqueue(ctx, rtype, state, requestID, lost.own, r.now()); err != nil {
+				return boskos.Resource{}, err
+			}
+		}
+		return boskos.Resource{}, boskos.ResourceNotFound(rtype)
 	}
 	return boskos.Resource{}, r.gaveUp("acquire", rtype)
 }

@@ -395,14 +395,26 @@ func TestAcquireMovesOnAfterConflict(t *testing.T) {
 	assert.Equal(t, map[string]int{"Query": 1, "Update": 2}, e.fs.Counts(), "no re-query needed")
 }
 
-func TestAcquireGivesUp(t *testing.T) {
-	e := newEnv(t, Options{MaxRetries: 3}, faultstore.Fail(faultstore.Writes,
-		faultstore.Conflict(faultstore.Call{Method: faultstore.Update}), 0))
+func TestAcquireLosingEveryRaceIsNotFound(t *testing.T) {
+	// Every write loses to another client: after the bounded rounds the
+	// caller hears the retryable 404 (nothing available to it right now),
+	// not a 500, and its request id keeps a place in the queue.
+	conflicts := faultstore.Fail(func(c faultstore.Call) bool {
+		return c.IsWrite() && c.Keys[0] == resourceKey("a")
+	}, faultstore.Conflict(faultstore.Call{Method: faultstore.Update}), 0)
+	e := newEnv(t, Options{MaxRetries: 3}, conflicts)
 	e.seed(res{name: "a", rtype: "t", state: "free"})
 	_, err := e.r.Acquire(e.ctx, "t", "free", "busy", "o", "")
-	requireErr(t, err, boskos.EInternal, "ranch: acquire t: still conflicting after 3 retries")
+	requireErr(t, err, boskos.ENotFound, "no available resource t, try again later.")
 	assert.Equal(t, 4, e.fs.Counts()["Query"])
 	assert.Equal(t, "", e.mustGet("a").Owner)
+
+	_, err = e.r.Acquire(e.ctx, "t", "free", "busy", "o", "req-1")
+	requireErr(t, err, boskos.ENotFound, "no available resource t, try again later.")
+	page, err := e.mem.List(e.ctx, queuePrefix, "", 0)
+	require.NoError(t, err)
+	require.Len(t, page.Items, 1, "the request id is queued")
+	assert.Equal(t, "req-1", page.Items[0].S(attrID))
 }
 
 func TestAcquireStoreError(t *testing.T) {
