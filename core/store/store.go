@@ -35,7 +35,12 @@ var (
 	ErrConflict = errors.New("conflict")
 )
 
-// Item is one versioned record. The zero value of each map is valid.
+// Item is one versioned record. The zero value of each map is valid, and the
+// maps of an item a Store returns may be nil: read them freely (S, N, index
+// expressions), but initialise one before writing into it. Returned items are
+// the caller's: the store keeps no reference to them. A map attribute emptied
+// by MapRemove may be returned as an empty map or not at all; empty strings
+// inside map values are kept.
 type Item struct {
 	Key     string
 	Version int64
@@ -327,7 +332,8 @@ type Store interface {
 	// Get returns the item, or ErrNotFound.
 	Get(ctx context.Context, key string) (Item, error)
 	// BatchGet returns the items that exist among keys (at most
-	// MaxTransactItems), in no particular order. Missing keys are left out.
+	// MaxTransactItems, all distinct: a backend may reject duplicates), in
+	// no particular order. Missing keys are left out.
 	BatchGet(ctx context.Context, keys []string) ([]Item, error)
 	// Create stores a new item with version 1 and returns it; ErrExists if
 	// the key is taken. it.Version is ignored.
@@ -339,12 +345,17 @@ type Store interface {
 	// when a condition fails.
 	Delete(ctx context.Context, key string, conds ...Cond) error
 	// Transact applies every operation or none (at most MaxTransactItems,
-	// each on a different key). On failure it returns a *TxError.
+	// each on a different key). When an operation fails it returns a
+	// *TxError; a malformed transaction (see ValidateOps) is a plain error,
+	// never ErrConflict.
 	Transact(ctx context.Context, ops []Op) error
 	// List returns items whose key starts with prefix, ascending by key, at
-	// most limit per page (<= 0: backend default).
+	// most limit per page (<= 0: backend default). prefix must include the
+	// namespace and its "/" (List("") is an error); a cursor is only valid
+	// with the prefix it came from.
 	List(ctx context.Context, prefix, cursor string, limit int) (Page, error)
-	// Query reads the index (see the package comment).
+	// Query reads the index (see the package comment). From > To gives an
+	// empty page, not an error.
 	Query(ctx context.Context, q Query) (Page, error)
 	// Close releases the backend's resources.
 	Close() error
