@@ -77,8 +77,10 @@ func (r *Ranch) SyncConfig(ctx context.Context, cfg *boskos.Config) error {
 		}
 		r.log.Info("ranch: sync: deleted resource", "name", name, "type", rtype)
 	}
-	// Static resources to create.
+	// Static resources to create, grouped by type for batched creation.
 	now := r.now()
+	toCreate := map[string][]store.Item{}
+	var createTypes []string
 	for _, n := range sortedNames(statics) {
 		sr := statics[n]
 		if t, ok := present[n]; ok {
@@ -87,11 +89,19 @@ func (r *Ranch) SyncConfig(ctx context.Context, cfg *boskos.Config) error {
 			}
 			continue
 		}
-		if _, err := r.createResource(ctx, newResourceItem(sr.Type, n, sr.State, now), 0); err != nil {
-			errs = append(errs, err.Error())
-			continue
+		if toCreate[sr.Type] == nil {
+			createTypes = append(createTypes, sr.Type)
 		}
-		r.log.Info("ranch: sync: created resource", "name", n, "type", sr.Type)
+		toCreate[sr.Type] = append(toCreate[sr.Type], newResourceItem(sr.Type, n, sr.State, now))
+	}
+	for _, t := range createTypes {
+		n, err := r.createStatics(ctx, toCreate[t])
+		if err != nil {
+			errs = append(errs, err.Error())
+		}
+		if n > 0 {
+			r.log.Info("ranch: sync: created resources", "type", t, "count", n)
+		}
 	}
 	// Dynamic resource life cycles.
 	for _, t := range drlcTypes(newDRLCs) {
@@ -128,6 +138,44 @@ func (r *Ranch) SyncConfig(ctx context.Context, cfg *boskos.Config) error {
 		return err
 	}
 	return nil
+}
+
+// createStatics creates items (all of one type, no max-count) in
+// transactions of up to store.MaxTransactItems-1 resources plus one counter
+// update, so a large pool is seeded in few writes. A chunk that fails (for
+// example because another process created one of its names meanwhile) is
+// created one item at a time instead. It returns how many it created.
+func (r *Ranch) createStatics(ctx context.Context, items []store.Item) (int, error) {
+	created := 0
+	var errs []string
+	for len(items) > 0 {
+		n := min(len(items), store.MaxTransactItems-1)
+		chunk := items[:n]
+		items = items[n:]
+		ops := make([]store.Op, 0, n+1)
+		for i := range chunk {
+			ops = append(ops, store.Op{Create: &chunk[i]})
+		}
+		counter := store.Update{Key: typeCountKey(chunk[0].S(attrType)), Upsert: true, AddNum: map[string]int64{attrCount: int64(n)}}
+		ops = append(ops, store.Op{Update: &counter})
+		if err := r.store.Transact(ctx, ops); err == nil {
+			created += n
+			continue
+		}
+		for _, it := range chunk {
+			ok, err := r.createResource(ctx, it, 0)
+			if err != nil {
+				errs = append(errs, err.Error())
+			}
+			if ok {
+				created++
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return created, errors.New(strings.Join(errs, "; "))
+	}
+	return created, nil
 }
 
 // putDRLC stores d under drlc/<type>, with the static names of its type.

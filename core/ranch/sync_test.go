@@ -1,6 +1,7 @@
 package ranch
 
 import (
+	"fmt"
 	"sort"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/boskos-serverless/boskos/core/boskos"
+	"github.com/boskos-serverless/boskos/core/store/faultstore"
 )
 
 func mustConfig(t *testing.T, y string) *boskos.Config {
@@ -299,4 +301,53 @@ resources:
 		require.NoError(t, e.r.SyncConfig(e.ctx, cfg))
 		assert.Equal(t, map[string]string{"dyn-1": "tok/free/", "fixed": "tok/free/"}, e.summary())
 	})
+}
+
+func TestSyncConfigCreatesLargePoolsInBatches(t *testing.T) {
+	cfgFor := func(n int) *boskos.Config {
+		names := make([]string, n)
+		for i := range names {
+			names[i] = fmt.Sprintf("r-%04d", i)
+		}
+		return &boskos.Config{Resources: []boskos.ResourceEntry{
+			{Type: "big", State: "dirty", Names: names},
+			{Type: "small", Names: []string{"s-1"}},
+		}}
+	}
+	tests := []struct {
+		name      string
+		rules     []faultstore.Rule
+		maxTx     int // most Transact calls the sync may make
+		wantCount int64
+	}{
+		// 250 "big" = 99 + 99 + 52, plus one for "small".
+		{name: "batched", maxTx: 4, wantCount: 250},
+		// The first batch fails (say another process created one of its
+		// names meanwhile): its items are created one by one.
+		{name: "failed batch falls back", rules: []faultstore.Rule{faultstore.Fail(faultstore.Method(faultstore.Transact),
+			faultstore.Conflict(faultstore.Call{Method: faultstore.Transact}), 1)}, maxTx: 4 + 1 + 99, wantCount: 250},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, Options{}, tc.rules...)
+			e.fs.ResetCounts()
+			require.NoError(t, e.r.SyncConfig(e.ctx, cfgFor(250)))
+			assert.LessOrEqual(t, e.fs.Counts()["Transact"], tc.maxTx, "transactions")
+			n, err := e.r.typeCount(e.ctx, "big")
+			require.NoError(t, err)
+			assert.Equal(t, tc.wantCount, n, "type counter")
+			m, err := e.r.Metric(e.ctx, "big")
+			require.NoError(t, err)
+			assert.Equal(t, map[string]int{"dirty": 250}, m.Current)
+			assert.Equal(t, "free", e.mustGet("s-1").State)
+
+			// A second sync creates nothing and keeps the count.
+			e.fs.ResetCounts()
+			require.NoError(t, e.r.SyncConfig(e.ctx, cfgFor(250)))
+			assert.Zero(t, e.fs.Counts()["Transact"])
+			n, err = e.r.typeCount(e.ctx, "big")
+			require.NoError(t, err)
+			assert.Equal(t, tc.wantCount, n)
+		})
+	}
 }
