@@ -19,6 +19,10 @@ import (
 	"github.com/boskos-serverless/boskos/core/store/dynamostore/dynamotest"
 )
 
+// TestMain stops the DynamoDB Local that dynamotest may start for this
+// package's DynamoDB tests (this file).
+func TestMain(m *testing.M) { dynamotest.Main(m) }
+
 // capacityMeter asks DynamoDB for the consumed capacity of every request
 // (ReturnConsumedCapacity INDEXES) and adds it up: in total, on the table
 // and on the global secondary indexes.
