@@ -24,6 +24,11 @@ const (
 	extraCandidates = 4
 	// spreadCandidates is the same when Options.SpreadWindow is set.
 	spreadCandidates = 16
+	// lostRoundsLimit is how many times acquire looks again after other
+	// clients took every candidate it saw. Each round is a fresh race with
+	// every other poller, so more rounds mostly add failed conditional
+	// writes; after these, the caller hears the retryable 404.
+	lostRoundsLimit = 2
 )
 
 // poolView is what one acquire query saw of a (type, state) pair.
@@ -50,7 +55,13 @@ func (r *Ranch) Acquire(ctx context.Context, rtype, state, dest, owner, requestI
 		}
 	}
 	start := r.now()
+	leave, err := r.acquireGates.enter(ctx, rtype+sep+state)
+	if err != nil {
+		return boskos.Resource{}, internal("acquire %s: %w", rtype, err)
+	}
+	defer leave()
 	var lost *poolView // the last view whose every candidate others took first
+	lostRounds := 0
 	for attempt := 0; attempt <= r.opts.MaxRetries; attempt++ {
 		now := r.now()
 		v, err := r.scan(ctx, rtype, state, requestID, now)
@@ -69,6 +80,9 @@ func (r *Ranch) Acquire(ctx context.Context, rtype, state, dest, owner, requestI
 		}
 		if !ok {
 			lost = &v
+			if lostRounds++; lostRounds >= lostRoundsLimit {
+				break
+			}
 			continue // every candidate was taken meanwhile: look again
 		}
 		if r.opts.OnAcquire != nil {

@@ -36,6 +36,11 @@ type Options struct {
 	SpreadWindow time.Duration
 	// MaxRetries bounds the conflict retries of one operation (default 8).
 	MaxRetries int
+	// AcquireConcurrency bounds how many acquires of one (type, state) this
+	// Ranch sends to the store at once; the others wait their turn (default
+	// DefaultAcquireConcurrency). Fewer racing writers means fewer failed
+	// conditional writes under contention.
+	AcquireConcurrency int
 	// DRLCCacheTTL is how long the dynamic life cycles read from the store
 	// are reused (default 10s; negative = read every time).
 	DRLCCacheTTL time.Duration
@@ -59,6 +64,8 @@ type Ranch struct {
 	drlcsSet bool
 
 	syncMu sync.Mutex // serialises SyncConfig and Reconcile in this process
+
+	acquireGates gates
 }
 
 // New returns a Ranch over s.
@@ -78,7 +85,10 @@ func New(s store.Store, opts Options) *Ranch {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	return &Ranch{store: s, opts: opts, log: opts.Logger}
+	if opts.AcquireConcurrency <= 0 {
+		opts.AcquireConcurrency = DefaultAcquireConcurrency
+	}
+	return &Ranch{store: s, opts: opts, log: opts.Logger, acquireGates: gates{size: opts.AcquireConcurrency}}
 }
 
 func (r *Ranch) now() time.Time { return r.opts.Now() }
