@@ -69,7 +69,15 @@ func Open(path string, opts Options) (*Store, error) {
 	if timeout <= 0 {
 		timeout = DefaultOpenTimeout
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, NoSync: opts.NoSync})
+	db, err := bolt.Open(path, 0o600, &bolt.Options{
+		Timeout: timeout,
+		NoSync:  opts.NoSync,
+		// The free page list is rebuilt on open instead of being written on
+		// every commit, and kept as a map: commits no longer grow with the
+		// size of the file (as etcd runs bbolt).
+		NoFreelistSync: true,
+		FreelistType:   bolt.FreelistMapType,
+	})
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("boltstore: open %s: gave up after %s: %w", path, timeout, ErrLocked)
 	}
