@@ -103,6 +103,11 @@ func Invalid(format string, args ...any) *Error {
 	return &Error{Code: EInvalid, Message: fmt.Sprintf(format, args...)}
 }
 
+// TooLarge is a request whose payload exceeds a limit (413).
+func TooLarge(format string, args ...any) *Error {
+	return &Error{Code: ETooLarge, Message: fmt.Sprintf(format, args...)}
+}
+
 // Internal wraps an unexpected error (500).
 func Internal(err error) *Error {
 	return &Error{Code: EInternal, Message: err.Error(), Err: err}

@@ -28,6 +28,26 @@ const LeasedResources = "leasedResources"
 // often hold credentials: never log them).
 type UserData map[string]string
 
+// Limits of user data, so that a resource always fits in one store item
+// (DynamoDB allows 400 KB per item and 64 KiB per attribute name).
+const (
+	// MaxUserDataBytes bounds UserData.Size of a resource's user data,
+	// and of one update's delta.
+	MaxUserDataBytes = 256 << 10
+	// MaxUserDataKeyBytes bounds the length of one user data key.
+	MaxUserDataKeyBytes = 1024
+)
+
+// Size is the storage size of u as limited by MaxUserDataBytes: the bytes
+// of every key and value plus one per entry.
+func (u UserData) Size() int {
+	n := 0
+	for k, v := range u {
+		n += len(k) + len(v) + 1
+	}
+	return n
+}
+
 // Merge applies delta to u following upstream's rule: a "" value deletes the
 // key, any other value sets it, keys absent from delta are untouched.
 func (u UserData) Merge(delta UserData) UserData {

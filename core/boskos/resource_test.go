@@ -90,6 +90,7 @@ func TestErrors(t *testing.T) {
 		{boskos.StateMismatch("busy", "free"), 409, "state mismatch - expected busy, current free"},
 		{boskos.StaleEpoch("r", 1, 2), 409, "stale epoch for r: request has 1, resource is at 2"},
 		{boskos.Invalid("bad %s", "x"), 400, "bad x"},
+		{boskos.TooLarge("big %d", 3), 413, "big 3"},
 		{boskos.Internal(fmt.Errorf("disk")), 500, "disk"},
 		{fmt.Errorf("wrapped: %w", boskos.TypeNotFound("t")), 404, `wrapped: resource type "t" does not exist`},
 		{fmt.Errorf("plain"), 500, "plain"},
@@ -101,4 +102,21 @@ func TestErrors(t *testing.T) {
 		})
 	}
 	assert.Equal(t, boskos.Code(""), boskos.ErrorCode(nil))
+}
+
+func TestUserDataSize(t *testing.T) {
+	tests := []struct {
+		name string
+		ud   boskos.UserData
+		want int
+	}{
+		{"nil", nil, 0},
+		{"empty", boskos.UserData{}, 0},
+		{"keys, values and one byte per entry", boskos.UserData{"ab": "cde", "f": ""}, 2 + 3 + 1 + 1 + 0 + 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, tc.ud.Size())
+		})
+	}
 }

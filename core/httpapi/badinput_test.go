@@ -21,6 +21,8 @@ func TestBadInput(t *testing.T) {
 	long := strings.Repeat("a", 254)
 	just := strings.Repeat("a", 253)
 	big := `{"k":"` + strings.Repeat("x", 1<<20) + `"}`
+	bigUserData := `{"k":"` + strings.Repeat("x", 300<<10) + `"}`
+	longKey := `{"` + strings.Repeat("k", 1025) + `":"v"}`
 	cases := []struct {
 		name, method, target, body string
 		status                     int
@@ -76,6 +78,12 @@ func TestBadInput(t *testing.T) {
 			"Name: res-a, dest: free, owner: , all of them must be set in the request.\n"},
 		{"update body too large", "POST", "/update?name=res-a&owner=o&state=busy", big, 413,
 			"request body too large: the limit is 1048576 bytes\n"},
+		{"update userdata over 256 KiB", "POST", "/update?name=res-a&owner=o&state=busy", bigUserData, 413,
+			"Update failed: res-a - busy (o): userdata too large: the update has 307202 bytes, the limit is 262144\n"},
+		{"update userdata key too long", "POST", "/update?name=res-a&owner=o&state=busy", longKey, 400,
+			"Update failed: res-a - busy (o): invalid userdata: keys must be no more than 1024 bytes (got 1025)\n"},
+		{"update empty userdata key", "POST", "/update?name=res-a&owner=o&state=busy", `{"":"v"}`, 400,
+			"Update failed: res-a - busy (o): invalid userdata: keys must not be empty\n"},
 		{"update truncated JSON", "POST", "/update?name=res-a&owner=o&state=busy", `{"a":`, 400,
 			"unexpected EOF\n"},
 		{"update array body", "POST", "/update?name=res-a&owner=o&state=busy", `[1]`, 400,

@@ -19,9 +19,21 @@
 //     (the fencing token returned by acquire). When present, the ranch
 //     rejects a stale epoch with 409; a value that is not an integer is a 400
 //     naming the parameter.
+//   - /acquirebystate is all or nothing: when any named resource is missing,
+//     in another state or owned, the answer is upstream's 404 and nothing is
+//     acquired (upstream keeps the partial acquisitions). More than 100
+//     distinct names (one store transaction) is a 400.
+//   - An /acquire that loses the race for every free resource it saw to
+//     other clients answers upstream's retryable 404 ("no available
+//     resource"), not a 500; its request_id keeps its place in the queue. A
+//     storage failure during acquire is a 500 (upstream swallows a failed
+//     listing into a 404).
 //   - The /update body is limited to Options.MaxBodyBytes (1 MiB by default);
 //     a larger body is a 413 with a message giving the limit. Upstream reads
-//     any size.
+//     any size. Its userdata delta must have no empty key and no key over
+//     1024 bytes (400), and at most 256 KiB of keys and values (413, also
+//     when the store refuses to grow a resource's user data past that);
+//     see boskos.MaxUserDataBytes. Upstream accepts anything.
 //   - The parameters type, state, dest, owner, name, every element of names,
 //     and request_id must be at most 253 bytes and free of control
 //     characters; otherwise the answer is a 400 naming the parameter.

@@ -118,11 +118,20 @@ func (r *Ranch) Release(ctx context.Context, name, dest, owner string, epoch *in
 	return r.gaveUp("release", name)
 }
 
+// mapOpsLimit is the most user data keys one Update changes key by key;
+// a larger delta is applied by reading the resource and writing its whole
+// merged user data (DynamoDB bounds an update expression to 4 KB).
+const mapOpsLimit = 64
+
 // Update is the heartbeat: it stamps lastupdate and merges ud into the
 // resource's userdata ("" deletes a key). Owner and state must match (and
 // epoch, when not nil). Errors, checked in this order:
 // boskos.ResourceNotFound(name), boskos.OwnerMismatch,
-// boskos.StateMismatch(actual, requested), boskos.StaleEpoch.
+// boskos.StateMismatch(actual, requested), boskos.StaleEpoch. A delta with
+// an empty key or a key longer than boskos.MaxUserDataKeyBytes is
+// boskos.Invalid; a delta larger than boskos.MaxUserDataBytes, or one that
+// would grow the stored user data past it when the store refuses the write,
+// is boskos.TooLarge (413).
 func (r *Ranch) Update(ctx context.Context, name, owner, state string, ud boskos.UserData, epoch *int64) error {
 	if err := validateFields("name", name, "owner", owner, "state", state); err != nil {
 		return err
@@ -133,11 +142,20 @@ func (r *Ranch) Update(ctx context.Context, name, owner, state string, ud boskos
 		if k == "" {
 			return boskos.Invalid("invalid userdata: keys must not be empty")
 		}
+		if len(k) > boskos.MaxUserDataKeyBytes {
+			return boskos.Invalid("invalid userdata: keys must be no more than %d bytes (got %d)", boskos.MaxUserDataKeyBytes, len(k))
+		}
 		if v == "" {
 			remove = append(remove, k)
 		} else {
 			set[k] = v
 		}
+	}
+	if n := ud.Size(); n > boskos.MaxUserDataBytes {
+		return boskos.TooLarge("userdata too large: the update has %d bytes, the limit is %d", n, boskos.MaxUserDataBytes)
+	}
+	if len(ud) > mapOpsLimit {
+		return r.updateWhole(ctx, name, owner, state, ud, epoch)
 	}
 	sort.Strings(remove)
 	for attempt := 0; attempt <= r.opts.MaxRetries; attempt++ {
@@ -160,21 +178,100 @@ func (r *Ranch) Update(ctx context.Context, name, owner, state string, ud boskos
 		if werr == nil {
 			return nil
 		}
+		if !isRetryable(werr) {
+			// The store refused the write itself (for DynamoDB, for
+			// example an item over its size limit): explain it if the
+			// request is at fault.
+			return r.explainRefusedUpdate(ctx, name, owner, state, ud, epoch, werr)
+		}
 		cur, found, err := r.current(ctx, u.Key, werr)
 		if err != nil {
 			return internal("update %s: %w", name, err)
 		}
-		if !found {
-			return boskos.ResourceNotFound(name)
+		if err := checkUpdate(name, cur, found, owner, state, epoch); err != nil {
+			return err
 		}
-		if c := cur.S(attrOwner); c != owner {
-			return boskos.OwnerMismatch(owner, c)
+	}
+	return r.gaveUp("update", name)
+}
+
+// checkUpdate explains why owner (in state, with epoch) may not update the
+// resource whose stored item is it, in upstream's order; nil when it may.
+func checkUpdate(name string, it store.Item, found bool, owner, state string, epoch *int64) error {
+	if !found {
+		return boskos.ResourceNotFound(name)
+	}
+	if c := it.S(attrOwner); c != owner {
+		return boskos.OwnerMismatch(owner, c)
+	}
+	if s := it.S(attrState); s != state {
+		return boskos.StateMismatch(s, state)
+	}
+	if epoch != nil && it.N(attrEpoch) != *epoch {
+		return boskos.StaleEpoch(name, *epoch, it.N(attrEpoch))
+	}
+	return nil
+}
+
+// mergedTooLarge returns boskos.TooLarge when merging ud into the user data
+// of it exceeds boskos.MaxUserDataBytes.
+func mergedTooLarge(it store.Item, ud boskos.UserData) error {
+	if n := boskos.UserData(it.Map[attrUserData]).Merge(ud).Size(); n > boskos.MaxUserDataBytes {
+		return boskos.TooLarge("userdata too large: the merged user data would have %d bytes, the limit is %d", n, boskos.MaxUserDataBytes)
+	}
+	return nil
+}
+
+// explainRefusedUpdate turns a non-retryable write failure of Update into
+// the caller's error when the request is at fault (not found, not the
+// holder, user data too large), else into a 500.
+func (r *Ranch) explainRefusedUpdate(ctx context.Context, name, owner, state string, ud boskos.UserData, epoch *int64, werr error) error {
+	it, err := r.store.Get(ctx, resourceKey(name))
+	found := err == nil
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return internal("update %s: %w", name, werr)
+	}
+	if err := checkUpdate(name, it, found, owner, state, epoch); err != nil {
+		return err
+	}
+	if err := mergedTooLarge(it, ud); err != nil {
+		return err
+	}
+	return internal("update %s: %w", name, werr)
+}
+
+// updateWhole is Update for a delta of many keys: it reads the resource and
+// writes its whole merged user data, conditioned on the version read.
+func (r *Ranch) updateWhole(ctx context.Context, name, owner, state string, ud boskos.UserData, epoch *int64) error {
+	key := resourceKey(name)
+	for attempt := 0; attempt <= r.opts.MaxRetries; attempt++ {
+		it, err := r.store.Get(ctx, key)
+		found := err == nil
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return internal("update %s: %w", name, err)
 		}
-		if s := cur.S(attrState); s != state {
-			return boskos.StateMismatch(s, state)
+		if err := checkUpdate(name, it, found, owner, state, epoch); err != nil {
+			return err
 		}
-		if epoch != nil && cur.N(attrEpoch) != *epoch {
-			return boskos.StaleEpoch(name, *epoch, cur.N(attrEpoch))
+		if err := mergedTooLarge(it, ud); err != nil {
+			return err
+		}
+		now := r.now()
+		u := store.Update{
+			Key:  key,
+			Cond: append(ownerConds(owner, epoch), store.Eq(attrState, state), store.VersionIs(it.Version)),
+			Set: map[string]string{
+				attrLastUpdate:  fmtTime(now),
+				store.IndexSort: resourceSort(state, true, now, name),
+			},
+			SetMap: map[string]map[string]string{attrUserData: boskos.UserData(it.Map[attrUserData]).Merge(ud)},
+		}
+		_, werr := r.store.Update(ctx, u)
+		if werr == nil {
+			return nil
+		}
+		if !isRetryable(werr) {
+			return internal("update %s: %w", name, werr)
 		}
 	}
 	return r.gaveUp("update", name)
