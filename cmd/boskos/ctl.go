@@ -94,6 +94,14 @@ func cmdAcquire(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintf(stderr, "Error: %v\n", err)
 		return 2
 	}
+	if *timeout < 0 {
+		fmt.Fprintf(stderr, "Error: --timeout must not be negative\n")
+		return 2
+	}
+	if *timeout > 0 && *poll <= 0 {
+		fmt.Fprintf(stderr, "Error: --poll-interval must be positive\n")
+		return 2
+	}
 	c, err := g.client()
 	if err != nil {
 		fmt.Fprintf(stderr, "failed to initialize the Boskos client: %v\n", err)
@@ -221,6 +229,14 @@ func cmdHeartbeat(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	if *period <= 0 {
 		fmt.Fprintf(stderr, "Error: --period must be positive\n")
+		return 2
+	}
+	if *timeout <= 0 {
+		fmt.Fprintf(stderr, "Error: --timeout must be positive\n")
+		return 2
+	}
+	if *retries < 0 {
+		fmt.Fprintf(stderr, "Error: --retries must not be negative\n")
 		return 2
 	}
 	c, err := g.client()

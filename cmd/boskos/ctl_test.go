@@ -44,7 +44,7 @@ func TestClientCommands(t *testing.T) {
 	// Heartbeats with the acquire output, as in boskosctl's docs; userdata
 	// in the resource JSON is sent along.
 	hb := strings.Replace(strings.TrimSpace(stdoutOf(t, res)), `"userdata":{}`, `"userdata":{"k":"v"}`, 1)
-	code, stdout, stderr = runCmd(ctx, append([]string{"heartbeat", "--resource", hb, "--period", "10ms", "--timeout", "200ms"}, g("alice")...)...)
+	code, stdout, stderr = runCmd(ctx, append([]string{"heartbeat", "--resource", hb, "--period", "10ms", "--timeout", "1s"}, g("alice")...)...)
 	require.Equal(t, 0, code, stderr)
 	assert.Contains(t, stdout, `heartbeat sent for resource "thing-1"`)
 	assert.Contains(t, stdout, `reached timeout, stopping heartbeats for resource "thing-1"`)
@@ -160,6 +160,11 @@ func TestClientCommandsUsage(t *testing.T) {
 		{name: "bad url", args: []string{"metrics", "--type", "t", "--server-url", "localhost:8080", "--owner-name", "o"}, wantCode: 1, want: "invalid server URL"},
 		{name: "username without password file", args: []string{"metrics", "--type", "t", "--server-url", "http://x", "--owner-name", "o", "--username", "u"}, wantCode: 1, want: "username and passwordFile must be specified together"},
 		{name: "heartbeat bad resource", args: []string{"heartbeat", "--resource", "{", "--server-url", "http://x", "--owner-name", "o"}, wantCode: 1, want: "failed to parse resource"},
+		{name: "acquire negative timeout", args: []string{"acquire", "--type", "t", "--state", "s", "--target-state", "d", "--timeout", "-1s", "--server-url", "http://x", "--owner-name", "o"}, wantCode: 2, want: "--timeout must not be negative"},
+		{name: "acquire zero poll interval", args: []string{"acquire", "--type", "t", "--state", "s", "--target-state", "d", "--timeout", "1m", "--poll-interval", "0s", "--server-url", "http://x", "--owner-name", "o"}, wantCode: 2, want: "--poll-interval must be positive"},
+		{name: "heartbeat zero period", args: []string{"heartbeat", "--resource", "{}", "--period", "0s", "--server-url", "http://x", "--owner-name", "o"}, wantCode: 2, want: "--period must be positive"},
+		{name: "heartbeat zero timeout", args: []string{"heartbeat", "--resource", "{}", "--timeout", "0s", "--server-url", "http://x", "--owner-name", "o"}, wantCode: 2, want: "--timeout must be positive"},
+		{name: "heartbeat negative retries", args: []string{"heartbeat", "--resource", "{}", "--retries", "-1", "--server-url", "http://x", "--owner-name", "o"}, wantCode: 2, want: "--retries must not be negative"},
 		{name: "unreachable server", args: []string{"metrics", "--type", "t", "--server-url", "http://127.0.0.1:1", "--owner-name", "o"}, wantCode: 1, want: `failed to get metrics for resource "t"`},
 	}
 	for _, tc := range tests {

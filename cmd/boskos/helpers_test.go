@@ -44,12 +44,22 @@ type testServer struct {
 // stop is called) and waits until it serves.
 func startServe(t *testing.T, args ...string) *testServer {
 	t.Helper()
+	return startServeHooks(t, nil, args...)
+}
+
+// startServeHooks is startServe with more hooks: set, if not nil, fills in
+// the fields other than ready and reloaded.
+func startServeHooks(t *testing.T, set func(*serveHooks), args ...string) *testServer {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &testServer{Stderr: &syncBuffer{}, Reloaded: make(chan error, 16), cancel: cancel, exit: make(chan int, 1)}
 	ready := make(chan string, 1)
 	hooks := &serveHooks{
 		ready:    func(addr string) { ready <- addr },
 		reloaded: func(err error) { s.Reloaded <- err },
+	}
+	if set != nil {
+		set(hooks)
 	}
 	var stdout syncBuffer
 	go func() {

@@ -27,6 +27,7 @@ import (
 	"github.com/boskos-serverless/boskos/core/httpapi"
 	"github.com/boskos-serverless/boskos/core/metrics"
 	"github.com/boskos-serverless/boskos/core/ranch"
+	"github.com/boskos-serverless/boskos/core/store"
 )
 
 // serveHooks let tests in this package follow a server's life without
@@ -37,7 +38,16 @@ type serveHooks struct {
 	// reloaded is called after each config reload attempt (nil error when
 	// the new config was applied).
 	reloaded func(err error)
+	// wrapStore, if set, wraps the opened store (tests inject failures).
+	wrapStore func(store.Store) store.Store
+	// reloadRetry replaces defaultReloadRetry.
+	reloadRetry time.Duration
 }
+
+// defaultReloadRetry is how long the config watcher waits before applying
+// again a valid config whose application failed (a store error: DynamoDB
+// throttling, a network blip), since no file event may ever come again.
+const defaultReloadRetry = 5 * time.Second
 
 // serveConfig holds the flags of `boskos serve`.
 type serveConfig struct {
@@ -102,6 +112,15 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, int, bool) {
 	if c.gcPeriod <= 0 {
 		errs = append(errs, "--gc-period must be positive")
 	}
+	if c.maxBody < 0 {
+		errs = append(errs, "--max-body-bytes must not be negative (0: the default, 1 MiB)")
+	}
+	if c.shutdown < 0 {
+		errs = append(errs, "--shutdown-timeout must not be negative")
+	}
+	if c.debounce < 0 {
+		errs = append(errs, "--reload-delay must not be negative")
+	}
 	if _, err := parseLevel(c.logLevel); err != nil {
 		errs = append(errs, err.Error())
 	}
@@ -129,12 +148,9 @@ func loadConfig(path string) (*boskos.Config, []byte, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("read config: %w", err)
 	}
-	cfg, err := boskos.ParseConfig(data)
+	cfg, err := parseAndValidate(data)
 	if err != nil {
 		return nil, data, fmt.Errorf("%s: %w", path, err)
-	}
-	if err := cfg.Validate(); err != nil {
-		return nil, data, fmt.Errorf("%s: invalid config: %w", path, err)
 	}
 	return cfg, data, nil
 }
@@ -168,6 +184,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, hook
 			log.Error("closing store", "err", err)
 		}
 	}()
+	if hooks.wrapStore != nil {
+		st = hooks.wrapStore(st)
+	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -196,7 +215,11 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, hook
 
 	bgCtx, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
-	w := &configWatcher{path: c.configPath, ranch: r, log: log, delay: c.debounce, hook: hooks.reloaded, last: sha256.Sum256(cfgData)}
+	retry := hooks.reloadRetry
+	if retry <= 0 {
+		retry = defaultReloadRetry
+	}
+	w := &configWatcher{path: c.configPath, ranch: r, log: log, delay: c.debounce, retry: retry, hook: hooks.reloaded, last: sha256.Sum256(cfgData)}
 	if err := w.start(bgCtx, &wg); err != nil {
 		// Serving without reload is still useful; say so loudly.
 		log.Error("config reload disabled", "path", c.configPath, "err", err)
@@ -270,8 +293,9 @@ type configWatcher struct {
 	ranch *ranch.Ranch
 	log   *slog.Logger
 	delay time.Duration
+	retry time.Duration // wait before applying again after a store failure
 	hook  func(error)
-	last  [sha256.Size]byte // content of the last file seen (applied or not)
+	last  [sha256.Size]byte // content of the last file handled (applied, or refused as invalid)
 }
 
 func (w *configWatcher) start(ctx context.Context, wg *sync.WaitGroup) error {
@@ -317,7 +341,12 @@ func (w *configWatcher) start(ctx context.Context, wg *sync.WaitGroup) error {
 				w.log.Warn("config watch", "err", err)
 			case <-fire:
 				fire = nil
-				w.reload(ctx)
+				if w.reload(ctx) {
+					// The store failed: try the same content again later,
+					// unless a file event comes first.
+					timer.Reset(w.retry)
+					fire = timer.C
+				}
 			}
 		}
 	})
@@ -325,40 +354,56 @@ func (w *configWatcher) start(ctx context.Context, wg *sync.WaitGroup) error {
 }
 
 // reload applies the file if its content changed; a bad file is logged and
-// the config in force is kept.
-func (w *configWatcher) reload(ctx context.Context) {
+// the config in force is kept. It returns true when a valid config could not
+// be applied for a store failure: the caller tries again later.
+func (w *configWatcher) reload(ctx context.Context) (retry bool) {
 	data, err := os.ReadFile(w.path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return // mid rename-replace, or removed: keep the current config
+			return false // mid rename-replace, or removed: keep the current config
 		}
 		w.log.Error("config reload: keeping the current config", "path", w.path, "err", err)
 		w.done(err)
-		return
+		return false
 	}
 	sum := sha256.Sum256(data)
 	if bytes.Equal(sum[:], w.last[:]) {
-		return
+		return false
+	}
+	cfg, err := parseAndValidate(data)
+	if err != nil {
+		w.last = sum // refused as it stands: wait for the next change
+		w.log.Error("config reload: keeping the current config", "path", w.path, "err", err)
+		w.done(err)
+		return false
+	}
+	if err := w.ranch.SyncConfig(ctx, cfg); err != nil {
+		if ctx.Err() != nil {
+			return false // shutting down
+		}
+		// Partly applied, perhaps: whatever the file holds next (even
+		// the previous content) must be applied again.
+		w.last = [sha256.Size]byte{}
+		w.log.Error("config reload failed, retrying", "path", w.path, "in", w.retry, "err", err)
+		w.done(err)
+		return true
 	}
 	w.last = sum
-	err = w.apply(ctx, data)
-	if err != nil {
-		w.log.Error("config reload: keeping the current config", "path", w.path, "err", err)
-	} else {
-		w.log.Info("config reloaded", "path", w.path)
-	}
-	w.done(err)
+	w.log.Info("config reloaded", "path", w.path)
+	w.done(nil)
+	return false
 }
 
-func (w *configWatcher) apply(ctx context.Context, data []byte) error {
+// parseAndValidate parses a resources file and validates it.
+func parseAndValidate(data []byte) (*boskos.Config, error) {
 	cfg, err := boskos.ParseConfig(data)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := cfg.Validate(); err != nil {
-		return fmt.Errorf("invalid config: %w", err)
+		return nil, fmt.Errorf("invalid config: %w", err)
 	}
-	return w.ranch.SyncConfig(ctx, cfg)
+	return cfg, nil
 }
 
 func (w *configWatcher) done(err error) {

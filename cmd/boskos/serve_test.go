@@ -2,16 +2,21 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/boskos-serverless/boskos/core/store"
+	"github.com/boskos-serverless/boskos/core/store/faultstore"
 )
 
 const twoResources = `resources:
@@ -202,6 +207,11 @@ func TestServeBadStart(t *testing.T) {
 		{name: "unknown store", args: []string{"--config", good, "--store", "redis:x"}, wantCode: 2, want: []string{`unknown store "redis:x"`}},
 		{name: "in_memory conflicts with store", args: []string{"--config", good, "--in_memory", "--store", "bolt:x.db"}, wantCode: 2, want: []string{"--in_memory conflicts"}},
 		{name: "bad flags together", args: []string{"--config", good, "--port", "70000", "--log-level", "loud", "--request-ttl", "0s"}, wantCode: 2, want: []string{"--port 70000", "--log-level \"loud\"", "--request-ttl must be positive"}},
+		{name: "negative durations and sizes", args: []string{"--config", good, "--in_memory", "--max-body-bytes", "-1", "--shutdown-timeout", "-1s", "--reload-delay", "-5ms", "--spread-window", "-1s", "--gc-period", "0s"}, wantCode: 2, want: []string{
+			"--max-body-bytes must not be negative", "--shutdown-timeout must not be negative", "--reload-delay must not be negative",
+			"--spread-window must not be negative", "--gc-period must be positive",
+		}},
+		{name: "not a duration", args: []string{"--config", good, "--request-ttl", "30"}, wantCode: 2, want: []string{`invalid value "30" for flag -request-ttl`}},
 		{name: "unknown flag", args: []string{"--nope"}, wantCode: 2, want: []string{"flag provided but not defined: -nope"}},
 		{name: "stray argument", args: []string{"--config", good, "extra"}, wantCode: 2, want: []string{"unexpected arguments"}},
 	}
@@ -287,4 +297,44 @@ func TestUnknownCommand(t *testing.T) {
 	code, _, stderr = runCmd(context.Background())
 	assert.Equal(t, 2, code)
 	assert.Contains(t, stderr, "Usage: boskos <command>")
+}
+
+// TestConfigReloadRetriesStoreFailure: a valid config whose application
+// fails in the store (throttling, a network blip) is applied again later,
+// without another change to the file.
+func TestConfigReloadRetriesStoreFailure(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "config.yaml", twoResources)
+	var failing atomic.Bool
+	srv := startServeHooks(t, func(h *serveHooks) {
+		h.wrapStore = func(s store.Store) store.Store {
+			return faultstore.New(s, func(c faultstore.Call) error {
+				if failing.Load() && c.IsWrite() {
+					return errors.New("injected: store unavailable")
+				}
+				return nil
+			})
+		}
+		h.reloadRetry = 20 * time.Millisecond
+	}, "--config", cfg, "--in_memory", "--reload-delay", "20ms")
+	c := mustClient(t, srv.URL, "me")
+	ctx := context.Background()
+
+	failing.Store(true)
+	replaceFile(t, cfg, twoResources+"- type: u\n  names: [c]\n")
+	requireReload(t, srv, "injected: store unavailable")
+	assert.Contains(t, srv.Stderr.String(), "config reload failed, retrying")
+	failing.Store(false)
+	requireReload(t, srv, "") // the retry, with no file event
+	m, err := c.metric(ctx, "u")
+	require.NoError(t, err)
+	assert.Equal(t, map[string]int{"free": 1}, m.Current)
+
+	// An invalid file is not retried: the next reload is the next change.
+	replaceFile(t, cfg, "resources: [\n")
+	requireReload(t, srv, "parse config")
+	replaceFile(t, cfg, twoResources)
+	requireReload(t, srv, "")
+	_, err = c.metric(ctx, "u")
+	require.True(t, isStatus(err, 404), "got %v, want type u gone (404)", err)
 }
