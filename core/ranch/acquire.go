@@ -273,11 +273,6 @@ func (r *Ranch) take(ctx context.Context, c store.Item, own *queueEntry, state, 
 // queues the request id, maybe creates one dynamic resource, and returns
 // the 404 that the counts before the creation call for.
 func (r *Ranch) miss(ctx context.Context, v poolView, rtype, state, requestID string, now time.Time) error {
-	if requestID != "" {
-		if err := r.enqueue(ctx, rtype, state, requestID, v.own, now); err != nil {
-			return err
-		}
-	}
 	exists := len(v.free) > 0
 	if !exists {
 		n, err := r.typeCount(ctx, rtype)
@@ -285,6 +280,24 @@ func (r *Ranch) miss(ctx context.Context, v poolView, rtype, state, requestID st
 			return internal("acquire %s: count: %w", rtype, err)
 		}
 		exists = n > 0
+	}
+	if requestID != "" {
+		// Queue the id, unless the type has no resources and no life cycle
+		// that could create one: a client naming made-up types must not
+		// fill the store with queue entries (upstream queues them in memory).
+		queue := exists || v.own != nil
+		if !queue {
+			drlcs, err := r.drlcMap(ctx, false)
+			if err != nil {
+				return internal("acquire %s: %w", rtype, err)
+			}
+			_, queue = drlcs[rtype]
+		}
+		if queue {
+			if err := r.enqueue(ctx, rtype, state, requestID, v.own, now); err != nil {
+				return err
+			}
+		}
 	}
 	if requestID != "" && v.own == nil {
 		r.createOnDemand(ctx, rtype)

@@ -451,3 +451,22 @@ func mustItem(t *testing.T, e *env, name string) storeItem {
 	require.NoError(t, err)
 	return it
 }
+
+func TestAcquireUnknownTypeQueuesNothing(t *testing.T) {
+	e := newEnv(t, Options{})
+	e.seed(res{name: "a", rtype: "t", state: "busy", owner: "x"})
+	for i := 0; i < 5; i++ {
+		_, err := e.r.Acquire(e.ctx, fmt.Sprintf("made-up-%d", i), "free", "busy", "o", fmt.Sprintf("req-%d", i))
+		requireErr(t, err, boskos.ETypeNotFound, fmt.Sprintf("resource type %q does not exist", fmt.Sprintf("made-up-%d", i)))
+	}
+	page, err := e.mem.List(e.ctx, queuePrefix, "", 0)
+	require.NoError(t, err)
+	assert.Empty(t, page.Items, "no queue entries for types without resources or life cycle")
+
+	// A known type still queues the id.
+	_, err = e.r.Acquire(e.ctx, "t", "free", "busy", "o", "req-t")
+	requireErr(t, err, boskos.ENotFound, "no available resource t, try again later.")
+	page, err = e.mem.List(e.ctx, queuePrefix, "", 0)
+	require.NoError(t, err)
+	assert.Len(t, page.Items, 1)
+}
