@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/boskos-serverless/boskos/core/boskos"
+	"github.com/boskos-serverless/boskos/tests/compat/lambdarun"
 )
 
 // buildBoskos builds ../../cmd/boskos into a temporary directory and
@@ -56,6 +57,7 @@ func startBoskos(t *testing.T, bin string, args ...string) *process {
 	t.Helper()
 	p := &process{done: make(chan error, 1)}
 	p.cmd = exec.Command(bin, append([]string{"serve", "--port", "0"}, args...)...)
+	lambdarun.DieWithParent(p.cmd)
 	pipe, err := p.cmd.StderrPipe()
 	require.NoError(t, err)
 	require.NoError(t, p.cmd.Start())

@@ -75,6 +75,7 @@ func StartFunction(name, path string, opts Options) (*Function, error) {
 		}, opts.Env...)
 		cmd.Stdout = out
 		cmd.Stderr = out
+		DieWithParent(cmd)
 		if err := cmd.Start(); err != nil {
 			_ = f.Stop()
 			return nil, fmt.Errorf("lambdarun: start %s: %w", name, err)
@@ -178,6 +179,7 @@ func RunOnce(path string, env []string, timeout time.Duration) (code int, output
 	cmd := exec.Command(path)
 	cmd.Env = append([]string{"AWS_LAMBDA_RUNTIME_API=" + rt.Addr(), "AWS_REGION=us-east-1"}, env...)
 	cmd.Stdout, cmd.Stderr = &buf, &buf
+	DieWithParent(cmd)
 	if err := cmd.Start(); err != nil {
 		return 0, "", err
 	}
