@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"regexp"
 	"strings"
 	"time"
 
@@ -19,6 +20,9 @@ const (
 	EnvLogLevel   = "BOSKOS_LOG_LEVEL"
 	EnvEndpoint   = "AWS_ENDPOINT_URL_DYNAMODB"
 )
+
+// tableName is DynamoDB's rule for table names.
+var tableName = regexp.MustCompile(`^[a-zA-Z0-9_.-]{3,255}$`)
 
 // DefaultRequestTTL is the request_id queue TTL when BOSKOS_REQUEST_TTL is
 // unset (upstream's --request-ttl default).
@@ -63,7 +67,11 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 	}
 
 	if v, ok := get(EnvTable); ok {
-		cfg.Table = v
+		if tableName.MatchString(v) || strings.HasPrefix(v, "arn:") {
+			cfg.Table = v
+		} else {
+			errs = append(errs, fmt.Errorf("%s: %q is not a DynamoDB table name (3 to 255 of a-z, A-Z, 0-9, '_', '-', '.') or ARN", EnvTable, v))
+		}
 	} else {
 		errs = append(errs, fmt.Errorf("%s: must be set (the DynamoDB table name)", EnvTable))
 	}

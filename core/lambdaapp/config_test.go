@@ -32,15 +32,15 @@ func TestFromEnv(t *testing.T) {
 		{
 			name: "everything set",
 			env: map[string]string{
-				"BOSKOS_TABLE": "t1", "BOSKOS_REQUEST_TTL": "2m", "BOSKOS_LOG_LEVEL": "DEBUG",
+				"BOSKOS_TABLE": "arn:aws:dynamodb:us-east-1:123456789012:table/boskos", "BOSKOS_REQUEST_TTL": "2m", "BOSKOS_LOG_LEVEL": "DEBUG",
 				"AWS_ENDPOINT_URL_DYNAMODB": "http://127.0.0.1:8000",
 			},
-			want: Config{Table: "t1", RequestTTL: 2 * time.Minute, LogLevel: slog.LevelDebug, Endpoint: "http://127.0.0.1:8000"},
+			want: Config{Table: "arn:aws:dynamodb:us-east-1:123456789012:table/boskos", RequestTTL: 2 * time.Minute, LogLevel: slog.LevelDebug, Endpoint: "http://127.0.0.1:8000"},
 		},
 		{
 			name: "blank values count as unset",
-			env:  map[string]string{"BOSKOS_TABLE": " t ", "BOSKOS_REQUEST_TTL": "", "BOSKOS_LOG_LEVEL": " "},
-			want: Config{Table: "t", RequestTTL: 30 * time.Second, LogLevel: slog.LevelInfo},
+			env:  map[string]string{"BOSKOS_TABLE": " boskos ", "BOSKOS_REQUEST_TTL": "", "BOSKOS_LOG_LEVEL": " "},
+			want: Config{Table: "boskos", RequestTTL: 30 * time.Second, LogLevel: slog.LevelInfo},
 		},
 		{
 			name:    "missing table",
@@ -61,8 +61,18 @@ func TestFromEnv(t *testing.T) {
 			},
 		},
 		{
+			name:    "bad table name",
+			env:     map[string]string{"BOSKOS_TABLE": "my table", "BOSKOS_LOG_LEVEL": "x"},
+			wantErr: []string{`BOSKOS_TABLE: "my table" is not a DynamoDB table name`, `BOSKOS_LOG_LEVEL: "x" is not a level`},
+		},
+		{
+			name:    "table name too short",
+			env:     map[string]string{"BOSKOS_TABLE": "ab"},
+			wantErr: []string{`BOSKOS_TABLE: "ab" is not a DynamoDB table name`},
+		},
+		{
 			name:    "negative ttl",
-			env:     map[string]string{"BOSKOS_TABLE": "t", "BOSKOS_REQUEST_TTL": "-1s"},
+			env:     map[string]string{"BOSKOS_TABLE": "boskos", "BOSKOS_REQUEST_TTL": "-1s"},
 			wantErr: []string{`BOSKOS_REQUEST_TTL: "-1s" must be positive`},
 		},
 	}

@@ -3,11 +3,14 @@ package lambdaapp
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"flag"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -138,4 +141,69 @@ func compareGolden(t *testing.T, path string, got goldenResponse) {
 	want, err := os.ReadFile(path)
 	require.NoError(t, err, "missing golden file: run go test ./core/lambdaapp -run TestEvents -update")
 	assert.Equal(t, string(want), string(b), "response differs from %s (go test -update to accept)", path)
+}
+
+// TestEventsAreConsistent checks each sample event the way API Gateway
+// would have built it, since the handler reads only some of its fields but
+// `sam local invoke -e` users read all of them: the route key is the
+// function's (ANY <route>, or $default for the catch-all), the raw and
+// parsed forms of the path and query agree, header names are lower case,
+// and content-length is the length of the decoded body.
+func TestEventsAreConsistent(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join(eventsDir, "*", "*.json"))
+	require.NoError(t, err)
+	for _, f := range files {
+		fn := filepath.Base(filepath.Dir(f))
+		if fn == "golden" {
+			continue
+		}
+		t.Run(fn+"-"+strings.TrimSuffix(filepath.Base(f), ".json"), func(t *testing.T) {
+			raw, err := os.ReadFile(f)
+			require.NoError(t, err)
+			var ev events.APIGatewayV2HTTPRequest
+			require.NoError(t, json.Unmarshal(raw, &ev))
+			rc := ev.RequestContext
+
+			var keys []string
+			for _, r := range Routes[fn] {
+				if r == CatchAll {
+					keys = append(keys, CatchAll)
+				} else {
+					keys = append(keys, "ANY "+r)
+				}
+			}
+			assert.Contains(t, keys, ev.RouteKey, "routeKey of a %s event", fn)
+			assert.Equal(t, ev.RouteKey, rc.RouteKey, "requestContext.routeKey")
+			assert.Equal(t, "$default", rc.Stage, "the API is served at the host root")
+			assert.Equal(t, ev.RawPath, rc.HTTP.Path, "requestContext.http.path")
+			assert.NotEmpty(t, rc.HTTP.Method)
+			assert.NotEmpty(t, rc.RequestID)
+
+			q, err := url.ParseQuery(ev.RawQueryString)
+			require.NoError(t, err)
+			want := map[string]string{}
+			for k, v := range q {
+				want[k] = strings.Join(v, ",") // API Gateway joins repeated parameters with commas
+			}
+			got := ev.QueryStringParameters
+			if got == nil {
+				got = map[string]string{}
+			}
+			assert.Equal(t, want, got, "queryStringParameters vs rawQueryString")
+
+			for k := range ev.Headers {
+				assert.Equal(t, strings.ToLower(k), k, "header names are lower case in payload 2.0")
+			}
+			body := []byte(ev.Body)
+			if ev.IsBase64Encoded {
+				body, err = base64.StdEncoding.DecodeString(ev.Body)
+				require.NoError(t, err, "isBase64Encoded body")
+			}
+			if cl, ok := ev.Headers["content-length"]; ok {
+				assert.Equal(t, strconv.Itoa(len(body)), cl, "content-length")
+			} else {
+				assert.Empty(t, body, "a body comes with content-length")
+			}
+		})
+	}
 }
