@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -622,4 +623,56 @@ func TestValuesRoundTrip(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, batch, 1)
 	assert.Equal(t, canon(want), canon(batch[0]))
+}
+
+// TestContextEnds: every operation called with a canceled (or expired)
+// context returns the context's error, wrapped with the operation, and no
+// SDK type, without waiting for retries.
+func TestContextEnds(t *testing.T) {
+	s := dynamotest.NewStore(t, dynamostore.Options{})
+	_, err := s.Create(t.Context(), store.Item{Key: "ctx/a", Str: map[string]string{"x": "1"}})
+	require.NoError(t, err)
+	ops := []struct {
+		name string
+		call func(ctx context.Context) error
+	}{
+		{name: "get", call: func(ctx context.Context) error { _, err := s.Get(ctx, "ctx/a"); return err }},
+		{name: "batch get", call: func(ctx context.Context) error { _, err := s.BatchGet(ctx, []string{"ctx/a", "ctx/b"}); return err }},
+		{name: "create", call: func(ctx context.Context) error { _, err := s.Create(ctx, store.Item{Key: "ctx/b"}); return err }},
+		{name: "update", call: func(ctx context.Context) error {
+			_, err := s.Update(ctx, store.Update{Key: "ctx/a", Set: map[string]string{"x": "2"}})
+			return err
+		}},
+		{name: "delete", call: func(ctx context.Context) error { return s.Delete(ctx, "ctx/a") }},
+		{name: "transact", call: func(ctx context.Context) error {
+			return s.Transact(ctx, []store.Op{{Create: &store.Item{Key: "ctx/c"}}, {Update: &store.Update{Key: "ctx/a", Set: map[string]string{"x": "3"}}}})
+		}},
+		{name: "list", call: func(ctx context.Context) error { _, err := s.List(ctx, "ctx/", "", 0); return err }},
+		{name: "query", call: func(ctx context.Context) error { _, err := s.Query(ctx, store.Query{Partition: "p"}); return err }},
+	}
+	canceled, cancel := context.WithCancel(t.Context())
+	cancel()
+	expired, cancel2 := context.WithDeadline(t.Context(), time.Unix(1, 0))
+	defer cancel2()
+	for _, tc := range ops {
+		for _, c := range []struct {
+			name string
+			ctx  context.Context
+			want error
+		}{{"canceled", canceled, context.Canceled}, {"deadline", expired, context.DeadlineExceeded}} {
+			t.Run(tc.name+"/"+c.name, func(t *testing.T) {
+				err := tc.call(c.ctx)
+				require.Error(t, err)
+				assert.ErrorIs(t, err, c.want)
+				requireNoSDKError(t, err)
+				assert.Contains(t, err.Error(), "dynamostore: "+tc.name)
+			})
+		}
+	}
+	// Nothing was written.
+	it, err := s.Get(t.Context(), "ctx/a")
+	require.NoError(t, err)
+	assert.Equal(t, "1", it.S("x"))
+	_, err = s.Get(t.Context(), "ctx/b")
+	assert.ErrorIs(t, err, store.ErrNotFound)
 }
