@@ -12,8 +12,9 @@ help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
 run: ## Start the local server on http://127.0.0.1:$(PORT), embedded store in $(DATA)/, seeded from $(CONFIG)
-	@mkdir -p $(DATA)
-	$(GO) run ./cmd/boskos serve --config $(CONFIG) --port $(PORT) --store bolt:$(DATA)/boskos.db
+	@mkdir -p $(DATA) bin
+	$(GO) build -o bin/boskos ./cmd/boskos
+	exec bin/boskos serve --config $(CONFIG) --port $(PORT) --store bolt:$(DATA)/boskos.db
 
 test: ## Run every test: unit, conformance, DynamoDB Local integration, Lambda binaries, upstream-client compatibility
 	./scripts/test.sh

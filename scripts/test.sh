@@ -6,7 +6,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin:$(go env GOPATH 2>/dev/null || echo "$HOME/go")/bin"
 
-cleanup() { ./scripts/dynamodb-local.sh stop >/dev/null 2>&1 || true; }
+# A DynamoDB Local of this run's own (its own state directory), so that an
+# instance a developer started with `make dynamodb-start` is left alone.
+DYNAMODB_LOCAL_STATE="$(mktemp -d "${TMPDIR:-/tmp}/boskos-test-ddb.XXXXXX")"
+export DYNAMODB_LOCAL_STATE
+cleanup() {
+  ./scripts/dynamodb-local.sh stop >/dev/null 2>&1 || true
+  rm -rf "$DYNAMODB_LOCAL_STATE"
+}
 trap cleanup EXIT
 
 echo "== DynamoDB Local"
@@ -18,8 +25,8 @@ echo "== go vet"
 go vet ./...
 (cd tests/compat && go vet ./...)
 
-echo "== main module tests"
-go test -count=1 -timeout 20m ./...
+echo "== main module tests (race detector on: concurrency is the heart of this service)"
+go test -race -count=1 -timeout 20m ./...
 
 echo "== upstream client compatibility and Lambda end-to-end (tests/compat)"
 (cd tests/compat && go test -count=1 -timeout 20m ./...)
