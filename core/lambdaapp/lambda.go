@@ -2,6 +2,8 @@ package lambdaapp
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -95,3 +97,29 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// Main is the whole body of a function's main: it reads the configuration
+// through lookup, builds the handler and serves the routes of the function
+// called name (a key of Routes) until the Lambda runtime ends the process.
+// It returns only when it cannot start, with the exit code for os.Exit,
+// after writing every problem to stderr: 2 for a bad name or configuration,
+// 1 for a failure to build the handler.
+func Main(name string, lookup func(string) (string, bool), stderr io.Writer) int {
+	routes, ok := Routes[name]
+	if !ok {
+		fmt.Fprintf(stderr, "%s: not a function of this service\n", name)
+		return 2
+	}
+	cfg, err := FromEnv(lookup)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: invalid configuration:\n%v\n", name, err)
+		return 2
+	}
+	h, err := NewHandler(context.Background(), cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", name, err)
+		return 1
+	}
+	Start(h, cfg.Log(), routes...)
+	return 0
+}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -67,4 +68,29 @@ func TestLambdaBase64Body(t *testing.T) {
 	resp, err := fn(context.Background(), ev)
 	require.NoError(t, err)
 	assert.Equal(t, `POST /update? {"k":"v"}`, resp.Body)
+}
+
+func TestMainReportsEveryStartProblem(t *testing.T) {
+	tests := []struct {
+		name     string
+		fn       string
+		env      map[string]string
+		wantCode int
+		want     []string
+	}{
+		{name: "unknown function", fn: "nope", wantCode: 2, want: []string{"nope: not a function of this service"}},
+		{name: "bad configuration", fn: "acquire", env: map[string]string{"BOSKOS_REQUEST_TTL": "soon", "BOSKOS_LOG_LEVEL": "loud"},
+			wantCode: 2, want: []string{"acquire: invalid configuration", "BOSKOS_TABLE", "BOSKOS_REQUEST_TTL", "BOSKOS_LOG_LEVEL"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var stderr strings.Builder
+			lookup := func(k string) (string, bool) { v, ok := tc.env[k]; return v, ok }
+			code := Main(tc.fn, lookup, &stderr)
+			assert.Equal(t, tc.wantCode, code)
+			for _, w := range tc.want {
+				assert.Contains(t, stderr.String(), w)
+			}
+		})
+	}
 }

@@ -4,23 +4,9 @@
 package main
 
 import (
-	"context"
-	"fmt"
 	"os"
 
 	"github.com/boskos-serverless/boskos/core/lambdaapp"
 )
 
-func main() {
-	cfg, err := lambdaapp.FromEnv(os.LookupEnv)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "acquirebystate: invalid configuration:\n%v\n", err)
-		os.Exit(2)
-	}
-	h, err := lambdaapp.NewHandler(context.Background(), cfg)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "acquirebystate: %v\n", err)
-		os.Exit(1)
-	}
-	lambdaapp.Start(h, cfg.Log(), lambdaapp.Routes["acquirebystate"]...)
-}
+func main() { os.Exit(lambdaapp.Main("acquirebystate", os.LookupEnv, os.Stderr)) }

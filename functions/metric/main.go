@@ -6,23 +6,9 @@
 package main
 
 import (
-	"context"
-	"fmt"
 	"os"
 
 	"github.com/boskos-serverless/boskos/core/lambdaapp"
 )
 
-func main() {
-	cfg, err := lambdaapp.FromEnv(os.LookupEnv)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "metric: invalid configuration:\n%v\n", err)
-		os.Exit(2)
-	}
-	h, err := lambdaapp.NewHandler(context.Background(), cfg)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "metric: %v\n", err)
-		os.Exit(1)
-	}
-	lambdaapp.Start(h, cfg.Log(), lambdaapp.Routes["metric"]...)
-}
+func main() { os.Exit(lambdaapp.Main("metric", os.LookupEnv, os.Stderr)) }
