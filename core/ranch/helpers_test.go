@@ -234,3 +234,42 @@ func ptr[T any](v T) *T { return &v }
 type storeItem = store.Item
 
 type storeUpdate = store.Update
+
+// updateCase is one heartbeat of a table test run by runUpdateCases: on a
+// busy resource "r" owned by "o" (epoch 7, userdata {a:1, b:2}).
+type updateCase struct {
+	name    string
+	upName  string
+	owner   string
+	state   string
+	ud      boskos.UserData
+	epoch   *int64
+	wantErr *boskos.Error   // nil: success
+	wantUD  boskos.UserData // the userdata after a success
+}
+
+// runUpdateCases runs each case on every store mode: a failure leaves the
+// store unchanged, a success stamps lastupdate and sets the userdata.
+func runUpdateCases(t *testing.T, tests []updateCase) {
+	t.Helper()
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			eachStore(t, Options{}, func(t *testing.T, e *env) {
+				e.seed(res{name: "r", rtype: "t", state: "busy", owner: "o", epoch: 7, age: time.Hour,
+					ud: boskos.UserData{"a": "1", "b": "2"}})
+				before := e.all()
+				e.clock.Add(time.Second)
+				err := e.r.Update(e.ctx, tc.upName, tc.owner, tc.state, tc.ud, tc.epoch)
+				if tc.wantErr != nil {
+					requireErr(t, err, tc.wantErr.Code, tc.wantErr.Message)
+					assert.Equal(t, before, e.all(), "store unchanged")
+					return
+				}
+				require.NoError(t, err)
+				want := before["r"]
+				want.LastUpdate, want.UserData = e.clock.Now(), tc.wantUD
+				assert.Equal(t, want, e.mustGet("r"))
+			})
+		})
+	}
+}

@@ -154,17 +154,7 @@ func TestReleaseSeesNewDRLCAfterCacheTTL(t *testing.T) {
 }
 
 func TestUpdate(t *testing.T) {
-	tests := []struct {
-		name     string
-		upName   string
-		owner    string
-		state    string
-		ud       boskos.UserData
-		epoch    *int64
-		wantErr  *boskos.Error
-		wantUD   boskos.UserData
-		wantCode boskos.Code
-	}{
+	tests := []updateCase{
 		{name: "heartbeat", upName: "r", owner: "o", state: "busy", wantUD: boskos.UserData{"a": "1", "b": "2"}},
 		{name: "merge: set, overwrite, delete", upName: "r", owner: "o", state: "busy",
 			ud: boskos.UserData{"a": "9", "b": "", "c": "3", "nope": ""}, wantUD: boskos.UserData{"a": "9", "c": "3"}},
@@ -181,26 +171,7 @@ func TestUpdate(t *testing.T) {
 		{name: "empty userdata key", upName: "r", owner: "o", state: "busy", ud: boskos.UserData{"": "x"},
 			wantErr: boskos.Invalid("invalid userdata: keys must not be empty")},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			eachStore(t, Options{}, func(t *testing.T, e *env) {
-				e.seed(res{name: "r", rtype: "t", state: "busy", owner: "o", epoch: 7, age: time.Hour,
-					ud: boskos.UserData{"a": "1", "b": "2"}})
-				before := e.all()
-				e.clock.Add(time.Second)
-				err := e.r.Update(e.ctx, tc.upName, tc.owner, tc.state, tc.ud, tc.epoch)
-				if tc.wantErr != nil {
-					requireErr(t, err, tc.wantErr.Code, tc.wantErr.Message)
-					assert.Equal(t, before, e.all(), "store unchanged")
-					return
-				}
-				require.NoError(t, err)
-				want := before["r"]
-				want.LastUpdate, want.UserData = e.clock.Now(), tc.wantUD
-				assert.Equal(t, want, e.mustGet("r"))
-			})
-		})
-	}
+	runUpdateCases(t, tests)
 }
 
 func TestReset(t *testing.T) {

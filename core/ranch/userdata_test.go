@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -48,16 +47,7 @@ func TestUpdateUserDataLimits(t *testing.T) {
 	atLimit := with(nearly, boskos.UserData{"big": strings.Repeat("x", boskos.MaxUserDataBytes-384-4-4), "a": "", "b": ""})
 	require.Equal(t, boskos.MaxUserDataBytes, atLimit.Size())
 
-	tests := []struct {
-		name    string
-		upName  string
-		owner   string
-		state   string
-		ud      boskos.UserData
-		epoch   *int64
-		wantErr *boskos.Error
-		wantUD  boskos.UserData
-	}{
+	tests := []updateCase{
 		{name: "many keys: set, overwrite, delete", upName: "r", owner: "o", state: "busy",
 			ud: with(many, boskos.UserData{"a": "", "b": "9"}), wantUD: with(many, boskos.UserData{"b": "9"})},
 		{name: "many keys: matching epoch", upName: "r", owner: "o", state: "busy", ud: many, epoch: ptr[int64](7),
@@ -90,26 +80,7 @@ func TestUpdateUserDataLimits(t *testing.T) {
 			ud:     boskos.UserData{strings.Repeat("k", boskos.MaxUserDataKeyBytes): "v"},
 			wantUD: boskos.UserData{"a": "1", "b": "2", strings.Repeat("k", boskos.MaxUserDataKeyBytes): "v"}},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			eachStore(t, Options{}, func(t *testing.T, e *env) {
-				e.seed(res{name: "r", rtype: "t", state: "busy", owner: "o", epoch: 7, age: time.Hour,
-					ud: boskos.UserData{"a": "1", "b": "2"}})
-				before := e.all()
-				e.clock.Add(time.Second)
-				err := e.r.Update(e.ctx, tc.upName, tc.owner, tc.state, tc.ud, tc.epoch)
-				if tc.wantErr != nil {
-					requireErr(t, err, tc.wantErr.Code, tc.wantErr.Message)
-					assert.Equal(t, before, e.all(), "store unchanged")
-					return
-				}
-				require.NoError(t, err)
-				want := before["r"]
-				want.LastUpdate, want.UserData = e.clock.Now(), tc.wantUD
-				assert.Equal(t, want, e.mustGet("r"))
-			})
-		})
-	}
+	runUpdateCases(t, tests)
 }
 
 // TestUpdateRefusedByStore: when the store refuses a heartbeat's write

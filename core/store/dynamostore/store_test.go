@@ -20,28 +20,10 @@ import (
 	"github.com/boskos-serverless/boskos/core/store"
 	"github.com/boskos-serverless/boskos/core/store/dynamostore"
 	"github.com/boskos-serverless/boskos/core/store/dynamostore/dynamotest"
+	"github.com/boskos-serverless/boskos/core/store/storetest"
 )
 
-// canon treats nil and empty attribute maps alike, and drops empty map
-// attributes (as the conformance suite does).
-func canon(it store.Item) store.Item {
-	out := it.Clone()
-	if len(out.Str) == 0 {
-		out.Str = nil
-	}
-	if len(out.Num) == 0 {
-		out.Num = nil
-	}
-	for k, m := range out.Map {
-		if len(m) == 0 {
-			delete(out.Map, k)
-		}
-	}
-	if len(out.Map) == 0 {
-		out.Map = nil
-	}
-	return out
-}
+var canon = storetest.Canon
 
 // TestConditionsMatchHolds checks, for every pair of item and condition,
 // that DynamoDB lets an update, a delete and a transaction check through

@@ -90,10 +90,10 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	}
 }
 
-// canon returns it with empty attribute maps as nil and empty map
+// Canon returns it with empty attribute maps as nil and empty map
 // attributes dropped, so that items compare equal whatever a backend does
-// with empty maps.
-func canon(it store.Item) store.Item {
+// with empty maps (which the contract leaves open).
+func Canon(it store.Item) store.Item {
 	out := it.Clone()
 	if len(out.Str) == 0 {
 		out.Str = nil
@@ -115,7 +115,7 @@ func canon(it store.Item) store.Item {
 // requireItem fails unless got equals want (see canon).
 func requireItem(t *testing.T, want, got store.Item, msgAndArgs ...any) {
 	t.Helper()
-	require.Equal(t, canon(want), canon(got), msgAndArgs...)
+	require.Equal(t, Canon(want), Canon(got), msgAndArgs...)
 }
 
 // requireStored fails unless the stored item at want.Key equals want.
@@ -285,7 +285,7 @@ func waitQueryItems(t *testing.T, s store.Store, q store.Query, want []store.Ite
 	t.Helper()
 	wantC := make([]store.Item, len(want))
 	for i, it := range want {
-		wantC[i] = canon(it)
+		wantC[i] = Canon(it)
 	}
 	eventually(t, fmt.Sprintf("query items %+v", q), func() error {
 		got, err := queryAllErr(t, s, q)
@@ -294,7 +294,7 @@ func waitQueryItems(t *testing.T, s store.Store, q store.Query, want []store.Ite
 		}
 		gotC := make([]store.Item, len(got))
 		for i, it := range got {
-			gotC[i] = canon(it)
+			gotC[i] = Canon(it)
 		}
 		if !equalItems(gotC, wantC) {
 			return fmt.Errorf("got %+v, want %+v", gotC, wantC)
