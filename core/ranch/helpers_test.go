@@ -18,8 +18,11 @@ import (
 	"github.com/boskos-serverless/boskos/core/store/memstore"
 )
 
-// t0 is the start of every test's clock.
-var t0 = time.Date(2026, 1, 2, 15, 4, 5, 0, time.UTC)
+// t0 is the start of every test's clock. It lies in the future on purpose:
+// DynamoDB Local's Time to Live sweeper deletes, by the wall clock, items
+// whose ttl attribute has passed, so a test clock in the (recent) past would
+// see its request-queue entries vanish at random (a CI flake, once).
+var t0 = time.Date(2100, 1, 2, 15, 4, 5, 0, time.UTC)
 
 // clock is an injected clock that only moves when told.
 type clock struct {
