@@ -209,3 +209,46 @@ func TestNoRetryAfterCommit(t *testing.T) {
 		})
 	}
 }
+
+// bodyKeeper sends requests through http.DefaultTransport and keeps the
+// last request body it was handed.
+type bodyKeeper struct {
+	mu   sync.Mutex
+	body io.ReadCloser
+}
+
+func (k *bodyKeeper) Do(r *http.Request) (*http.Response, error) {
+	k.mu.Lock()
+	k.body = r.Body
+	k.mu.Unlock()
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// TestRequestBodyEndsCleanlyAfterClose: the SDK closes a request body as
+// soon as the response headers are in, while net/http may still probe it
+// for extra bytes with io.Copy. That probe must see the end of the body, not
+// an error (an error makes net/http close the connection under the response
+// being read: "use of closed network connection" on a committed write).
+func TestRequestBodyEndsCleanlyAfterClose(t *testing.T) {
+	srv := httptest.NewServer(&answering{})
+	defer srv.Close()
+	keeper := &bodyKeeper{}
+	client, err := dynamostore.NewClient(t.Context(), dynamostore.ClientConfig{
+		Region: "us-east-1", Endpoint: srv.URL,
+		Credentials:   credentials.NewStaticCredentialsProvider("k", "s", ""),
+		ClientOptions: []func(*dynamodb.Options){func(o *dynamodb.Options) { o.HTTPClient = keeper }},
+	})
+	require.NoError(t, err)
+	_, err = dynamostore.New(client, "t", dynamostore.Options{}).Update(t.Context(),
+		store.Update{Key: "a/b", Upsert: true, Set: map[string]string{"s": strings.Repeat("x", 100_000)}})
+	require.NoError(t, err)
+
+	keeper.mu.Lock()
+	body := keeper.body
+	keeper.mu.Unlock()
+	require.NotNil(t, body)
+	require.NoError(t, body.Close(), "the SDK closed it already; closing again is harmless")
+	n, err := io.Copy(io.Discard, body)
+	assert.NoError(t, err, "net/http's probe for extra bytes after the SDK closed the body")
+	assert.Zero(t, n)
+}
