@@ -28,11 +28,11 @@ const LeasedResources = "leasedResources"
 // often hold credentials: never log them).
 type UserData map[string]string
 
-// Limits of user data, so that a resource always fits in one store item
-// (DynamoDB allows 400 KB per item and 64 KiB per attribute name).
+// Limits of user data. A resource's whole user data is bounded by the size
+// of one store item (store.MaxItemBytes, DynamoDB's 400 KB), on every
+// backend; DynamoDB also bounds an attribute name to 64 KiB.
 const (
-	// MaxUserDataBytes bounds UserData.Size of a resource's user data,
-	// and of one update's delta.
+	// MaxUserDataBytes bounds UserData.Size of one update's delta.
 	MaxUserDataBytes = 256 << 10
 	// MaxUserDataKeyBytes bounds the length of one user data key.
 	MaxUserDataKeyBytes = 1024

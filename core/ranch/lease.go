@@ -130,8 +130,9 @@ const mapOpsLimit = 64
 // boskos.StateMismatch(actual, requested), boskos.StaleEpoch. A delta with
 // an empty key or a key longer than boskos.MaxUserDataKeyBytes is
 // boskos.Invalid; a delta larger than boskos.MaxUserDataBytes, or one that
-// would grow the stored user data past it when the store refuses the write,
-// is boskos.TooLarge (413).
+// would make the resource larger than one store item (store.MaxItemBytes,
+// which bounds a resource's whole user data on every backend), is
+// boskos.TooLarge (413) and changes nothing.
 func (r *Ranch) Update(ctx context.Context, name, owner, state string, ud boskos.UserData, epoch *int64) error {
 	if err := validateFields("name", name, "owner", owner, "state", state); err != nil {
 		return err
@@ -214,12 +215,26 @@ func checkUpdate(name string, it store.Item, found bool, owner, state string, ep
 }
 
 // mergedTooLarge returns boskos.TooLarge when merging ud into the user data
-// of it exceeds boskos.MaxUserDataBytes.
+// of the stored resource it would make it larger than one store item.
 func mergedTooLarge(it store.Item, ud boskos.UserData) error {
-	if n := boskos.UserData(it.Map[attrUserData]).Merge(ud).Size(); n > boskos.MaxUserDataBytes {
-		return boskos.TooLarge("userdata too large: the merged user data would have %d bytes, the limit is %d", n, boskos.MaxUserDataBytes)
+	next := it.Clone()
+	if next.Map == nil {
+		next.Map = map[string]map[string]string{}
+	}
+	next.Map[attrUserData] = boskos.UserData(it.Map[attrUserData]).Merge(ud)
+	if n := next.Size(); n > store.MaxItemBytes {
+		return tooLargeItem(n)
 	}
 	return nil
+}
+
+// tooLargeItem is the 413 of an update that would make a resource of n
+// bytes (0: unknown, the store refused it) larger than one store item.
+func tooLargeItem(n int) error {
+	if n <= 0 {
+		return boskos.TooLarge("userdata too large: the resource would exceed the store's item size limit (%d bytes)", store.MaxItemBytes)
+	}
+	return boskos.TooLarge("userdata too large: the resource would have %d bytes with this update, the limit is %d", n, store.MaxItemBytes)
 }
 
 // explainRefusedUpdate turns a non-retryable write failure of Update into
@@ -236,6 +251,10 @@ func (r *Ranch) explainRefusedUpdate(ctx context.Context, name, owner, state str
 	}
 	if err := mergedTooLarge(it, ud); err != nil {
 		return err
+	}
+	if errors.Is(werr, store.ErrTooLarge) {
+		// The store counts more than Item.Size (DynamoDB's own attributes).
+		return tooLargeItem(0)
 	}
 	return internal("update %s: %w", name, werr)
 }
@@ -269,6 +288,9 @@ func (r *Ranch) updateWhole(ctx context.Context, name, owner, state string, ud b
 		_, werr := r.store.Update(ctx, u)
 		if werr == nil {
 			return nil
+		}
+		if errors.Is(werr, store.ErrTooLarge) {
+			return tooLargeItem(0)
 		}
 		if !isRetryable(werr) {
 			return internal("update %s: %w", name, werr)

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/boskos-serverless/boskos/core/boskos"
+	"github.com/boskos-serverless/boskos/core/store"
 	"github.com/boskos-serverless/boskos/core/store/faultstore"
 )
 
@@ -38,8 +39,7 @@ func with(a, b boskos.UserData) boskos.UserData {
 // are refused before anything is written.
 func TestUpdateUserDataLimits(t *testing.T) {
 	many := manyKeys(mapOpsLimit+1, "v")
-	// A delta just under the limit whose merge with the seeded {a, b}
-	// (3 bytes each) goes over it.
+	// A delta just under the limit.
 	nearly := manyKeys(mapOpsLimit, "v") // 64 * (4+1+1) = 384 bytes
 	nearly["big"] = strings.Repeat("x", boskos.MaxUserDataBytes-384-4-2)
 	require.Equal(t, boskos.MaxUserDataBytes-2, nearly.Size())
@@ -60,9 +60,8 @@ func TestUpdateUserDataLimits(t *testing.T) {
 			wantErr: boskos.StateMismatch("busy", "free")},
 		{name: "many keys: stale epoch", upName: "r", owner: "o", state: "busy", ud: many, epoch: ptr[int64](6),
 			wantErr: boskos.StaleEpoch("r", 6, 7)},
-		{name: "many keys: merged user data too large", upName: "r", owner: "o", state: "busy", ud: nearly,
-			wantErr: boskos.TooLarge("userdata too large: the merged user data would have %d bytes, the limit is %d",
-				boskos.MaxUserDataBytes+4, boskos.MaxUserDataBytes)},
+		{name: "many keys: delta under the limit", upName: "r", owner: "o", state: "busy", ud: nearly,
+			wantUD: with(nearly, boskos.UserData{"a": "1", "b": "2"})},
 		{name: "many keys: delta at the limit", upName: "r", owner: "o", state: "busy",
 			ud: atLimit, wantUD: with(nearly, boskos.UserData{"big": atLimit["big"]})},
 		{name: "delta too large", upName: "r", owner: "o", state: "busy",
@@ -83,32 +82,77 @@ func TestUpdateUserDataLimits(t *testing.T) {
 	runUpdateCases(t, tests)
 }
 
+// TestUserDataBoundedByItem: a resource's user data grows, update by
+// update, until the resource would no longer fit in one store item; that
+// update is a 413 naming the size, on the key-by-key path and on the
+// read-merge-write path alike, and changes nothing.
+func TestUserDataBoundedByItem(t *testing.T) {
+	chunk := strings.Repeat("x", 100<<10)
+	eachStore(t, Options{}, func(t *testing.T, e *env) {
+		e.seed(res{name: "r", rtype: "t", state: "busy", owner: "o"})
+		for i := 0; i < 3; i++ {
+			require.NoError(t, e.r.Update(e.ctx, "r", "o", "busy", boskos.UserData{fmt.Sprint("p", i): chunk}, nil))
+		}
+		before := e.all()
+		size := func(delta boskos.UserData) int {
+			it, err := e.mem.Get(e.ctx, resourceKey("r"))
+			require.NoError(t, err)
+			it.Map[attrUserData] = boskos.UserData(it.Map[attrUserData]).Merge(delta)
+			return it.Size()
+		}
+		for _, delta := range []boskos.UserData{
+			{"p3": chunk}, // key by key
+			with(manyKeys(mapOpsLimit, "v"), boskos.UserData{"p3": chunk}), // read, merge, write
+		} {
+			n := size(delta)
+			require.Greater(t, n, store.MaxItemBytes)
+			err := e.r.Update(e.ctx, "r", "o", "busy", delta, nil)
+			requireErr(t, err, boskos.ETooLarge, fmt.Sprintf(
+				"userdata too large: the resource would have %d bytes with this update, the limit is %d", n, store.MaxItemBytes))
+			assert.Equal(t, before, e.all(), "store unchanged")
+		}
+		// Room is made by deleting keys, and the resource goes on working.
+		require.NoError(t, e.r.Update(e.ctx, "r", "o", "busy", boskos.UserData{"p0": "", "p3": chunk}, nil))
+		require.NoError(t, e.r.Release(e.ctx, "r", "free", "o", nil))
+	})
+}
+
 // TestUpdateRefusedByStore: when the store refuses a heartbeat's write
 // outright (as DynamoDB refuses an item over 400 KB), the caller hears why
 // if the request is at fault, and a 500 otherwise.
 func TestUpdateRefusedByStore(t *testing.T) {
-	big := boskos.UserData{"big": strings.Repeat("x", boskos.MaxUserDataBytes-10)}
+	big := boskos.UserData{"big": strings.Repeat("x", store.MaxItemBytes-1024)}
+	tooMuch := boskos.UserData{"k": strings.Repeat("y", 2000)}
 	tests := []struct {
 		name     string
 		owner    string
 		ud       boskos.UserData
+		failWith error
 		wantCode boskos.Code
-		wantMsg  string
+		wantMsg  string // "": computed from the stored item
 	}{
-		{"merged user data too large", "o", boskos.UserData{"k": "0123456789"}, boskos.ETooLarge,
-			fmt.Sprintf("userdata too large: the merged user data would have %d bytes, the limit is %d", boskos.MaxUserDataBytes+6, boskos.MaxUserDataBytes)},
-		{"not the holder", "p", boskos.UserData{"k": "0123456789"}, boskos.EOwnerMismatch,
+		{"merged user data too large", "o", tooMuch, nil, boskos.ETooLarge, ""},
+		{"not the holder", "p", tooMuch, nil, boskos.EOwnerMismatch,
 			"owner mismatch request by p, currently owned by o"},
-		{"small delta: the store's fault", "o", boskos.UserData{"k": "v"}, boskos.EInternal,
+		{"small delta: the store's fault", "o", boskos.UserData{"k": "v"}, nil, boskos.EInternal,
 			"ranch: update r: faultstore: injected failure"},
+		{"the store counts more than Item.Size", "o", boskos.UserData{"k": "v"}, store.ErrTooLarge, boskos.ETooLarge,
+			"userdata too large: the resource would exceed the store's item size limit (409600 bytes)"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newEnv(t, Options{}, faultstore.Fail(faultstore.Method("Update"), nil, 0))
+			e := newEnv(t, Options{}, faultstore.Fail(faultstore.Method("Update"), tc.failWith, 0))
 			e.seed(res{name: "r", rtype: "t", state: "busy", owner: "o", ud: big})
 			before := e.all()
+			want := tc.wantMsg
+			if want == "" {
+				it, err := e.mem.Get(e.ctx, resourceKey("r"))
+				require.NoError(t, err)
+				it.Map[attrUserData] = boskos.UserData(it.Map[attrUserData]).Merge(tc.ud)
+				want = fmt.Sprintf("userdata too large: the resource would have %d bytes with this update, the limit is %d", it.Size(), store.MaxItemBytes)
+			}
 			err := e.r.Update(e.ctx, "r", tc.owner, "busy", tc.ud, nil)
-			requireErr(t, err, tc.wantCode, tc.wantMsg)
+			requireErr(t, err, tc.wantCode, want)
 			assert.Equal(t, before, e.all())
 		})
 	}

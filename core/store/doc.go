@@ -28,8 +28,10 @@
 //
 // # Errors
 //
-// Every backend returns the same three sentinels, wrapped with the operation
-// and key: ErrNotFound, ErrExists and ErrConflict. A failed condition returns
+// Every backend returns the same sentinels, wrapped with the operation and
+// key: ErrNotFound, ErrExists, ErrConflict, and ErrTooLarge for a write that
+// would make an item larger than MaxItemBytes (DynamoDB's item size limit,
+// which the in-process backends enforce alike). A failed condition returns
 // a *ConditionError (errors.Is(err, ErrConflict) holds) that carries the item
 // as it was when the condition failed, when the backend could read it, so the
 // caller can say why without another read.

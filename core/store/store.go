@@ -23,8 +23,18 @@ const TTLAttr = "ttl"
 // DynamoDB TransactWriteItems limit, which every backend enforces alike).
 const MaxTransactItems = 100
 
+// MaxItemBytes bounds the size of one item (Item.Size): no backend stores a
+// bigger one, and a write that would make one fails with ErrTooLarge and
+// changes nothing. It is DynamoDB's item size limit; dynamostore's own
+// attributes (keys, version, index sort key) count there too, so on DynamoDB
+// the bound is reached a few hundred bytes earlier.
+const MaxItemBytes = 400 * 1024
+
 // Sentinel errors. Backends wrap them with the operation and the key.
 var (
+	// ErrTooLarge means the write would make an item larger than the
+	// backend allows (see MaxItemBytes). It is not retryable.
+	ErrTooLarge = errors.New("item too large")
 	// ErrNotFound means the key does not exist.
 	ErrNotFound = errors.New("not found")
 	// ErrExists means Create found the key already there.
@@ -81,6 +91,38 @@ func (it Item) Clone() Item {
 		}
 	}
 	return out
+}
+
+// Size is the item's size as DynamoDB counts it: the UTF-8 bytes of the key,
+// of every attribute name and string, of every key and value inside maps
+// (plus 3 bytes per map entry and per map), and 21 bytes per number
+// (DynamoDB's upper bound for a number); 8 bytes for the version.
+func (it Item) Size() int {
+	n := len(it.Key) + 8
+	for k, v := range it.Str {
+		if v != "" {
+			n += len(k) + len(v)
+		}
+	}
+	for k := range it.Num {
+		n += len(k) + 21
+	}
+	for k, m := range it.Map {
+		n += len(k) + 3
+		for mk, mv := range m {
+			n += len(mk) + len(mv) + 3
+		}
+	}
+	return n
+}
+
+// CheckSize returns ErrTooLarge (with the sizes) when it is larger than
+// MaxItemBytes. In-process backends call it on every item they would store.
+func CheckSize(it Item) error {
+	if n := it.Size(); n > MaxItemBytes {
+		return fmt.Errorf("%w: %d bytes, the limit is %d", ErrTooLarge, n, MaxItemBytes)
+	}
+	return nil
 }
 
 // CondOp is the kind of a Cond.
@@ -336,7 +378,8 @@ type Store interface {
 	// no particular order. Missing keys are left out.
 	BatchGet(ctx context.Context, keys []string) ([]Item, error)
 	// Create stores a new item with version 1 and returns it; ErrExists if
-	// the key is taken. it.Version is ignored.
+	// the key is taken. it.Version is ignored. Every write fails with
+	// ErrTooLarge when it would store an item over MaxItemBytes.
 	Create(ctx context.Context, it Item) (Item, error)
 	// Update applies u and returns the new item. ErrNotFound when the key
 	// is missing (unless Upsert); a *ConditionError when a condition fails.

@@ -360,6 +360,9 @@ func (s *Store) Create(ctx context.Context, it store.Item) (store.Item, error) {
 		return store.Item{}, fmt.Errorf("boltstore: create %s: %w", it.Key, err)
 	}
 	n := normalize(it)
+	if err := store.CheckSize(n); err != nil {
+		return store.Item{}, fmt.Errorf("boltstore: create %s: %w", it.Key, err)
+	}
 	var exists bool
 	err := s.write(func(tx *bolt.Tx) error {
 		exists = tx.Bucket(bucketItems).Get([]byte(n.Key)) != nil
@@ -396,6 +399,7 @@ func planUpdate(tx *bolt.Tx, u store.Update) (next, cur store.Item, existed bool
 		return
 	}
 	next = u.Apply(cur)
+	opErr = store.CheckSize(next)
 	return
 }
 
@@ -496,6 +500,9 @@ func (s *Store) Transact(ctx context.Context, ops []store.Op) error {
 					opErr = fmt.Errorf("boltstore: create %s: %w", o.Create.Key, store.ErrExists)
 				} else {
 					p.next = normalize(*o.Create)
+					if err := store.CheckSize(p.next); err != nil {
+						opErr = fmt.Errorf("boltstore: create %s: %w", o.Create.Key, err)
+					}
 				}
 			case o.Update != nil:
 				p.next, p.cur, p.existed, opErr, err = planUpdate(tx, *o.Update)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
@@ -32,10 +33,23 @@ func translate(err error) error {
 	}
 	var api smithy.APIError
 	if errors.As(err, &api) {
-		return &Error{Code: api.ErrorCode(), Message: api.ErrorMessage()}
+		return apiError(api.ErrorCode(), api.ErrorMessage())
 	}
 	// Transport errors (connection refused, ...): keep the text only.
 	return errors.New(err.Error())
+}
+
+// apiError is the error of DynamoDB's code and message: store.ErrTooLarge for
+// an item over DynamoDB's size limit ("Item size has exceeded the maximum
+// allowed size", "Item size to update has exceeded ..."; a ValidationException
+// of single writes, a ValidationError reason in a canceled transaction),
+// otherwise an *Error.
+func apiError(code, msg string) error {
+	if (code == "ValidationException" || code == "ValidationError") &&
+		strings.Contains(msg, "Item size") && strings.Contains(msg, "exceeded") {
+		return fmt.Errorf("%w: %s", store.ErrTooLarge, msg)
+	}
+	return &Error{Code: code, Message: msg}
 }
 
 // Error is a DynamoDB error that has no store meaning (validation, throttling

@@ -196,8 +196,12 @@ func (s *Store) Create(ctx context.Context, it store.Item) (store.Item, error) {
 	return out, nil
 }
 
-// putInput is the conditional put of a new item.
+// putInput is the conditional put of a new item. An item over
+// store.MaxItemBytes is refused here, without a request.
 func (s *Store) putInput(it store.Item) (*types.Put, error) {
+	if err := store.CheckSize(it); err != nil {
+		return nil, err
+	}
 	m, err := encodeItem(it, 1)
 	if err != nil {
 		return nil, err
@@ -443,7 +447,7 @@ func (s *Store) cancellation(ops []store.Op, plans []updatePlan, absent []map[st
 		case "TransactionConflict":
 			return false, fail(fmt.Errorf("%w: transaction conflict", store.ErrConflict))
 		default:
-			return false, fail(&Error{Code: code, Message: aws.ToString(r.Message)})
+			return false, fail(apiError(code, aws.ToString(r.Message)))
 		}
 	}
 	if len(next) == 0 {

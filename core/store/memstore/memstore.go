@@ -139,6 +139,9 @@ func (s *Store) Create(_ context.Context, it store.Item) (store.Item, error) {
 		return store.Item{}, err
 	}
 	n := normalize(it)
+	if err := store.CheckSize(n); err != nil {
+		return store.Item{}, fmt.Errorf("memstore: create %s: %w", it.Key, err)
+	}
 	s.put(n)
 	return n.Clone(), nil
 }
@@ -188,7 +191,11 @@ func (s *Store) checkUpdate(u store.Update) (store.Item, error) {
 	if !store.CondsHold(cur, u.Cond) {
 		return store.Item{}, fmt.Errorf("memstore: update %s: %w", u.Key, condErr(cur, ok))
 	}
-	return u.Apply(cur), nil
+	next := u.Apply(cur)
+	if err := store.CheckSize(next); err != nil {
+		return store.Item{}, fmt.Errorf("memstore: update %s: %w", u.Key, err)
+	}
+	return next, nil
 }
 
 func condErr(cur store.Item, exists bool) error {
@@ -234,6 +241,9 @@ func (s *Store) Transact(_ context.Context, ops []store.Op) error {
 		case o.Create != nil:
 			if err = s.checkCreate(o.Create.Key); err == nil {
 				puts[i] = normalize(*o.Create)
+				if err = store.CheckSize(puts[i]); err != nil {
+					err = fmt.Errorf("memstore: create %s: %w", o.Create.Key, err)
+				}
 			}
 		case o.Update != nil:
 			puts[i], err = s.checkUpdate(*o.Update)

@@ -49,6 +49,7 @@ var suite = []testCase{
 	{"Delete", testDelete},
 	{"BatchGet", testBatchGet},
 	{"ValuesRoundTrip", testValuesRoundTrip},
+	{"ItemSizeLimit", testItemSizeLimit},
 	// Transactions.
 	{"TransactAllOrNothing", testTransactAllOrNothing},
 	{"TransactErrors", testTransactErrors},
@@ -138,7 +139,7 @@ func requireSentinel(t *testing.T, err, want error, key string) {
 	t.Helper()
 	require.Error(t, err)
 	require.ErrorIs(t, err, want, "got %v, want %v", err, want)
-	for _, other := range []error{store.ErrNotFound, store.ErrExists, store.ErrConflict} {
+	for _, other := range []error{store.ErrNotFound, store.ErrExists, store.ErrConflict, store.ErrTooLarge} {
 		if other != want {
 			require.NotErrorIs(t, err, other, "error %v also matches %v", err, other)
 		}
