@@ -83,7 +83,7 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, int, bool) {
 	fs.StringVar(&c.dynamoURL, "dynamodb-endpoint", "", "DynamoDB endpoint for --store dynamodb:TABLE (default: the AWS SDK's, e.g. AWS_ENDPOINT_URL_DYNAMODB)")
 	fs.StringVar(&c.dynamoRegion, "dynamodb-region", "", "AWS region for --store dynamodb:TABLE (default: the AWS SDK's)")
 	fs.DurationVar(&c.shutdown, "shutdown-timeout", 10*time.Second, "how long to let requests finish on SIGINT/SIGTERM")
-	fs.DurationVar(&c.spread, "spread-window", 500*time.Millisecond, "acquire picks at random among the free resources updated within this window of the least recently updated one, like upstream's random ties at one-second precision; spreads concurrent clients over candidates (0: strict least-recently-updated order)")
+	fs.DurationVar(&c.spread, "spread-window", ranch.DefaultSpreadWindow, "acquire picks at random among the free resources updated within this window of the least recently updated one, like upstream's random ties at one-second precision; spreads concurrent clients over candidates (0: strict least-recently-updated order)")
 	fs.DurationVar(&c.debounce, "reload-delay", 200*time.Millisecond, "wait this long after a config file event before reloading")
 	if code, done := parseFlags(fs, args); done {
 		return c, code, true

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -14,11 +13,6 @@ import (
 	"github.com/boskos-serverless/boskos/core/ranch"
 	"github.com/boskos-serverless/boskos/core/store/dynamostore"
 )
-
-// SpreadWindow is the ranch's acquire spread in the functions: concurrent
-// executions pick at random among the free resources updated within one
-// second of the oldest, instead of all racing for the oldest.
-const SpreadWindow = time.Second
 
 // NewHandler builds, once per execution environment, the DynamoDB client,
 // the store on cfg.Table, the ranch and the Boskos HTTP handler (with its
@@ -44,7 +38,7 @@ func NewHandler(ctx context.Context, cfg Config) (http.Handler, error) {
 	r := ranch.New(st, ranch.Options{
 		Now:          cfg.Now,
 		RequestTTL:   cfg.RequestTTL,
-		SpreadWindow: SpreadWindow,
+		SpreadWindow: cfg.SpreadWindow,
 		OnAcquire:    onAcquire,
 		Logger:       log,
 	})

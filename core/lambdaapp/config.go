@@ -10,15 +10,17 @@ import (
 	"strings"
 	"time"
 
+	"github.com/boskos-serverless/boskos/core/ranch"
 	"github.com/boskos-serverless/boskos/core/store/dynamostore"
 )
 
 // Names of the environment variables FromEnv reads.
 const (
-	EnvTable      = "BOSKOS_TABLE"
-	EnvRequestTTL = "BOSKOS_REQUEST_TTL"
-	EnvLogLevel   = "BOSKOS_LOG_LEVEL"
-	EnvEndpoint   = "AWS_ENDPOINT_URL_DYNAMODB"
+	EnvTable        = "BOSKOS_TABLE"
+	EnvRequestTTL   = "BOSKOS_REQUEST_TTL"
+	EnvSpreadWindow = "BOSKOS_SPREAD_WINDOW"
+	EnvLogLevel     = "BOSKOS_LOG_LEVEL"
+	EnvEndpoint     = "AWS_ENDPOINT_URL_DYNAMODB"
 )
 
 // tableName is DynamoDB's rule for table names.
@@ -35,6 +37,10 @@ type Config struct {
 	// RequestTTL is how long a request_id keeps its place in an acquire
 	// queue without polling (BOSKOS_REQUEST_TTL).
 	RequestTTL time.Duration
+	// SpreadWindow is the ranch's acquire spread (BOSKOS_SPREAD_WINDOW,
+	// default ranch.DefaultSpreadWindow, as the local server's
+	// --spread-window; 0 = strict least-recently-updated order).
+	SpreadWindow time.Duration
 	// LogLevel is the minimum level logged (BOSKOS_LOG_LEVEL).
 	LogLevel slog.Level
 	// Endpoint overrides the DynamoDB endpoint (AWS_ENDPOINT_URL_DYNAMODB,
@@ -58,7 +64,7 @@ type Config struct {
 // FromEnv reads a Config through lookup (os.LookupEnv in a main). It reports
 // every problem at once, joined with errors.Join, one per line.
 func FromEnv(lookup func(string) (string, bool)) (Config, error) {
-	cfg := Config{RequestTTL: DefaultRequestTTL, LogLevel: slog.LevelInfo}
+	cfg := Config{RequestTTL: DefaultRequestTTL, SpreadWindow: ranch.DefaultSpreadWindow, LogLevel: slog.LevelInfo}
 	var errs []error
 	get := func(name string) (string, bool) {
 		v, ok := lookup(name)
@@ -85,6 +91,18 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 			errs = append(errs, fmt.Errorf("%s: %q must be positive", EnvRequestTTL, v))
 		default:
 			cfg.RequestTTL = d
+		}
+	}
+
+	if v, ok := get(EnvSpreadWindow); ok {
+		d, err := time.ParseDuration(v)
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("%s: %q is not a duration (e.g. 500ms, 0)", EnvSpreadWindow, v))
+		case d < 0:
+			errs = append(errs, fmt.Errorf("%s: %q must not be negative", EnvSpreadWindow, v))
+		default:
+			cfg.SpreadWindow = d
 		}
 	}
 

@@ -27,20 +27,20 @@ func TestFromEnv(t *testing.T) {
 		{
 			name: "defaults",
 			env:  map[string]string{"BOSKOS_TABLE": "boskos"},
-			want: Config{Table: "boskos", RequestTTL: 30 * time.Second, LogLevel: slog.LevelInfo},
+			want: Config{Table: "boskos", RequestTTL: 30 * time.Second, SpreadWindow: 500 * time.Millisecond, LogLevel: slog.LevelInfo},
 		},
 		{
 			name: "everything set",
 			env: map[string]string{
-				"BOSKOS_TABLE": "arn:aws:dynamodb:us-east-1:123456789012:table/boskos", "BOSKOS_REQUEST_TTL": "2m", "BOSKOS_LOG_LEVEL": "DEBUG",
+				"BOSKOS_TABLE": "arn:aws:dynamodb:us-east-1:123456789012:table/boskos", "BOSKOS_REQUEST_TTL": "2m", "BOSKOS_LOG_LEVEL": "DEBUG", "BOSKOS_SPREAD_WINDOW": "0",
 				"AWS_ENDPOINT_URL_DYNAMODB": "http://127.0.0.1:8000",
 			},
-			want: Config{Table: "arn:aws:dynamodb:us-east-1:123456789012:table/boskos", RequestTTL: 2 * time.Minute, LogLevel: slog.LevelDebug, Endpoint: "http://127.0.0.1:8000"},
+			want: Config{Table: "arn:aws:dynamodb:us-east-1:123456789012:table/boskos", RequestTTL: 2 * time.Minute, SpreadWindow: 0, LogLevel: slog.LevelDebug, Endpoint: "http://127.0.0.1:8000"},
 		},
 		{
 			name: "blank values count as unset",
 			env:  map[string]string{"BOSKOS_TABLE": " boskos ", "BOSKOS_REQUEST_TTL": "", "BOSKOS_LOG_LEVEL": " "},
-			want: Config{Table: "boskos", RequestTTL: 30 * time.Second, LogLevel: slog.LevelInfo},
+			want: Config{Table: "boskos", RequestTTL: 30 * time.Second, SpreadWindow: 500 * time.Millisecond, LogLevel: slog.LevelInfo},
 		},
 		{
 			name:    "missing table",
@@ -50,13 +50,14 @@ func TestFromEnv(t *testing.T) {
 		{
 			name: "every error at once",
 			env: map[string]string{
-				"BOSKOS_REQUEST_TTL": "10", "BOSKOS_LOG_LEVEL": "loud",
+				"BOSKOS_REQUEST_TTL": "10", "BOSKOS_LOG_LEVEL": "loud", "BOSKOS_SPREAD_WINDOW": "fast",
 				"AWS_ENDPOINT_URL_DYNAMODB": "localhost:8000",
 			},
 			wantErr: []string{
 				"BOSKOS_TABLE: must be set",
 				`BOSKOS_REQUEST_TTL: "10" is not a duration`,
 				`BOSKOS_LOG_LEVEL: "loud" is not a level`,
+				`BOSKOS_SPREAD_WINDOW: "fast" is not a duration`,
 				`AWS_ENDPOINT_URL_DYNAMODB: "localhost:8000" is not an http(s) URL`,
 			},
 		},
@@ -74,6 +75,11 @@ func TestFromEnv(t *testing.T) {
 			name:    "negative ttl",
 			env:     map[string]string{"BOSKOS_TABLE": "boskos", "BOSKOS_REQUEST_TTL": "-1s"},
 			wantErr: []string{`BOSKOS_REQUEST_TTL: "-1s" must be positive`},
+		},
+		{
+			name:    "negative spread window",
+			env:     map[string]string{"BOSKOS_TABLE": "boskos", "BOSKOS_SPREAD_WINDOW": "-1ms"},
+			wantErr: []string{`BOSKOS_SPREAD_WINDOW: "-1ms" must not be negative`},
 		},
 	}
 	for _, tc := range tests {

@@ -19,6 +19,10 @@ const (
 	DefaultRequestTTL   = 30 * time.Second
 	DefaultMaxRetries   = 8
 	DefaultDRLCCacheTTL = 10 * time.Second
+	// DefaultSpreadWindow is the SpreadWindow of the local server and the
+	// Lambda functions unless configured otherwise (Options' zero value
+	// still means strict order).
+	DefaultSpreadWindow = 500 * time.Millisecond
 )
 
 // Options tune a Ranch. The zero value of each field means its default.

@@ -301,9 +301,9 @@ func leaseLoad(t *testing.T, hc *http.Client, urls []string, clients int, rtype 
 // 64 clients, 8 resources, 8 execution environments of the acquire and
 // release functions (other processes, like Lambda's concurrency), one
 // DynamoDB Local table. The functions spread concurrent acquires over the
-// free resources updated within a second of the oldest
-// (lambdaapp.SpreadWindow), which the logged conditional-check failures per
-// acquire reflect.
+// free resources updated within BOSKOS_SPREAD_WINDOW (default
+// ranch.DefaultSpreadWindow) of the oldest, which the logged
+// conditional-check failures per acquire reflect.
 func TestContentionLambda(t *testing.T) {
 	const resources = 8
 	bins := buildLambdas(t)
