@@ -65,6 +65,8 @@ type serveConfig struct {
 	shutdown     time.Duration
 	debounce     time.Duration
 	spread       time.Duration
+	metricsPort  int
+	healthPort   int
 }
 
 func parseServeFlags(args []string, stderr io.Writer) (serveConfig, int, bool) {
@@ -84,6 +86,8 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, int, bool) {
 	fs.StringVar(&c.dynamoRegion, "dynamodb-region", "", "AWS region for --store dynamodb:TABLE (default: the AWS SDK's)")
 	fs.DurationVar(&c.shutdown, "shutdown-timeout", 10*time.Second, "how long to let requests finish on SIGINT/SIGTERM")
 	fs.DurationVar(&c.spread, "spread-window", ranch.DefaultSpreadWindow, "acquire picks at random among the free resources updated within this window of the least recently updated one, like upstream's random ties at one-second precision; spreads concurrent clients over candidates (0: strict least-recently-updated order)")
+	fs.IntVar(&c.metricsPort, "metrics-port", 0, "also serve GET /metrics on this port, as upstream does on 9090 (0: only on the API port)")
+	fs.IntVar(&c.healthPort, "health-port", 0, "also serve GET /healthz and /healthz/ready on this port, as upstream does on 8081 (0: only on the API port)")
 	fs.DurationVar(&c.debounce, "reload-delay", 200*time.Millisecond, "wait this long after a config file event before reloading")
 	if code, done := parseFlags(fs, args); done {
 		return c, code, true
@@ -91,6 +95,20 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, int, bool) {
 	var errs []string
 	if c.port < 0 || c.port > 65535 {
 		errs = append(errs, fmt.Sprintf("--port %d: want 0 to 65535", c.port))
+	}
+	for _, p := range []struct {
+		name string
+		n    int
+	}{{"metrics-port", c.metricsPort}, {"health-port", c.healthPort}} {
+		switch {
+		case p.n < 0 || p.n > 65535:
+			errs = append(errs, fmt.Sprintf("--%s %d: want 1 to 65535 (0: off)", p.name, p.n))
+		case p.n != 0 && p.n == c.port:
+			errs = append(errs, fmt.Sprintf("--%s %d: the API port already serves it", p.name, p.n))
+		}
+	}
+	if c.metricsPort != 0 && c.metricsPort == c.healthPort {
+		errs = append(errs, fmt.Sprintf("--metrics-port and --health-port are both %d", c.metricsPort))
 	}
 	if c.inMemory {
 		set := false
@@ -207,10 +225,13 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, hook
 		fmt.Fprintf(stderr, "boskos serve: listen: %v\n", err)
 		return 1
 	}
-	srv := &http.Server{
-		Handler:           httpapi.New(r, httpapi.Options{Logger: log, MaxBodyBytes: c.maxBody, Registry: reg}),
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	api := httpapi.New(r, httpapi.Options{Logger: log, MaxBodyBytes: c.maxBody, Registry: reg})
+	srv := newHTTPServer(api, log)
+	extra, err := listenExtra(c, api, log)
+	if err != nil {
+		_ = ln.Close()
+		fmt.Fprintf(stderr, "boskos serve: listen: %v\n", err)
+		return 1
 	}
 
 	bgCtx, stopBG := context.WithCancel(context.WithoutCancel(ctx))
@@ -226,8 +247,12 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, hook
 	}
 	wg.Go(func() { maintain(bgCtx, r, c.gcPeriod, log) })
 
-	serveErr := make(chan error, 1)
+	serveErr := make(chan error, 1+len(extra))
 	go func() { serveErr <- srv.Serve(ln) }()
+	for _, x := range extra {
+		go func() { serveErr <- x.srv.Serve(x.ln) }()
+		log.Info("serving "+x.what, "addr", x.ln.Addr().String())
+	}
 	addr := ln.Addr().String()
 	log.Info("serving", "addr", addr, "url", "http://"+addr, "store", c.storeSpec)
 	if hooks.ready != nil {
@@ -244,14 +269,71 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, hook
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), c.shutdown)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		log.Error("shutdown", "err", err)
-		status = 1
+	for _, s := range append([]*http.Server{srv}, extraServers(extra)...) {
+		if err := s.Shutdown(sctx); err != nil {
+			log.Error("shutdown", "err", err)
+			status = 1
+		}
 	}
 	stopBG()
 	wg.Wait()
 	log.Info("stopped")
 	return status
+}
+
+func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
+// extraListener is a port besides the API's that serves some of its paths
+// (upstream's separate metrics and health ports).
+type extraListener struct {
+	what string
+	ln   net.Listener
+	srv  *http.Server
+}
+
+// listenExtra opens the --metrics-port and --health-port listeners, each
+// serving its paths of api and 404 for anything else.
+func listenExtra(c serveConfig, api http.Handler, log *slog.Logger) ([]extraListener, error) {
+	var out []extraListener
+	for _, p := range []struct {
+		what  string
+		port  int
+		paths []string
+	}{
+		{"metrics", c.metricsPort, []string{"/metrics"}},
+		{"health", c.healthPort, []string{"/healthz", "/healthz/ready"}},
+	} {
+		if p.port == 0 {
+			continue
+		}
+		ln, err := net.Listen("tcp", net.JoinHostPort(c.addr, strconv.Itoa(p.port)))
+		if err != nil {
+			for _, x := range out {
+				_ = x.ln.Close()
+			}
+			return nil, fmt.Errorf("--%s-port: %w", p.what, err)
+		}
+		mux := http.NewServeMux()
+		for _, path := range p.paths {
+			mux.Handle(path, api)
+		}
+		out = append(out, extraListener{what: p.what, ln: ln, srv: newHTTPServer(mux, log)})
+	}
+	return out, nil
+}
+
+func extraServers(xs []extraListener) []*http.Server {
+	out := make([]*http.Server, len(xs))
+	for i, x := range xs {
+		out[i] = x.srv
+	}
+	return out
 }
 
 // reconciler is implemented by a ranch that has a reconcile loop (dynamic

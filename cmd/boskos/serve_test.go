@@ -3,10 +3,13 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -211,6 +214,14 @@ func TestServeBadStart(t *testing.T) {
 			"--max-body-bytes must not be negative", "--shutdown-timeout must not be negative", "--reload-delay must not be negative",
 			"--spread-window must not be negative", "--gc-period must be positive",
 		}},
+		{name: "bad extra ports", args: []string{"--config", good, "--in_memory", "--metrics-port", "-1", "--health-port", "70000"}, wantCode: 2, want: []string{
+			"--metrics-port -1: want 1 to 65535 (0: off)", "--health-port 70000: want 1 to 65535 (0: off)",
+		}},
+		{name: "extra ports clash", args: []string{"--config", good, "--in_memory", "--port", "8099", "--metrics-port", "8099", "--health-port", "8099"}, wantCode: 2, want: []string{
+			"--metrics-port 8099: the API port already serves it", "--health-port 8099: the API port already serves it",
+			"--metrics-port and --health-port are both 8099",
+		}},
+		{name: "extra port taken", args: []string{"--config", good, "--in_memory", "--health-port", takenPort(t)}, wantCode: 1, want: []string{"listen: --health-port:"}},
 		{name: "not a duration", args: []string{"--config", good, "--request-ttl", "30"}, wantCode: 2, want: []string{`invalid value "30" for flag -request-ttl`}},
 		{name: "unknown flag", args: []string{"--nope"}, wantCode: 2, want: []string{"flag provided but not defined: -nope"}},
 		{name: "stray argument", args: []string{"--config", good, "extra"}, wantCode: 2, want: []string{"unexpected arguments"}},
@@ -257,6 +268,69 @@ func TestServeEndpoints(t *testing.T) {
 			assert.Equal(t, tc.code, resp.StatusCode, "body %q", b)
 			assert.True(t, strings.Contains(string(b), tc.contains), "got %q, want it to contain %q", b, tc.contains)
 		})
+	}
+}
+
+// freePort returns a port that was free a moment ago.
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	port := ln.Addr().(*net.TCPAddr).Port
+	require.NoError(t, ln.Close())
+	return port
+}
+
+// takenPort returns a port that a listener holds until the test ends.
+func takenPort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = ln.Close() })
+	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+}
+
+// TestServeExtraPorts: --metrics-port and --health-port serve upstream's
+// metrics and health paths on ports of their own (as upstream's 9090 and
+// 8081), and nothing else there; the API port keeps serving them too.
+func TestServeExtraPorts(t *testing.T) {
+	cfg := writeFile(t, t.TempDir(), "config.yaml", twoResources)
+	mport, hport := freePort(t), freePort(t)
+	srv := startServe(t, "--config", cfg, "--in_memory", "--metrics-port", strconv.Itoa(mport), "--health-port", strconv.Itoa(hport))
+	metricsURL := fmt.Sprintf("http://127.0.0.1:%d", mport)
+	healthURL := fmt.Sprintf("http://127.0.0.1:%d", hport)
+	for _, tc := range []struct {
+		url      string
+		code     int
+		contains string
+	}{
+		{metricsURL + "/metrics", 200, `boskos_resources{state="free",type="t"} 2`},
+		{metricsURL + "/acquire?type=t&state=free&dest=busy&owner=o", 404, ""},
+		{metricsURL + "/healthz", 404, ""},
+		{healthURL + "/healthz", 200, "OK"},
+		{healthURL + "/healthz/ready", 200, "OK"},
+		{healthURL + "/metrics", 404, ""},
+		{healthURL + "/metric?type=t", 404, ""},
+		{srv.URL + "/healthz/ready", 200, "OK"},
+		{srv.URL + "/metrics", 200, "boskos_resources"},
+	} {
+		resp, err := http.Get(tc.url)
+		require.NoError(t, err, tc.url)
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.NoError(t, err)
+		assert.Equal(t, tc.code, resp.StatusCode, "%s: body %q", tc.url, b)
+		assert.Contains(t, string(b), tc.contains, tc.url)
+	}
+	// The acquire above went nowhere: both resources are still free.
+	m, err := mustClient(t, srv.URL, "o").metric(context.Background(), "t")
+	require.NoError(t, err)
+	assert.Equal(t, map[string]int{"free": 2}, m.Current)
+
+	srv.stop(t)
+	for _, u := range []string{metricsURL, healthURL} {
+		_, err := http.Get(u + "/healthz")
+		assert.Error(t, err, "%s must be closed after shutdown", u)
 	}
 }
 

@@ -39,10 +39,10 @@
 //     characters; otherwise the answer is a 400 naming the parameter.
 //     Upstream accepts anything. These checks run after upstream's
 //     missing-parameter check, so upstream's 400 texts are unchanged.
-//   - GET /healthz answers 200 "OK" and GET /metrics serves the Prometheus
-//     metrics (package metrics) on the API port; upstream serves them on
-//     separate ports (8081 and 9090) and answers 200 empty here. Other
-//     methods on these two paths are a 405.
+//   - GET /healthz and GET /healthz/ready answer 200 "OK" and GET /metrics
+//     serves the Prometheus metrics (package metrics) on the API port;
+//     upstream serves them on separate ports (8081 and 9090) and answers 200
+//     empty here. Other methods on these paths are a 405.
 //   - boskos_http_request_duration_seconds has no user_agent label (it is
 //     unbounded); see package metrics.
 //   - A panic in a handler is recovered, logged and answered with a 500.

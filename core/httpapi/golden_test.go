@@ -137,6 +137,8 @@ var goldenCases = []struct {
 	{name: "default-unclean-path", req: post("//acquire?type=t&state=free&dest=busy&owner=o")},
 	{name: "healthz", req: req{method: "GET", target: "/healthz"}},
 	{name: "healthz-method-post", req: post("/healthz")},
+	{name: "healthz-ready", req: req{method: "GET", target: "/healthz/ready"}},
+	{name: "healthz-ready-method-post", req: post("/healthz/ready")},
 	{name: "metrics-method-post", req: post("/metrics")},
 }
 

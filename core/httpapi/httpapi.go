@@ -124,6 +124,7 @@ func New(svc Service, opts Options) http.Handler {
 	mux.HandleFunc("/reset", h.reset)
 	mux.HandleFunc("/metric", h.metric)
 	mux.HandleFunc("/healthz", h.healthz)
+	mux.HandleFunc("/healthz/ready", h.healthz) // upstream's readiness probe
 	prom := promhttp.HandlerFor(gat, promhttp.HandlerOpts{
 		ErrorLog:      slogPrinter{h.log},
 		ErrorHandling: promhttp.ContinueOnError,
@@ -496,7 +497,7 @@ func (h *handler) metric(w http.ResponseWriter, r *http.Request) {
 
 func (h *handler) healthz(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		h.fail(w, r, http.StatusMethodNotAllowed, fmt.Sprintf("Method %v, /healthz only accepts GET.", r.Method))
+		h.fail(w, r, http.StatusMethodNotAllowed, fmt.Sprintf("Method %v, %s only accepts GET.", r.Method, r.URL.Path))
 		return
 	}
 	_, _ = io.WriteString(w, "OK")
