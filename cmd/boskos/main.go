@@ -16,6 +16,7 @@ const usage = `Usage: boskos <command> [flags]
 Commands:
   serve             run the Boskos API server (local, embedded store by default)
   config validate   check a resources config file and print every error
+  config apply      sync a store (bolt or DynamoDB) to a resources config file once
   acquire           acquire a resource lease (boskosctl compatible)
   release           release a resource lease (boskosctl compatible)
   metrics           print the metric of a resource type (boskosctl compatible)
@@ -46,11 +47,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "serve":
 		return cmdServe(ctx, rest, stdout, stderr, nil)
 	case "config":
-		if len(rest) == 0 || rest[0] != "validate" {
-			fmt.Fprint(stderr, "Usage: boskos config validate FILE\n")
-			return 2
+		switch {
+		case len(rest) > 0 && rest[0] == "validate":
+			return cmdConfigValidate(rest[1:], stdout, stderr)
+		case len(rest) > 0 && rest[0] == "apply":
+			return cmdConfigApply(ctx, rest[1:], stdout, stderr)
 		}
-		return cmdConfigValidate(rest[1:], stdout, stderr)
+		fmt.Fprint(stderr, "Usage: boskos config validate FILE\n       boskos config apply --config FILE --store SPEC\n")
+		return 2
 	case "acquire":
 		return cmdAcquire(ctx, rest, stdout, stderr)
 	case "release":

@@ -214,7 +214,12 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, hook
 		return 1
 	}
 	r := ranch.New(st, ranch.Options{RequestTTL: c.requestTTL, SpreadWindow: c.spread, OnAcquire: onAcquire, Logger: log})
-	if err := r.SyncConfig(ctx, cfg); err != nil {
+	retry := hooks.reloadRetry
+	if retry <= 0 {
+		retry = defaultReloadRetry
+	}
+	w := &configWatcher{path: c.configPath, ranch: r, log: log, delay: c.debounce, retry: retry, hook: hooks.reloaded, last: sha256.Sum256(cfgData)}
+	if err := w.apply(ctx, cfg); err != nil {
 		fmt.Fprintf(stderr, "boskos serve: sync config %s: %v\n", c.configPath, err)
 		return 1
 	}
@@ -236,16 +241,11 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, hook
 
 	bgCtx, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
-	retry := hooks.reloadRetry
-	if retry <= 0 {
-		retry = defaultReloadRetry
-	}
-	w := &configWatcher{path: c.configPath, ranch: r, log: log, delay: c.debounce, retry: retry, hook: hooks.reloaded, last: sha256.Sum256(cfgData)}
 	if err := w.start(bgCtx, &wg); err != nil {
 		// Serving without reload is still useful; say so loudly.
 		log.Error("config reload disabled", "path", c.configPath, "err", err)
 	}
-	wg.Go(func() { maintain(bgCtx, r, c.gcPeriod, log) })
+	wg.Go(func() { maintain(bgCtx, r, w, c.gcPeriod, log) })
 
 	serveErr := make(chan error, 1+len(extra))
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -336,15 +336,12 @@ func extraServers(xs []extraListener) []*http.Server {
 	return out
 }
 
-// reconciler is implemented by a ranch that has a reconcile loop (dynamic
-// resources' min/max counts and lifespans).
-type reconciler interface {
-	Reconcile(ctx context.Context) error
-}
-
-// maintain runs the periodic jobs until ctx ends: request-queue GC and, if
-// the ranch has one, reconcile.
-func maintain(ctx context.Context, r *ranch.Ranch, every time.Duration, log *slog.Logger) {
+// maintain runs the periodic jobs until ctx ends: request-queue GC,
+// reconcile (dynamic resources' min/max counts and lifespans), and a new
+// sync of the config in force while the last one left work for later
+// (owned resources that left the config or changed type; upstream syncs on
+// every release).
+func maintain(ctx context.Context, r *ranch.Ranch, w *configWatcher, every time.Duration, log *slog.Logger) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -358,10 +355,11 @@ func maintain(ctx context.Context, r *ranch.Ranch, every time.Duration, log *slo
 		} else if n > 0 {
 			log.Debug("request queue GC", "deleted", n)
 		}
-		if rc, ok := any(r).(reconciler); ok {
-			if err := rc.Reconcile(ctx); err != nil {
-				log.Error("reconcile", "err", err)
-			}
+		if err := r.Reconcile(ctx); err != nil {
+			log.Error("reconcile", "err", err)
+		}
+		if err := w.resyncIfPending(ctx); err != nil {
+			log.Error("config sync", "err", err)
 		}
 	}
 }
@@ -378,6 +376,74 @@ type configWatcher struct {
 	retry time.Duration // wait before applying again after a store failure
 	hook  func(error)
 	last  [sha256.Size]byte // content of the last file handled (applied, or refused as invalid)
+
+	mu      sync.Mutex     // serializes syncs, so an older config never overwrites a newer one
+	cfg     *boskos.Config // the config in force
+	pending bool           // the last sync of cfg left work for a later one
+}
+
+// apply syncs the store to cfg, makes it the config in force, and notes
+// whether the sync left work for later.
+func (w *configWatcher) apply(ctx context.Context, cfg *boskos.Config) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.ranch.SyncConfig(ctx, cfg); err != nil {
+		return err
+	}
+	w.cfg = cfg
+	w.notePending(ctx)
+	return nil
+}
+
+// resyncIfPending syncs the config in force again if the last sync left
+// work for later; a no-op otherwise.
+func (w *configWatcher) resyncIfPending(ctx context.Context) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.pending || w.cfg == nil {
+		return nil
+	}
+	if err := w.ranch.SyncConfig(ctx, w.cfg); err != nil {
+		return err
+	}
+	w.notePending(ctx)
+	if !w.pending {
+		w.log.Info("config sync: deferred changes applied", "path", w.path)
+	}
+	return nil
+}
+
+// notePending sets w.pending: whether a resource still differs from w.cfg
+// in a way only a later sync fixes (see syncPending). A failed read counts
+// as pending: the next period tries again.
+func (w *configWatcher) notePending(ctx context.Context) {
+	all, err := w.ranch.Resources(ctx)
+	if err != nil {
+		w.log.Warn("config sync: could not check for deferred changes", "err", err)
+		w.pending = true
+		return
+	}
+	w.pending = syncPending(w.cfg, all)
+}
+
+// syncPending reports whether some resource is one that SyncConfig left
+// for later: owned, of a type that is not dynamic in cfg, and either absent
+// from cfg's static resources or listed there under another type.
+func syncPending(cfg *boskos.Config, all []boskos.Resource) bool {
+	statics := cfg.StaticResources()
+	dynamic := cfg.DRLCs()
+	for _, res := range all {
+		if res.Owner == "" {
+			continue
+		}
+		if _, ok := dynamic[res.Type]; ok {
+			continue
+		}
+		if sr, ok := statics[res.Name]; !ok || sr.Type != res.Type {
+			return true
+		}
+	}
+	return false
 }
 
 func (w *configWatcher) start(ctx context.Context, wg *sync.WaitGroup) error {
@@ -459,7 +525,7 @@ func (w *configWatcher) reload(ctx context.Context) (retry bool) {
 		w.done(err)
 		return false
 	}
-	if err := w.ranch.SyncConfig(ctx, cfg); err != nil {
+	if err := w.apply(ctx, cfg); err != nil {
 		if ctx.Err() != nil {
 			return false // shutting down
 		}
