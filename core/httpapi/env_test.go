@@ -41,6 +41,13 @@ func (c *clock) Now() time.Time {
 	return c.t
 }
 
+// advance moves the clock forward by d.
+func (c *clock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
 // failingStore is memstore with writes that fail on demand (a fake, not a
 // mock: reads still work).
 type failingStore struct {
@@ -142,12 +149,21 @@ type response struct {
 // query, already encoded.
 func (w *world) do(method, target, body string) response {
 	w.t.Helper()
+	return w.doWith(method, target, body, nil)
+}
+
+// doWith is do with request headers (Content-Type, for instance).
+func (w *world) doWith(method, target, body string, header map[string]string) response {
+	w.t.Helper()
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
 	}
 	req, err := http.NewRequest(method, w.srv.URL+target, rd)
 	require.NoError(w.t, err)
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
 	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := c.Do(req)
 	require.NoError(w.t, err)

@@ -1,10 +1,14 @@
 package httpapi_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -20,6 +24,7 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 // req is one HTTP request of a golden case.
 type req struct {
 	method, target, body string
+	header               map[string]string // request headers, optional
 }
 
 func post(target string) req { return req{method: "POST", target: target} }
@@ -43,6 +48,9 @@ var metricSetup = []req{
 	post("/acquire?type=foo&state=free&dest=s&owner=pony"), // res-4
 }
 
+// formType is the Content-Type of an HTML form (and of curl -d).
+var formType = map[string]string{"Content-Type": "application/x-www-form-urlencoded"}
+
 // goldenCases cover every success and error of boskos-api.md §1, plus this
 // project's additions. Each runs in a fresh world (defaultConfig unless
 // cfg is set) after its setup requests, which must all answer 200.
@@ -51,6 +59,7 @@ var goldenCases = []struct {
 	cfg   func() *boskos.Config
 	setup []req
 	req   req
+	after []string // resources whose state after the request is recorded
 }{
 	// /acquire
 	{name: "acquire-ok", req: acquireA},
@@ -62,7 +71,10 @@ var goldenCases = []struct {
 	{name: "acquire-missing-all", req: post("/acquire")},
 	{name: "acquire-missing-owner", req: post("/acquire?type=t&state=free&dest=busy")},
 	{name: "acquire-empty-owner", req: post("/acquire?type=t&state=free&dest=busy&owner=")},
-	{name: "acquire-form-body-ignored", req: req{method: "POST", target: "/acquire", body: "type=t&state=free&dest=busy&owner=o"}},
+	// curl -d sends a form body with this Content-Type: still ignored.
+	{name: "acquire-form-body-ignored", req: req{method: "POST", target: "/acquire", body: "type=t&state=free&dest=busy&owner=o", header: formType}},
+	// Parameter names are case-sensitive (upstream reads Query().Get).
+	{name: "acquire-param-name-case", req: post("/acquire?Type=t&state=free&dest=busy&owner=o")},
 	{name: "acquire-type-not-found", req: post("/acquire?type=nope&state=free&dest=busy&owner=o")},
 	{name: "acquire-none-free", setup: []req{acquireA, acquireA}, req: acquireA},
 	{name: "acquire-wrong-state", req: post("/acquire?type=t&state=dirty&dest=busy&owner=o")},
@@ -91,11 +103,19 @@ var goldenCases = []struct {
 	{name: "release-not-found", req: post("/release?name=nope&dest=dirty&owner=o")},
 	{name: "release-owner-mismatch", setup: []req{acquireA}, req: post("/release?name=res-a&dest=dirty&owner=p")},
 	{name: "release-unowned", req: post("/release?name=res-a&dest=dirty&owner=o")},
+	{name: "release-param-name-case", setup: []req{acquireA}, after: []string{"res-a"}, req: post("/release?Name=res-a&dest=dirty&owner=o")},
 	{name: "release-twice", setup: []req{acquireA, post("/release?name=res-a&dest=free&owner=o")}, req: post("/release?name=res-a&dest=free&owner=o")},
 
 	// /update
 	{name: "update-ok", setup: []req{acquireA}, req: post("/update?name=res-a&owner=o&state=busy")},
-	{name: "update-ok-userdata", setup: []req{acquireA}, req: req{method: "POST", target: "/update?name=res-a&owner=o&state=busy", body: `{"k":"v"}`}},
+	{name: "update-ok-userdata", setup: []req{acquireA}, after: []string{"res-a"}, req: req{method: "POST", target: "/update?name=res-a&owner=o&state=busy", body: `{"k":"v"}`}},
+	// The request Content-Type is ignored: the body is JSON userdata
+	// whatever it says, and a form type parses neither body nor query.
+	{name: "update-ok-userdata-text-plain", setup: []req{acquireA}, after: []string{"res-a"}, req: req{method: "POST", target: "/update?name=res-a&owner=o&state=busy", body: `{"k":"v","a":"b=c&d"}`, header: map[string]string{"Content-Type": "text/plain"}}},
+	{name: "update-ok-userdata-form-type", setup: []req{acquireA}, after: []string{"res-a"}, req: req{method: "POST", target: "/update?name=res-a&owner=o&state=busy", body: `{"k":"v","a":"b=c&d"}`, header: formType}},
+	{name: "update-form-body-not-params", setup: []req{acquireA}, after: []string{"res-a"}, req: req{method: "POST", target: "/update?name=res-a&owner=o", body: "state=busy", header: formType}},
+	{name: "update-form-body-is-json", setup: []req{acquireA}, after: []string{"res-a"}, req: req{method: "POST", target: "/update?name=res-a&owner=o&state=busy", body: "k=v", header: formType}},
+	{name: "update-param-name-case", setup: []req{acquireA}, after: []string{"res-a"}, req: req{method: "POST", target: "/update?name=res-a&Owner=o&state=busy", body: `{"k":"v"}`}},
 	{name: "update-ok-null", setup: []req{acquireA}, req: req{method: "POST", target: "/update?name=res-a&owner=o&state=busy", body: `null`}},
 	{name: "update-ok-trailing", setup: []req{acquireA}, req: req{method: "POST", target: "/update?name=res-a&owner=o&state=busy", body: `{"m":"2"} trailing`}},
 	{name: "update-ok-epoch", setup: []req{acquireA}, req: post("/update?name=res-a&owner=o&state=busy&epoch=1")},
@@ -142,11 +162,15 @@ var goldenCases = []struct {
 	{name: "metrics-method-post", req: post("/metrics")},
 }
 
-// format renders a response for a golden file: the request, the status, the
-// headers clients may look at, a blank line, then the exact body.
+// format renders a response for a golden file: the request (with its
+// headers, sorted), the status, the headers clients may look at, a blank
+// line, then the exact body.
 func format(q req, r response) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s\n", q.method, q.target)
+	for _, k := range slices.Sorted(maps.Keys(q.header)) {
+		fmt.Fprintf(&b, "request header: %s: %s\n", k, q.header[k])
+	}
 	if q.body != "" {
 		fmt.Fprintf(&b, "request body: %s\n", strconv.Quote(q.body))
 	}
@@ -157,6 +181,32 @@ func format(q req, r response) string {
 		}
 	}
 	fmt.Fprintf(&b, "body (%d bytes):\n%s", len(r.body), r.body)
+	return b.String()
+}
+
+// formatAfter renders the named resources as stored after the request (the
+// effect of a request whose response does not show it). It follows the body
+// after a blank line; the body's byte count in format keeps the two apart.
+func formatAfter(t *testing.T, w *world, names []string) string {
+	t.Helper()
+	if len(names) == 0 {
+		return ""
+	}
+	byName := map[string]boskos.Resource{}
+	for _, r := range w.snapshot() {
+		byName[r.Name] = r
+	}
+	var b strings.Builder
+	b.WriteString("\n\nafter:\n")
+	for _, n := range names {
+		r, ok := byName[n]
+		require.True(t, ok, "after: no resource %s", n)
+		var ud bytes.Buffer
+		enc := json.NewEncoder(&ud)
+		enc.SetEscapeHTML(false)
+		require.NoError(t, enc.Encode(r.UserData))
+		fmt.Fprintf(&b, "%s state=%s owner=%s epoch=%d userdata=%s", r.Name, r.State, r.Owner, r.Epoch, ud.Bytes())
+	}
 	return b.String()
 }
 
@@ -174,7 +224,8 @@ func TestGolden(t *testing.T) {
 			for _, s := range tc.setup {
 				w.mustDo(s.method, s.target, s.body)
 			}
-			got := format(tc.req, w.do(tc.req.method, tc.req.target, tc.req.body))
+			got := format(tc.req, w.doWith(tc.req.method, tc.req.target, tc.req.body, tc.req.header))
+			got += formatAfter(t, w, tc.after)
 			path := filepath.Join("testdata", tc.name+".golden")
 			if *update {
 				require.NoError(t, os.WriteFile(path, []byte(got), 0o644))

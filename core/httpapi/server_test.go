@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
@@ -48,6 +49,82 @@ func TestMetricsEndpoint(t *testing.T) {
 
 	head := w.do("HEAD", "/metrics", "")
 	assert.Equal(t, http.StatusOK, head.status)
+}
+
+// acquireDurations scrapes /metrics and returns boskos_acquire_duration_seconds
+// by label set: "count=<n> sum=<seconds>" per set of {type,state,dest,has_request_id}.
+func acquireDurations(t *testing.T, w *world) map[string]string {
+	t.Helper()
+	r := w.mustDo("GET", "/metrics", "")
+	count, sum := map[string]string{}, map[string]string{}
+	for _, line := range strings.Split(r.body, "\n") {
+		for suffix, m := range map[string]map[string]string{"_count": count, "_sum": sum} {
+			rest, ok := strings.CutPrefix(line, "boskos_acquire_duration_seconds"+suffix)
+			if !ok {
+				continue
+			}
+			labels, value, ok := strings.Cut(rest, " ")
+			require.True(t, ok, "unparsable line %q", line)
+			m[labels] = value
+		}
+	}
+	got := map[string]string{}
+	for labels, c := range count {
+		got[labels] = "count=" + c + " sum=" + sum[labels]
+	}
+	require.Len(t, sum, len(count), "every _count has a _sum")
+	return got
+}
+
+// TestAcquireDurationOnlySuccess: boskos_acquire_duration_seconds is
+// observed once per successful /acquire, as upstream (boskos-api.md §2.4),
+// labelled with the request's type, state, dest and whether it had a
+// request_id, and measured from the request_id's first poll. Failed
+// acquires of every kind, and /acquirebystate, add nothing.
+func TestAcquireDurationOnlySuccess(t *testing.T) {
+	w := newWorld(t, worldOpts{})
+	failures := []struct {
+		name, method, target string
+		status               int
+	}{
+		{"missing owner", "POST", "/acquire?type=t&state=free&dest=busy", http.StatusBadRequest},
+		{"param name case", "POST", "/acquire?Type=t&state=free&dest=busy&owner=o", http.StatusBadRequest},
+		{"invalid field", "POST", "/acquire?type=t&state=free&dest=busy&owner=o&request_id=" + strings.Repeat("r", 4096), http.StatusBadRequest},
+		{"method", "GET", "/acquire?type=t&state=free&dest=busy&owner=o", http.StatusMethodNotAllowed},
+		{"unknown type", "POST", "/acquire?type=nope&state=free&dest=busy&owner=o", http.StatusNotFound},
+		{"none free", "POST", "/acquire?type=u&state=free&dest=busy&owner=o", http.StatusNotFound},
+		{"none free request id", "POST", "/acquire?type=u&state=free&dest=busy&owner=o&request_id=r0", http.StatusNotFound},
+	}
+	for _, tc := range failures {
+		r := w.do(tc.method, tc.target, "")
+		require.Equal(t, tc.status, r.status, "%s: body %q", tc.name, r.body)
+	}
+	w.store.fail.Store(true)
+	r := w.do("POST", "/acquire?type=t&state=free&dest=busy&owner=o", "")
+	require.Equal(t, http.StatusInternalServerError, r.status, "store failure: body %q", r.body)
+	w.store.fail.Store(false)
+	w.mustDo("POST", "/acquirebystate?state=free&dest=busy&owner=p&names=res-b", "")
+	assert.Empty(t, acquireDurations(t, w), "after failed acquires and an acquirebystate")
+
+	// One success, no request_id: waited from the start of the call (the
+	// clock does not move, so 0).
+	w.mustDo("POST", "/acquire?type=t&state=free&dest=busy&owner=o", "") // res-a
+	assert.Equal(t, map[string]string{
+		`{dest="busy",has_request_id="false",state="free",type="t"}`: "count=1 sum=0",
+	}, acquireDurations(t, w))
+
+	// With a request_id: the miss adds nothing; the success 20s later is
+	// one observation of 20s.
+	const withID = "/acquire?type=t&state=free&dest=leased&owner=q&request_id=r1"
+	r = w.do("POST", withID, "")
+	require.Equal(t, http.StatusNotFound, r.status, "body %q", r.body)
+	w.clock.advance(20 * time.Second)
+	w.mustDo("POST", "/release?name=res-a&dest=free&owner=o", "")
+	w.mustDo("POST", withID, "")
+	assert.Equal(t, map[string]string{
+		`{dest="busy",has_request_id="false",state="free",type="t"}`:  "count=1 sum=0",
+		`{dest="leased",has_request_id="true",state="free",type="t"}`: "count=1 sum=20",
+	}, acquireDurations(t, w))
 }
 
 func TestPrivateRegistry(t *testing.T) {
