@@ -42,7 +42,10 @@ type poolView struct {
 
 // Acquire moves the caller's rank-th least-recently-updated unowned resource
 // of type rtype in state to dest, owned by owner. requestID, when set, holds
-// the caller's place in the (type, state) queue between polls. It returns
+// the caller's place in the (type, state) queue between polls: the place
+// counts for others until RequestTTL after the last poll, and is the
+// caller's own for another minute (queueGrace, upstream's GC period); a poll
+// after that is a new id at the tail of the queue. It returns
 // boskos.TypeNotFound when rtype has no resources and
 // boskos.ResourceNotFound(rtype) when none is available at the caller's rank.
 func (r *Ranch) Acquire(ctx context.Context, rtype, state, dest, owner, requestID string) (boskos.Resource, error) {
@@ -173,13 +176,19 @@ func (r *Ranch) scan(ctx context.Context, rtype, state, requestID string, now ti
 
 // rankOf computes the caller's 1-based rank in a FIFO queue (upstream's
 // GetRank): an empty id is behind every live entry; a known id is behind the
-// live entries ahead of it, even if its own entry expired; an unknown id is
-// behind every live entry (and new).
+// live entries ahead of it, even if its own entry expired, as long as it
+// expired no more than queueGrace ago (upstream keeps an expired entry's
+// place until its GC, which runs every minute, removes it); an unknown id is
+// behind every live entry (and new). An own entry past the grace counts as
+// absent, exactly as if GCRequestQueue had already deleted it: own is nil,
+// the id is new and goes to the tail. Its stale item is left in the store
+// (it is never live again): the next enqueue of the id overwrites it, or
+// GCRequestQueue or the store's TTL removes it.
 func rankOf(queue []queueEntry, id string, now time.Time) (int, *queueEntry) {
 	ahead := 0
 	for i := range queue {
 		e := &queue[i]
-		if id != "" && e.id == id {
+		if id != "" && e.id == id && !e.collectable(now) {
 			return ahead + 1, e
 		}
 		if e.live(now) {
@@ -251,6 +260,8 @@ func leaseUpdate(c store.Item, state, dest, owner string, now time.Time) store.U
 
 // take leases candidate c: one conditional update, or, when the caller has
 // a queue entry, one transaction of that update and the entry's deletion.
+// own is nil for an entry that rankOf counted as absent (expired more than
+// queueGrace ago): take leaves that stale item alone (see rankOf).
 func (r *Ranch) take(ctx context.Context, c store.Item, own *queueEntry, state, dest, owner string, now time.Time) (store.Item, error) {
 	u := leaseUpdate(c, state, dest, owner, now)
 	if own != nil {
@@ -309,7 +320,10 @@ func (r *Ranch) miss(ctx context.Context, v poolView, rtype, state, requestID st
 }
 
 // enqueue creates or refreshes the caller's queue entry (expires = now +
-// RequestTTL; created kept).
+// RequestTTL; created kept). With own nil (a new id, or one whose entry
+// rankOf counted as absent because it expired more than queueGrace ago) it
+// writes a fresh entry, created = now, at the tail of the queue, over any
+// stale item of the same id.
 func (r *Ranch) enqueue(ctx context.Context, rtype, state, id string, own *queueEntry, now time.Time) error {
 	created := now
 	if own != nil {

@@ -1,7 +1,11 @@
 package ranch
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -191,20 +195,28 @@ func TestAcquireQueuePerTypeAndState(t *testing.T) {
 	})
 }
 
+// TestAcquireQueueExpiry pins how long an expired request id keeps its
+// place: for others its entry stops counting at expiry; for itself the
+// place lasts queueGrace (upstream's GC period) past expiry, after which the
+// id is new and goes to the tail, whether or not GC has run.
 func TestAcquireQueueExpiry(t *testing.T) {
 	notFound := boskos.ResourceNotFound("t")
 	tests := []struct {
 		name string
-		// after A polls at t0 and B at t0+20s (both wait), and 35s more
-		// pass (A's entry expired at t0+30s, B's lives until t0+50s) and
-		// the resource is freed:
-		polls   []string // who polls next, in order; "" = anonymous
-		winner  string   // which poll gets the resource
-		gcFirst bool
+		// A polls at t0 (expires t0+30s), B at t0+20s (expires t0+50s);
+		// both wait. Then the clock moves to pastA after A's expiry, B
+		// polls again (keeping its place, refreshing its entry), GC runs
+		// if gc is set, and the resource is freed:
+		pastA  time.Duration
+		gc     bool
+		polls  []string // who polls next, in order; "" = anonymous
+		winner string   // which poll gets the resource
 	}{
-		{name: "expired entry skipped for others", polls: []string{"", "B"}, winner: "B"},
-		{name: "expired entry regains its place when it polls again", polls: []string{"A"}, winner: "A"},
-		{name: "after GC the expired id is new and goes to the tail", polls: []string{"A", "B"}, winner: "B", gcFirst: true},
+		{name: "expired entry skipped for others", pastA: 5 * time.Second, polls: []string{"", "B"}, winner: "B"},
+		{name: "expired entry regains its place when it polls again", pastA: 5 * time.Second, polls: []string{"A"}, winner: "A"},
+		{name: "at the end of the grace the place is still kept", pastA: queueGrace, polls: []string{"A"}, winner: "A"},
+		{name: "past the grace the id is new and goes to the tail", pastA: queueGrace + time.Nanosecond, polls: []string{"A", "B"}, winner: "B"},
+		{name: "after GC the expired id is new and goes to the tail", pastA: queueGrace + 5*time.Second, gc: true, polls: []string{"A", "B"}, winner: "B"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -215,11 +227,11 @@ func TestAcquireQueueExpiry(t *testing.T) {
 				e.clock.Add(20 * time.Second)
 				_, err = e.r.Acquire(e.ctx, "t", "free", "busy", "B", "B")
 				requireErr(t, err, notFound.Code, notFound.Message)
-				e.clock.Add(15 * time.Second)
-				if tc.gcFirst {
-					e.clock.Add(60 * time.Second) // A expired 65s ago, B 45s ago
-					_, err = e.r.Acquire(e.ctx, "t", "free", "busy", "B", "B")
-					requireErr(t, err, notFound.Code, notFound.Message) // B refreshes its entry
+				e.clock.Add(10*time.Second + tc.pastA) // A's entry expired at t0+30s
+				_, err = e.r.Acquire(e.ctx, "t", "free", "busy", "B", "B")
+				requireErr(t, err, notFound.Code, notFound.Message)
+				assert.Equal(t, t0.Add(20*time.Second), queueEntryOf(t, e, "B").created, "B keeps its place")
+				if tc.gc {
 					n, err := e.r.GCRequestQueue(e.ctx)
 					require.NoError(t, err)
 					assert.Equal(t, 1, n, "only A is collected")
@@ -233,11 +245,68 @@ func TestAcquireQueueExpiry(t *testing.T) {
 						return
 					}
 					requireErr(t, err, notFound.Code, notFound.Message)
+					if id == "A" && tc.pastA > queueGrace {
+						// The stale entry was overwritten: A queues anew.
+						a := queueEntryOf(t, e, "A")
+						assert.Equal(t, e.clock.Now(), a.created, "A's entry is fresh")
+						assert.WithinDuration(t, e.clock.Now().Add(DefaultRequestTTL), a.expires, 0, "A's entry expires a TTL from now")
+					}
 				}
 				t.Fatalf("nobody got the resource, want %q", tc.winner)
 			})
 		})
 	}
+}
+
+// TestAcquireStaleEntry: an id whose entry expired more than queueGrace ago
+// is new in every respect, also before any GC: it may trigger on-demand
+// creation, and when it gets a resource at once the lease is one plain
+// update that leaves the stale item for GC.
+func TestAcquireStaleEntry(t *testing.T) {
+	t.Run("on-demand creation", func(t *testing.T) {
+		eachStore(t, Options{DRLCCacheTTL: -1}, func(t *testing.T, e *env) {
+			e.seedDRLC(boskos.DRLC{Type: "dt", InitialState: "dirty", MaxCount: 3})
+			acq := func() error {
+				_, err := e.r.Acquire(e.ctx, "dt", "free", "busy", "o", "req1")
+				return err
+			}
+			require.Error(t, acq())
+			require.Len(t, e.byType("dt"), 1, "a new id creates one")
+			e.clock.Add(DefaultRequestTTL + queueGrace) // expired, within the grace
+			require.Error(t, acq())
+			assert.Len(t, e.byType("dt"), 1, "within the grace the id is not new")
+			e.clock.Add(DefaultRequestTTL + queueGrace + time.Nanosecond) // its refreshed entry is past the grace
+			require.Error(t, acq())
+			assert.Len(t, e.byType("dt"), 2, "past the grace the id is new and creates one")
+		})
+	})
+	t.Run("lease leaves the stale item", func(t *testing.T) {
+		e := newEnv(t, Options{})
+		e.seed(res{name: "r", rtype: "t", state: "busy", owner: "x"})
+		_, err := e.r.Acquire(e.ctx, "t", "free", "busy", "o", "A")
+		require.Error(t, err)
+		require.NoError(t, e.r.Release(e.ctx, "r", "free", "x", nil))
+		e.clock.Add(DefaultRequestTTL + queueGrace + time.Second)
+		e.fs.ResetCounts()
+		got, err := e.r.Acquire(e.ctx, "t", "free", "busy", "o", "A")
+		require.NoError(t, err)
+		assert.Equal(t, "r", got.Name)
+		assert.Equal(t, map[string]int{"Query": 1, "Update": 1}, e.fs.Counts(), "no transaction with the stale entry")
+		assert.Equal(t, t0, queueEntryOf(t, e, "A").created, "stale item untouched")
+		n, err := e.r.GCRequestQueue(e.ctx)
+		require.NoError(t, err)
+		assert.Equal(t, 1, n, "GC removes it")
+	})
+}
+
+// queueEntryOf reads the (t, free) queue entry of id, which must exist.
+func queueEntryOf(t *testing.T, e *env, id string) queueEntry {
+	t.Helper()
+	it, err := e.mem.Get(e.ctx, queueKey("t", "free", id))
+	require.NoError(t, err, "queue entry of %q", id)
+	q, err := toQueueEntry(it)
+	require.NoError(t, err)
+	return q
 }
 
 func TestRankOf(t *testing.T) {
@@ -262,14 +331,25 @@ func TestRankOf(t *testing.T) {
 	// After request_0 leaves, the others move up by one.
 	rank, _ = rankOf(q[1:], "request_5", now)
 	assert.Equal(t, 5, rank)
-	// Expired entries ahead do not count, but an expired id keeps its place.
+	// Expired entries ahead do not count, but an expired id keeps its place
+	// for queueGrace past its expiry.
 	q[0].expires, q[1].expires = dead, dead
-	rank, _ = rankOf(q, "request_1", now)
+	rank, own = rankOf(q, "request_1", now)
 	assert.Equal(t, 1, rank)
+	assert.NotNil(t, own)
 	rank, _ = rankOf(q, "request_2", now)
 	assert.Equal(t, 1, rank)
 	rank, _ = rankOf(q, "", now)
 	assert.Equal(t, 9, rank)
+	q[1].expires = now.Add(-queueGrace)
+	rank, own = rankOf(q, "request_1", now)
+	assert.Equal(t, 1, rank, "at the end of the grace")
+	assert.NotNil(t, own)
+	// Past the grace the entry counts as absent: the id is new, at the tail.
+	q[1].expires = now.Add(-queueGrace - time.Nanosecond)
+	rank, own = rankOf(q, "request_1", now)
+	assert.Equal(t, 9, rank, "past the grace")
+	assert.Nil(t, own)
 }
 
 // TestAcquireOnDemand is upstream's TestAcquireOnDemand.
@@ -469,4 +549,114 @@ func TestAcquireUnknownTypeQueuesNothing(t *testing.T) {
 	page, err = e.mem.List(e.ctx, queuePrefix, "", 0)
 	require.NoError(t, err)
 	assert.Len(t, page.Items, 1)
+}
+
+// TestAcquireRankTakesKthOldest (§3.1 step 3): a caller at rank k gets the
+// k-th least recently updated free resource, leaving the older ones to the
+// callers ahead of it.
+func TestAcquireRankTakesKthOldest(t *testing.T) {
+	type poll struct{ id, want string } // id "" = anonymous
+	tests := []struct {
+		name   string
+		n      int      // free resources r1..rn, r1 least recently updated
+		queued []string // ids queued (live) before they are freed, in order
+		polls  []poll
+	}{
+		{name: "anonymous at rank 2", n: 2, queued: []string{"A"},
+			polls: []poll{{"", "r2"}, {"A", "r1"}}},
+		{name: "anonymous at rank 3, B at rank 2", n: 3, queued: []string{"A", "B"},
+			polls: []poll{{"", "r3"}, {"B", "r2"}, {"A", "r1"}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			eachStore(t, Options{SpreadWindow: 0}, func(t *testing.T, e *env) {
+				for i := 1; i <= tc.n; i++ {
+					e.seed(res{name: fmt.Sprintf("r%d", i), rtype: "t", state: "busy", owner: "x"})
+				}
+				for _, id := range tc.queued {
+					_, err := e.r.Acquire(e.ctx, "t", "free", "busy", "o-"+id, id)
+					requireErr(t, err, boskos.ENotFound, "no available resource t, try again later.")
+				}
+				for i := 1; i <= tc.n; i++ {
+					e.clock.Add(time.Second)
+					require.NoError(t, e.r.Release(e.ctx, fmt.Sprintf("r%d", i), "free", "x", nil))
+				}
+				for _, p := range tc.polls {
+					e.clock.Add(time.Second)
+					got, err := e.r.Acquire(e.ctx, "t", "free", "busy", "o-"+p.id, p.id)
+					require.NoError(t, err, "poll by %q", p.id)
+					assert.Equal(t, p.want, got.Name, "poll by %q", p.id)
+				}
+			})
+		})
+	}
+}
+
+// TestAcquireOnDemandCreationFails (§3.3): when the store refuses the
+// creation of a dynamic resource, the error is only logged, the caller gets
+// the 404 the counts call for, and nothing is half written.
+func TestAcquireOnDemandCreationFails(t *testing.T) {
+	tests := []struct {
+		name    string
+		seed    []res
+		wantErr *boskos.Error
+	}{
+		{name: "type without resources", wantErr: boskos.TypeNotFound("dt")},
+		{name: "type with a busy resource", seed: []res{{name: "busy", rtype: "dt", state: "free", owner: "x"}},
+			wantErr: boskos.ResourceNotFound("dt")},
+	}
+	createsDT := func(c faultstore.Call) bool {
+		return c.Method == faultstore.Transact && len(c.Keys) == 2 &&
+			strings.HasPrefix(c.Keys[0], resourcePrefix) && c.Keys[1] == typeCountKey("dt")
+	}
+	// refuseFirst fails the first creation of a dt resource and counts the
+	// creations tried.
+	refuseFirst := func(tried *int) faultstore.Rule {
+		return func(c faultstore.Call) error {
+			if !createsDT(c) {
+				return nil
+			}
+			if *tried++; *tried == 1 {
+				return faultstore.ErrInjected
+			}
+			return nil
+		}
+	}
+	for _, tc := range tests {
+		for _, m := range storeModes {
+			t.Run(tc.name+"/"+m.name, func(t *testing.T) {
+				var logs bytes.Buffer
+				opts := Options{DRLCCacheTTL: -1, Logger: slog.New(slog.NewJSONHandler(&logs, nil))}
+				tried := 0
+				e := newEnv(t, opts, append([]faultstore.Rule{refuseFirst(&tried)}, m.rules()...)...)
+				e.seedDRLC(boskos.DRLC{Type: "dt", MaxCount: 3})
+				e.seed(tc.seed...)
+				before := e.all()
+
+				_, err := e.r.Acquire(e.ctx, "dt", "free", "busy", "o", "req1")
+				requireErr(t, err, tc.wantErr.Code, tc.wantErr.Message)
+				require.Equal(t, 1, tried, "one creation tried, and refused")
+				assert.Equal(t, before, e.all(), "no resource created")
+				checkInvariants(t, e.mem) // the type counter was not bumped
+
+				var found bool
+				for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+					var rec map[string]any
+					require.NoError(t, json.Unmarshal([]byte(line), &rec), line)
+					if rec["msg"] == "ranch: on-demand creation failed" {
+						found = true
+						assert.Equal(t, "ERROR", rec["level"])
+						assert.Equal(t, "dt", rec["type"])
+						assert.Contains(t, rec["err"], faultstore.ErrInjected.Error())
+					}
+				}
+				assert.True(t, found, "creation failure logged; logs:\n%s", logs.String())
+
+				// The next new id creates one (the fault was one-off).
+				_, err = e.r.Acquire(e.ctx, "dt", "free", "busy", "o", "req2")
+				requireErr(t, err, tc.wantErr.Code, tc.wantErr.Message)
+				assert.Len(t, e.byType("dt"), len(tc.seed)+1)
+			})
+		}
+	}
 }

@@ -40,10 +40,13 @@ const (
 	// top sorts after every valid UTF-8 string.
 	top = "\U0010FFFF"
 
-	kindQueue   = "0"
-	kindFree    = "1"
-	kindOwned   = "2"
-	timeLayout  = "2006-01-02T15:04:05.000000000Z"
+	kindQueue  = "0"
+	kindFree   = "1"
+	kindOwned  = "2"
+	timeLayout = "2006-01-02T15:04:05.000000000Z"
+	// queueGrace is how long an expired queue entry keeps its place for
+	// its own id (upstream's GC period): after it, the entry counts as
+	// absent and GCRequestQueue deletes it.
 	queueGrace  = 60 * time.Second
 	ttlGraceSec = 60
 )
@@ -132,8 +135,17 @@ func toQueueEntry(it store.Item) (queueEntry, error) {
 	return queueEntry{item: it, id: it.S(attrID), created: c, expires: time.Unix(0, it.N(attrExpires))}, nil
 }
 
-// live reports whether the entry still holds its place at now.
+// live reports whether the entry counts for the ranks of others at now.
 func (q queueEntry) live(now time.Time) bool { return !now.After(q.expires) }
+
+// collectable reports whether the entry expired more than queueGrace before
+// now: GCRequestQueue deletes it, and until then it counts as absent, even
+// for its own id (see rankOf).
+func (q queueEntry) collectable(now time.Time) bool { return pastGrace(q.expires, now) }
+
+// pastGrace reports whether a queue entry that expires at expires is more
+// than queueGrace past it at now.
+func pastGrace(expires, now time.Time) bool { return now.Sub(expires) > queueGrace }
 
 // kindOf returns the kind part of an index sort value ("" when malformed).
 func kindOf(sortValue string) string {

@@ -277,3 +277,30 @@ func TestFencing(t *testing.T) {
 		assert.Equal(t, int64(2), e.mustGet("r").Epoch, "release does not bump the epoch")
 	})
 }
+
+// TestMetricConfiguredDRLCWithoutResources (§1.6, §9.18): /metric only
+// knows types that have resources; a configured dynamic type with none gets
+// the plain 404 "no available resource <type>" (not "type does not exist").
+func TestMetricConfiguredDRLCWithoutResources(t *testing.T) {
+	eachStore(t, Options{}, func(t *testing.T, e *env) {
+		require.NoError(t, e.r.SyncConfig(e.ctx, mustConfig(t, `
+resources:
+- type: st
+  names: [s-1]
+- type: dt
+  min-count: 0
+  max-count: 2
+`)))
+		_, ok := e.drlc("dt")
+		require.True(t, ok, "the DRLC is configured")
+		_, err := e.r.Metric(e.ctx, "dt")
+		requireErr(t, err, boskos.ENotFound, "no available resource dt, try again later.")
+
+		// Once a resource exists (created on demand), it is counted.
+		_, err = e.r.Acquire(e.ctx, "dt", "free", "busy", "o", "req1")
+		requireErr(t, err, boskos.ETypeNotFound, `resource type "dt" does not exist`)
+		got, err := e.r.Metric(e.ctx, "dt")
+		require.NoError(t, err)
+		assert.Equal(t, boskos.Metric{Type: "dt", Current: map[string]int{"free": 1}, Owners: map[string]int{"": 1}}, got)
+	})
+}

@@ -30,7 +30,8 @@ type Options struct {
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// RequestTTL is how long a request_id keeps its place in the queue
-	// without polling (default 30s).
+	// without polling (default 30s). An id that polls again within a
+	// minute after that still finds its place; later it is new.
 	RequestTTL time.Duration
 	// SpreadWindow: among the free candidates whose lastupdate lies within
 	// this window of the oldest one, acquire picks one at random, so that

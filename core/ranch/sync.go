@@ -361,12 +361,13 @@ func (r *Ranch) markToBeDeleted(ctx context.Context, it store.Item, now time.Tim
 }
 
 // GCRequestQueue deletes request queue entries that expired more than a
-// minute ago; it returns how many.
+// minute (queueGrace) ago; it returns how many. Acquire already treats such
+// an entry as absent, so GC only reclaims space.
 func (r *Ranch) GCRequestQueue(ctx context.Context) (int, error) {
 	now := r.now()
 	var stale []store.Item
 	err := r.list(ctx, queuePrefix, func(it store.Item) error {
-		if now.Sub(time.Unix(0, it.N(attrExpires))) > queueGrace {
+		if pastGrace(time.Unix(0, it.N(attrExpires)), now) {
 			stale = append(stale, it)
 		}
 		return nil
@@ -405,7 +406,7 @@ func (r *Ranch) deleteStaleEntry(ctx context.Context, it store.Item, now time.Ti
 		if err != nil {
 			return false, err
 		}
-		if now.Sub(time.Unix(0, cur.N(attrExpires))) <= queueGrace {
+		if !pastGrace(time.Unix(0, cur.N(attrExpires)), now) {
 			return false, nil // refreshed meanwhile
 		}
 		it = cur

@@ -351,3 +351,110 @@ func TestSyncConfigCreatesLargePoolsInBatches(t *testing.T) {
 		})
 	}
 }
+
+// stateCounts counts the resources of rtype by "state/owner".
+func (e *env) stateCounts(rtype string) map[string]int {
+	out := map[string]int{}
+	for _, r := range e.byType(rtype) {
+		out[r.State+"/"+r.Owner]++
+	}
+	return out
+}
+
+// TestSyncConfigChangesDRLC (§5.2 step 5, §5.3): a changed dynamic entry
+// updates the stored DRLC, and the reconcile that follows applies it:
+// raising min-count creates resources, lowering max-count marks the extra
+// unowned ones toBeDeleted (owned ones are left alone).
+func TestSyncConfigChangesDRLC(t *testing.T) {
+	cfg := func(min, max int) *boskos.Config {
+		return mustConfig(t, fmt.Sprintf(`
+resources:
+- type: st
+  names: [s-1]
+- type: dt
+  state: free
+  min-count: %d
+  max-count: %d
+`, min, max))
+	}
+	eachStore(t, Options{}, func(t *testing.T, e *env) {
+		sync := func(min, max int) {
+			t.Helper()
+			e.clock.Add(time.Minute)
+			require.NoError(t, e.r.SyncConfig(e.ctx, cfg(min, max)))
+			d, ok := e.drlc("dt")
+			require.True(t, ok)
+			assert.Equal(t, boskos.DRLC{Type: "dt", InitialState: "free", MinCount: min, MaxCount: max}, d, "stored DRLC")
+		}
+		sync(1, 3)
+		assert.Equal(t, map[string]int{"free/": 1}, e.stateCounts("dt"))
+		sync(3, 3)
+		assert.Equal(t, map[string]int{"free/": 3}, e.stateCounts("dt"), "raising min-count creates two")
+
+		leased, err := e.r.Acquire(e.ctx, "dt", "free", "busy", "o", "")
+		require.NoError(t, err)
+		sync(1, 1)
+		assert.Equal(t, map[string]int{"busy/o": 1, "toBeDeleted/": 2}, e.stateCounts("dt"), "max-count 3 -> 1")
+		assert.Equal(t, "busy", e.mustGet(leased.Name).State, "the owned one is kept")
+		require.NoError(t, e.r.Reconcile(e.ctx))
+		assert.Equal(t, map[string]int{"busy/o": 1, "toBeDeleted/": 2}, e.stateCounts("dt"), "a later reconcile changes nothing")
+
+		// The cleaner tombstones the marked ones; the reconcile deletes
+		// them and creates none (one active, min-count 1).
+		for range 2 {
+			r, err := e.r.Acquire(e.ctx, "dt", boskos.ToBeDeleted, "cleaning", "cleaner", "")
+			require.NoError(t, err)
+			require.NoError(t, e.r.Release(e.ctx, r.Name, boskos.Tombstone, "cleaner", nil))
+		}
+		require.NoError(t, e.r.Reconcile(e.ctx))
+		assert.Equal(t, map[string]int{"busy/o": 1}, e.stateCounts("dt"))
+
+		sync(2, 2)
+		assert.Equal(t, map[string]int{"busy/o": 1, "free/": 1}, e.stateCounts("dt"), "raising min-count counts the owned one")
+		assert.Equal(t, map[string]string{"s-1": "st/free/"}, map[string]string{"s-1": e.summary()["s-1"]})
+	})
+}
+
+// TestSyncConfigStaticBecomesDRLC (§5.3): when a type that was static
+// becomes dynamic, its existing resources are adopted, not deleted, and
+// count toward min-count and max-count.
+func TestSyncConfigStaticBecomesDRLC(t *testing.T) {
+	eachStore(t, Options{}, func(t *testing.T, e *env) {
+		require.NoError(t, e.r.SyncConfig(e.ctx, mustConfig(t, `
+resources:
+- type: tok
+  names: [a, b, c]
+- type: other
+  names: [o-1]
+`)))
+		_, err := e.r.AcquireByState(e.ctx, "free", "busy", "o", []string{"b"})
+		require.NoError(t, err)
+		dynamic := func(min, max int) *boskos.Config {
+			return mustConfig(t, fmt.Sprintf(`
+resources:
+- type: tok
+  min-count: %d
+  max-count: %d
+- type: other
+  names: [o-1]
+`, min, max))
+		}
+
+		e.clock.Add(time.Minute)
+		require.NoError(t, e.r.SyncConfig(e.ctx, dynamic(2, 4)))
+		assert.Equal(t, map[string]string{"a": "tok/free/", "b": "tok/busy/o", "c": "tok/free/", "o-1": "other/free/"},
+			e.summary(), "adopted: nothing deleted, nothing created (3 within 2..4)")
+		assert.Equal(t, t0, e.mustGet("a").LastUpdate, "adopted resources are not modified")
+		d, ok := e.drlc("tok")
+		require.True(t, ok)
+		assert.Equal(t, boskos.DRLC{Type: "tok", MinCount: 2, MaxCount: 4}, d)
+
+		require.NoError(t, e.r.SyncConfig(e.ctx, dynamic(2, 2)))
+		assert.Equal(t, map[string]string{"a": "tok/free/", "b": "tok/busy/o", "c": "tok/toBeDeleted/", "o-1": "other/free/"},
+			e.summary(), "counted toward max-count: one over, the highest idle name is marked")
+
+		require.NoError(t, e.r.SyncConfig(e.ctx, dynamic(4, 4)))
+		assert.Equal(t, map[string]string{"a": "tok/free/", "b": "tok/busy/o", "c": "tok/toBeDeleted/", "tok#1": "tok/free/",
+			"o-1": "other/free/"}, e.summary(), "counted toward min-count: one created")
+	})
+}
