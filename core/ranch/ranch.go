@@ -103,11 +103,6 @@ func internal(format string, args ...any) *boskos.Error {
 	return boskos.Internal(fmt.Errorf("ranch: "+format, args...))
 }
 
-// gaveUp is the error of an operation whose retries ran out.
-func (r *Ranch) gaveUp(op, subject string) *boskos.Error {
-	return internal("%s %s: still conflicting after %d retries", op, subject, r.opts.MaxRetries)
-}
-
 // validateFields checks request parameters given as kind, value pairs.
 func validateFields(kv ...string) error {
 	for i := 0; i+1 < len(kv); i += 2 {
