@@ -23,20 +23,21 @@ import (
 // state, owned ones are left for a later sync; existing resources are never
 // modified, and a type change is a delete and a create (skipped while the
 // old resource is owned). DRLCs are stored; those that left the config get
-// min-count = max-count = 0. Then Reconcile runs.
+// min-count = max-count = 0. Then Reconcile runs, and cfg is recorded as the
+// config in force (see Sync, which also reports deferred work).
 func (r *Ranch) SyncConfig(ctx context.Context, cfg *boskos.Config) error {
-	if err := cfg.Validate(); err != nil {
-		return err
-	}
-	r.syncMu.Lock()
-	defer r.syncMu.Unlock()
-	defer r.invalidateDRLCs()
+	_, err := r.Sync(ctx, cfg, Origin{})
+	return err
+}
 
+// syncConfig is SyncConfig under syncMu, without recording cfg; it returns
+// the names of the leased resources whose change it deferred.
+func (r *Ranch) syncConfig(ctx context.Context, cfg *boskos.Config) (deferred []string, err error) {
 	statics := cfg.StaticResources()
 	newDRLCs := cfg.DRLCs()
 	oldDRLCs, err := r.loadDRLCs(ctx)
 	if err != nil {
-		return internal("sync: %w", err)
+		return nil, internal("sync: %w", err)
 	}
 	dynamicType := func(t string) bool {
 		_, a := oldDRLCs[t]
@@ -48,7 +49,7 @@ func (r *Ranch) SyncConfig(ctx context.Context, cfg *boskos.Config) error {
 		existing = append(existing, it)
 		return nil
 	}); err != nil {
-		return internal("sync: list resources: %w", err)
+		return nil, internal("sync: list resources: %w", err)
 	}
 
 	var errs []string
@@ -64,6 +65,7 @@ func (r *Ranch) SyncConfig(ctx context.Context, cfg *boskos.Config) error {
 		}
 		if it.S(attrOwner) != "" {
 			r.log.Info("ranch: sync: resource left the config but is owned; deleting it later", "name", name, "type", rtype)
+			deferred = append(deferred, name)
 			present[name] = rtype
 			continue
 		}
@@ -132,12 +134,13 @@ func (r *Ranch) SyncConfig(ctx context.Context, cfg *boskos.Config) error {
 		}
 	}
 	if len(errs) > 0 {
-		return internal("sync: %s", strings.Join(errs, "; "))
+		return nil, internal("sync: %s", strings.Join(errs, "; "))
 	}
 	if err := r.reconcile(ctx, statics); err != nil {
-		return err
+		return nil, err
 	}
-	return nil
+	sort.Strings(deferred)
+	return deferred, nil
 }
 
 // createStatics creates items (all of one type, no max-count) in
