@@ -325,3 +325,16 @@ func dns1123Subdomain(value string) []string {
 	}
 	return errs
 }
+
+// ParseValidConfig parses a resources file and validates it; the error is an
+// *Error (EInvalid) listing every problem.
+func ParseValidConfig(data []byte) (*Config, error) {
+	cfg, err := ParseConfig(data)
+	if err != nil {
+		return nil, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, Invalid("invalid config: %v", err)
+	}
+	return cfg, nil
+}
