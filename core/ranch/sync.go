@@ -313,10 +313,18 @@ func (r *Ranch) reconcileType(ctx context.Context, d boskos.DRLC, static func(na
 		st = boskos.Free
 	}
 	for i := 0; i < toCreate; i++ {
+		// Bounded by max-count in the store: two reconciles running at once
+		// (two processes, a duplicated scheduled event) both see the same
+		// shortfall, and only one of them may fill it.
 		name := uuid.NewString()
-		if _, err := r.createResource(ctx, newResourceItem(d.Type, name, st, now), 0); err != nil {
+		created, err := r.createResource(ctx, newResourceItem(d.Type, name, st, now), int64(d.MaxCount))
+		if err != nil {
 			errs = append(errs, err.Error())
 			continue
+		}
+		if !created {
+			r.log.Debug("ranch: reconcile: type at max-count, not creating", "type", d.Type, "max-count", d.MaxCount)
+			break
 		}
 		remaining++
 		r.log.Info("ranch: reconcile: created dynamic resource", "type", d.Type, "name", name)
