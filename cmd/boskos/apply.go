@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/boskos-serverless/boskos/core/backend"
+	"github.com/boskos-serverless/boskos/core/maintenance"
 	"github.com/boskos-serverless/boskos/core/ranch"
 )
 
@@ -64,13 +66,9 @@ func cmdConfigApply(ctx context.Context, args []string, stdout, stderr io.Writer
 	defer st.Close()
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	r := ranch.New(st, ranch.Options{Logger: log})
-	if err := r.SyncConfig(ctx, cfg); err != nil {
-		fmt.Fprintf(stderr, "boskos config apply: sync %s: %v\n", *configPath, err)
-		return 1
-	}
-	gc, err := r.GCRequestQueue(ctx)
+	rep, err := maintenance.Apply(ctx, r, cfg, fileOrigin(*configPath))
 	if err != nil {
-		fmt.Fprintf(stderr, "boskos config apply: request queue GC: %v\n", err)
+		fmt.Fprintf(stderr, "boskos config apply: sync %s: %v\n", *configPath, err)
 		return 1
 	}
 	all, err := r.Resources(ctx)
@@ -78,16 +76,17 @@ func cmdConfigApply(ctx context.Context, args []string, stdout, stderr io.Writer
 		fmt.Fprintf(stderr, "boskos config apply: list resources: %v\n", err)
 		return 1
 	}
-	owned, pending := 0, syncPending(cfg, all)
+	owned := 0
 	for _, res := range all {
 		if res.Owner != "" {
 			owned++
 		}
 	}
 	fmt.Fprintf(stdout, "applied %s to %s: %d resources (%d leased), %d stale queue entries removed\n",
-		*configPath, *storeSpec, len(all), owned, gc)
-	if pending {
-		fmt.Fprintln(stdout, "some leased resources left the config or changed type: apply again after they are released")
+		*configPath, *storeSpec, len(all), owned, rep.QueueGC)
+	if len(rep.Sync.Deferred) > 0 {
+		fmt.Fprintf(stdout, "some leased resources left the config or changed type (%s): apply again after they are released, or let a reconciler (boskos serve, the reconciler function) do it\n",
+			strings.Join(rep.Sync.Deferred, ", "))
 	}
 	return 0
 }

@@ -2,13 +2,13 @@ package main
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/boskos-serverless/boskos/core/boskos"
 )
 
 // eventually polls cond every 50ms until it holds, failing the test with
@@ -74,54 +74,61 @@ func TestServeMaintenance(t *testing.T) {
 	})
 
 	// The dynamic resource created at start: lease it, release it; once
-	// its lifespan passed it is marked toBeDeleted (it still counts toward
-	// min-count). A cleaner (here, by hand) tombstones it; then it is
-	// deleted and a new one keeps min-count.
+	// its lifespan passed the reconciler marks it toBeDeleted, the cleaner
+	// tombstones it, the reconciler deletes it and refills min-count.
 	dyn, err := me.acquire(ctx, "d", "free", "busy", "")
 	require.NoError(t, err)
 	require.NoError(t, me.release(ctx, dyn.Name, "free"))
-	eventually(t, "expired dynamic resource marked", func() (bool, any) {
-		m := metric("d")
-		return len(m) == 1 && m[boskos.ToBeDeleted] == 1, m
-	})
-	cleaner := mustClient(t, srv.URL, "cleaner")
-	doomed, err := cleaner.acquire(ctx, "d", boskos.ToBeDeleted, boskos.Cleaning, "")
-	require.NoError(t, err)
-	require.Equal(t, dyn.Name, doomed.Name)
-	require.NoError(t, cleaner.release(ctx, doomed.Name, boskos.Tombstone))
-	eventually(t, "tombstone deleted and min-count refilled", func() (bool, any) {
+	steps := []string{"marked resource toBeDeleted", "clean: tombstoned", "deleted tombstoned resource"}
+	eventually(t, "expired dynamic resource replaced by a new one", func() (bool, any) {
+		logs := srv.Stderr.String()
+		for _, step := range steps {
+			if !strings.Contains(logs, step) {
+				return false, "no log line " + step
+			}
+		}
 		m := metric("d")
 		return len(m) == 1 && m["free"] == 1, m
 	})
+	assert.NotContains(t, srv.Stderr.String(), "pass failed")
 	fresh, err := me.acquire(ctx, "d", "free", "busy", "")
 	require.NoError(t, err)
-	assert.NotEqual(t, dyn.Name, fresh.Name, "a new resource, the tombstone is gone")
+	assert.NotEqual(t, dyn.Name, fresh.Name, "a new resource, the old one is gone")
 }
 
-func TestSyncPending(t *testing.T) {
-	cfg, err := boskos.ParseConfig([]byte(`resources:
-- type: t
-  names: [a, b]
-- type: d
-  min-count: 1
-  max-count: 2
-`))
+// TestServeReaper: a lease that stops heart-beating is reset to dirty
+// within a period after --reaper-expire, and its holder's release then
+// fails; a heart-beating lease is never reaped.
+func TestServeReaper(t *testing.T) {
+	ctx := context.Background()
+	cfg := writeFile(t, t.TempDir(), "config.yaml", "resources:\n- {type: t, names: [a, b]}\n")
+	srv := startServe(t, "--config", cfg, "--in_memory", "--gc-period", "100ms", "--spread-window", "0",
+		"--reaper-expire", "1500ms")
+	dead := mustClient(t, srv.URL, "dead-job")
+	alive := mustClient(t, srv.URL, "live-job")
+	gone, err := dead.acquire(ctx, "t", "free", "busy", "")
 	require.NoError(t, err)
-	tests := []struct {
-		name string
-		all  []boskos.Resource
-		want bool
-	}{
-		{"nothing", nil, false},
-		{"in the config", []boskos.Resource{{Name: "a", Type: "t", Owner: "o"}, {Name: "b", Type: "t"}}, false},
-		{"left the config, unowned", []boskos.Resource{{Name: "x", Type: "t"}}, false},
-		{"left the config, owned", []boskos.Resource{{Name: "x", Type: "t", Owner: "o"}}, true},
-		{"changed type, owned", []boskos.Resource{{Name: "a", Type: "u", Owner: "o"}}, true},
-		{"dynamic, owned", []boskos.Resource{{Name: "uuid-1", Type: "d", Owner: "o"}}, false},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			assert.Equal(t, tc.want, syncPending(cfg, tc.all))
-		})
-	}
+	kept, err := alive.acquire(ctx, "t", "free", "busy", "")
+	require.NoError(t, err)
+	start := time.Now()
+	eventually(t, "stale lease reaped", func() (bool, any) {
+		// The live job heartbeats every poll (50ms << 1.5s).
+		if err := alive.update(ctx, kept.Name, "busy", nil); err != nil {
+			return false, "heartbeat: " + err.Error()
+		}
+		m, err := alive.metric(ctx, "t")
+		if err != nil {
+			return false, err
+		}
+		return m.Current["dirty"] == 1, m.Current
+	})
+	assert.GreaterOrEqual(t, time.Since(start), 1500*time.Millisecond, "not before the expiry")
+	err = dead.release(ctx, gone.Name, "free")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "401")
+	m, err := alive.metric(ctx, "t")
+	require.NoError(t, err)
+	assert.Equal(t, map[string]int{"dirty": 1, "busy": 1}, m.Current)
+	assert.Equal(t, map[string]int{"": 1, "live-job": 1}, m.Owners, "the heart-beating lease is kept")
+	assert.Contains(t, srv.Stderr.String(), "reaper: reset a stale lease")
 }

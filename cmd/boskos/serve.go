@@ -25,6 +25,7 @@ import (
 	"github.com/boskos-serverless/boskos/core/backend"
 	"github.com/boskos-serverless/boskos/core/boskos"
 	"github.com/boskos-serverless/boskos/core/httpapi"
+	"github.com/boskos-serverless/boskos/core/maintenance"
 	"github.com/boskos-serverless/boskos/core/metrics"
 	"github.com/boskos-serverless/boskos/core/ranch"
 	"github.com/boskos-serverless/boskos/core/store"
@@ -67,6 +68,12 @@ type serveConfig struct {
 	spread       time.Duration
 	metricsPort  int
 	healthPort   int
+
+	reaperExpire      time.Duration
+	reaperTarget      string
+	reaperExtraStates string
+	reaperStates      []string // parsed reaperExtraStates
+	cleaner           bool
 }
 
 func parseServeFlags(args []string, stderr io.Writer) (serveConfig, int, bool) {
@@ -80,7 +87,7 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, int, bool) {
 	fs.BoolVar(&c.inMemory, "in_memory", false, "use an in-memory store (same as --store memory)")
 	fs.DurationVar(&c.requestTTL, "request-ttl", 30*time.Second, "how long a request_id keeps its place in the queue without polling")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	fs.DurationVar(&c.gcPeriod, "gc-period", time.Minute, "period of the request-queue GC and the reconcile loop")
+	fs.DurationVar(&c.gcPeriod, "gc-period", time.Minute, "period of the maintenance jobs: reaper, cleaner, reconciler (dynamic resources, deferred config changes, request-queue GC) and janitor")
 	fs.Int64Var(&c.maxBody, "max-body-bytes", httpapi.DefaultMaxBodyBytes, "largest accepted request body")
 	fs.StringVar(&c.dynamoURL, "dynamodb-endpoint", "", "DynamoDB endpoint for --store dynamodb:TABLE (default: the AWS SDK's, e.g. AWS_ENDPOINT_URL_DYNAMODB)")
 	fs.StringVar(&c.dynamoRegion, "dynamodb-region", "", "AWS region for --store dynamodb:TABLE (default: the AWS SDK's)")
@@ -89,6 +96,10 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, int, bool) {
 	fs.IntVar(&c.metricsPort, "metrics-port", 0, "also serve GET /metrics on this port, as upstream does on 9090 (0: only on the API port)")
 	fs.IntVar(&c.healthPort, "health-port", 0, "also serve GET /healthz and /healthz/ready on this port, as upstream does on 8081 (0: only on the API port)")
 	fs.DurationVar(&c.debounce, "reload-delay", 200*time.Millisecond, "wait this long after a config file event before reloading")
+	fs.DurationVar(&c.reaperExpire, "reaper-expire", maintenance.DefaultReaperExpire, "the reaper resets leases not updated within this long (0 disables the reaper)")
+	fs.StringVar(&c.reaperTarget, "reaper-target-state", maintenance.DefaultReaperTargetState, "state the reaper resets stale leases to")
+	fs.StringVar(&c.reaperExtraStates, "reaper-extra-states", "", "comma-separated states the reaper also resets, after busy, cleaning and leased")
+	fs.BoolVar(&c.cleaner, "cleaner", true, "run the cleaner: toBeDeleted dynamic resources release their leased resources and become tombstones")
 	if code, done := parseFlags(fs, args); done {
 		return c, code, true
 	}
@@ -130,6 +141,17 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, int, bool) {
 	if c.gcPeriod <= 0 {
 		errs = append(errs, "--gc-period must be positive")
 	}
+	if c.reaperExpire < 0 {
+		errs = append(errs, "--reaper-expire must not be negative (0 disables the reaper)")
+	}
+	if err := boskos.ValidateField("--reaper-target-state", c.reaperTarget); err != nil {
+		errs = append(errs, err.Error())
+	}
+	if states, err := maintenance.ParseStates(c.reaperExtraStates); err != nil {
+		errs = append(errs, "--reaper-extra-states: "+err.Error())
+	} else {
+		c.reaperStates = states
+	}
 	if c.maxBody < 0 {
 		errs = append(errs, "--max-body-bytes must not be negative (0: the default, 1 MiB)")
 	}
@@ -166,7 +188,7 @@ func loadConfig(path string) (*boskos.Config, []byte, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("read config: %w", err)
 	}
-	cfg, err := parseAndValidate(data)
+	cfg, err := boskos.ParseValidConfig(data)
 	if err != nil {
 		return nil, data, fmt.Errorf("%s: %w", path, err)
 	}
@@ -213,12 +235,22 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, hook
 		fmt.Fprintf(stderr, "boskos serve: metrics: %v\n", err)
 		return 1
 	}
+	maint, err := metrics.NewMaintenance(reg)
+	if err != nil {
+		fmt.Fprintf(stderr, "boskos serve: metrics: %v\n", err)
+		return 1
+	}
 	r := ranch.New(st, ranch.Options{RequestTTL: c.requestTTL, SpreadWindow: c.spread, OnAcquire: onAcquire, Logger: log})
+	jobs, err := serveJobs(c, r, maint, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "boskos serve: %v\n", err)
+		return 2
+	}
 	retry := hooks.reloadRetry
 	if retry <= 0 {
 		retry = defaultReloadRetry
 	}
-	w := &configWatcher{path: c.configPath, ranch: r, log: log, delay: c.debounce, retry: retry, hook: hooks.reloaded, last: sha256.Sum256(cfgData)}
+	w := &configWatcher{path: c.configPath, origin: fileOrigin(c.configPath), ranch: r, log: log, delay: c.debounce, retry: retry, hook: hooks.reloaded, last: sha256.Sum256(cfgData)}
 	if err := w.apply(ctx, cfg); err != nil {
 		fmt.Fprintf(stderr, "boskos serve: sync config %s: %v\n", c.configPath, err)
 		return 1
@@ -245,7 +277,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, hook
 		// Serving without reload is still useful; say so loudly.
 		log.Error("config reload disabled", "path", c.configPath, "err", err)
 	}
-	wg.Go(func() { maintain(bgCtx, r, w, c.gcPeriod, log) })
+	wg.Go(func() { maintenance.Loop(bgCtx, c.gcPeriod, log, nil, jobs...) })
 
 	serveErr := make(chan error, 1+len(extra))
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -336,114 +368,71 @@ func extraServers(xs []extraListener) []*http.Server {
 	return out
 }
 
-// maintain runs the periodic jobs until ctx ends: request-queue GC,
-// reconcile (dynamic resources' min/max counts and lifespans), and a new
-// sync of the config in force while the last one left work for later
-// (owned resources that left the config or changed type; upstream syncs on
-// every release).
-func maintain(ctx context.Context, r *ranch.Ranch, w *configWatcher, every time.Duration, log *slog.Logger) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
+// serveJobs builds the maintenance jobs of `boskos serve`, in the order
+// each period runs them: the reaper (unless --reaper-expire 0) sends stale
+// leases to dirty, the cleaner tombstones toBeDeleted dynamic resources, the
+// reconciler deletes tombstones, refills min-counts, applies deferred config
+// changes and collects the request queue.
+func serveJobs(c serveConfig, r *ranch.Ranch, m *metrics.Maintenance, log *slog.Logger) ([]maintenance.Job, error) {
+	var jobs []maintenance.Job
+	if c.reaperExpire > 0 {
+		p, err := maintenance.NewReaper(r, maintenance.ReaperOptions{
+			Expire: c.reaperExpire, TargetState: c.reaperTarget, ExtraStates: c.reaperStates,
+			OnReaped: m.Reaped, Logger: log,
+		})
+		if err != nil {
+			return nil, err
 		}
-		if n, err := r.GCRequestQueue(ctx); err != nil {
-			log.Error("request queue GC", "err", err)
-		} else if n > 0 {
-			log.Debug("request queue GC", "deleted", n)
-		}
-		if err := r.Reconcile(ctx); err != nil {
-			log.Error("reconcile", "err", err)
-		}
-		if err := w.resyncIfPending(ctx); err != nil {
-			log.Error("config sync", "err", err)
-		}
+		jobs = append(jobs, p)
 	}
+	if c.cleaner {
+		jobs = append(jobs, maintenance.NewCleaner(r))
+	}
+	jobs = append(jobs, maintenance.NewReconciler(r, maintenance.ReconcilerOptions{Logger: log}))
+	return jobs, nil
+}
+
+// fileOrigin is the origin recorded with a config applied from path.
+func fileOrigin(path string) ranch.Origin {
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
+	return ranch.Origin{Source: "file:" + path}
 }
 
 // configWatcher reloads the config file when it changes. It watches the
 // file's directory, so editors that replace the file by renaming a new one
 // over it (and Kubernetes ConfigMap symlink swaps) are seen, and it compares
-// contents so that touching the file does nothing.
+// contents so that touching the file does nothing. Deferred work of a sync
+// (a leased resource that left the config) is re-synced by the reconciler
+// job from the config in force in the store.
 type configWatcher struct {
-	path  string
-	ranch *ranch.Ranch
-	log   *slog.Logger
-	delay time.Duration
-	retry time.Duration // wait before applying again after a store failure
-	hook  func(error)
-	last  [sha256.Size]byte // content of the last file handled (applied, or refused as invalid)
+	path   string
+	origin ranch.Origin
+	ranch  *ranch.Ranch
+	log    *slog.Logger
+	delay  time.Duration
+	retry  time.Duration // wait before applying again after a store failure
+	hook   func(error)
+	last   [sha256.Size]byte // content of the last file handled (applied, or refused as invalid)
 
-	mu      sync.Mutex     // serializes syncs, so an older config never overwrites a newer one
-	cfg     *boskos.Config // the config in force
-	pending bool           // the last sync of cfg left work for a later one
+	mu sync.Mutex // serializes syncs, so an older config never overwrites a newer one
 }
 
-// apply syncs the store to cfg, makes it the config in force, and notes
-// whether the sync left work for later.
+// apply syncs the store to cfg (maintenance.Apply: the config in force is
+// recorded in the store).
 func (w *configWatcher) apply(ctx context.Context, cfg *boskos.Config) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if err := w.ranch.SyncConfig(ctx, cfg); err != nil {
-		return err
-	}
-	w.cfg = cfg
-	w.notePending(ctx)
-	return nil
-}
-
-// resyncIfPending syncs the config in force again if the last sync left
-// work for later; a no-op otherwise.
-func (w *configWatcher) resyncIfPending(ctx context.Context) error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if !w.pending || w.cfg == nil {
-		return nil
-	}
-	if err := w.ranch.SyncConfig(ctx, w.cfg); err != nil {
-		return err
-	}
-	w.notePending(ctx)
-	if !w.pending {
-		w.log.Info("config sync: deferred changes applied", "path", w.path)
-	}
-	return nil
-}
-
-// notePending sets w.pending: whether a resource still differs from w.cfg
-// in a way only a later sync fixes (see syncPending). A failed read counts
-// as pending: the next period tries again.
-func (w *configWatcher) notePending(ctx context.Context) {
-	all, err := w.ranch.Resources(ctx)
+	rep, err := maintenance.Apply(ctx, w.ranch, cfg, w.origin)
 	if err != nil {
-		w.log.Warn("config sync: could not check for deferred changes", "err", err)
-		w.pending = true
-		return
+		return err
 	}
-	w.pending = syncPending(w.cfg, all)
-}
-
-// syncPending reports whether some resource is one that SyncConfig left
-// for later: owned, of a type that is not dynamic in cfg, and either absent
-// from cfg's static resources or listed there under another type.
-func syncPending(cfg *boskos.Config, all []boskos.Resource) bool {
-	statics := cfg.StaticResources()
-	dynamic := cfg.DRLCs()
-	for _, res := range all {
-		if res.Owner == "" {
-			continue
-		}
-		if _, ok := dynamic[res.Type]; ok {
-			continue
-		}
-		if sr, ok := statics[res.Name]; !ok || sr.Type != res.Type {
-			return true
-		}
+	if len(rep.Sync.Deferred) > 0 {
+		w.log.Info("config sync: leased resources left the config or changed type; applied after their release",
+			"path", w.path, "resources", rep.Sync.Deferred)
 	}
-	return false
+	return nil
 }
 
 func (w *configWatcher) start(ctx context.Context, wg *sync.WaitGroup) error {
@@ -518,7 +507,7 @@ func (w *configWatcher) reload(ctx context.Context) (retry bool) {
 	if bytes.Equal(sum[:], w.last[:]) {
 		return false
 	}
-	cfg, err := parseAndValidate(data)
+	cfg, err := boskos.ParseValidConfig(data)
 	if err != nil {
 		w.last = sum // refused as it stands: wait for the next change
 		w.log.Error("config reload: keeping the current config", "path", w.path, "err", err)
@@ -540,18 +529,6 @@ func (w *configWatcher) reload(ctx context.Context) (retry bool) {
 	w.log.Info("config reloaded", "path", w.path)
 	w.done(nil)
 	return false
-}
-
-// parseAndValidate parses a resources file and validates it.
-func parseAndValidate(data []byte) (*boskos.Config, error) {
-	cfg, err := boskos.ParseConfig(data)
-	if err != nil {
-		return nil, err
-	}
-	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("invalid config: %w", err)
-	}
-	return cfg, nil
 }
 
 func (w *configWatcher) done(err error) {

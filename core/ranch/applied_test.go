@@ -155,3 +155,32 @@ func TestRecordVersion(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "v2", a.Version, "a version is only recorded for the config it belongs to")
 }
+
+func TestSyncDeferredCases(t *testing.T) {
+	cfg := `
+resources:
+- {type: t, names: [a, b]}
+- {type: d, min-count: 1, max-count: 2}
+`
+	for _, tc := range []struct {
+		name string
+		seed []res
+		want []string
+	}{
+		{"nothing", nil, nil},
+		{"in the config", []res{{name: "a", rtype: "t", state: "busy", owner: "o"}, {name: "b", rtype: "t", state: "free"}}, nil},
+		{"left the config, unowned: deleted now", []res{{name: "x", rtype: "t", state: "free"}}, nil},
+		{"left the config, owned", []res{{name: "x", rtype: "t", state: "busy", owner: "o"}}, []string{"x"}},
+		{"changed type, owned", []res{{name: "a", rtype: "u", state: "busy", owner: "o"}}, []string{"a"}},
+		{"dynamic, owned", []res{{name: "uuid-1", rtype: "d", state: "busy", owner: "o"}}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, Options{})
+			e.seed(tc.seed...)
+			rep, err := e.r.Sync(e.ctx, mustConfig(t, cfg), Origin{})
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, rep.Deferred)
+			assert.Equal(t, len(tc.want) > 0, rep.Applied.Pending)
+		})
+	}
+}
