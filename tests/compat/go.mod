@@ -4,6 +4,7 @@ go 1.26.0
 
 require (
 	github.com/boskos-serverless/boskos v0.0.0
+	github.com/spf13/cobra v1.7.0
 	github.com/stretchr/testify v1.12.1
 	sigs.k8s.io/boskos v0.0.0-20250908171729-5e4ab7284e90
 )
@@ -39,6 +40,7 @@ require (
 	github.com/hashicorp/errwrap v1.1.0 // indirect
 	github.com/hashicorp/go-multierror v1.1.1 // indirect
 	github.com/hashicorp/hcl v1.0.0 // indirect
+	github.com/inconshreveable/mousetrap v1.1.0 // indirect
 	github.com/magiconair/properties v1.8.5 // indirect
 	github.com/mitchellh/mapstructure v1.5.0 // indirect
 	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
