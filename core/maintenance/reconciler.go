@@ -96,15 +96,21 @@ func (c *Reconciler) RunOnce(ctx context.Context) (any, error) { return c.Reconc
 func (c *Reconciler) Reconcile(ctx context.Context) (ReconcileReport, error) {
 	var rep ReconcileReport
 	var errs []error
+	a, err := c.ranch.AppliedConfig(ctx)
+	noConfig := errors.Is(err, ranch.ErrNoConfig)
+	if err != nil && !noConfig {
+		// The store is failing: the later steps would fail the same way.
+		return rep, fmt.Errorf("reconciler: %w", err)
+	}
 	synced := false
 	if c.src != nil {
-		s, err := c.fromSource(ctx, &rep)
+		s, err := c.fromSource(ctx, a, noConfig, &rep)
 		if err != nil {
 			errs = append(errs, err)
 		}
 		synced = s
 	}
-	if !synced {
+	if !synced && !noConfig && a.Pending {
 		sr, ran, err := c.ranch.ResyncPending(ctx)
 		switch {
 		case err != nil:
@@ -134,12 +140,7 @@ func (c *Reconciler) Reconcile(ctx context.Context) (ReconcileReport, error) {
 
 // fromSource applies the source's document if it changed; synced says
 // whether a sync ran.
-func (c *Reconciler) fromSource(ctx context.Context, rep *ReconcileReport) (synced bool, err error) {
-	a, err := c.ranch.AppliedConfig(ctx)
-	noConfig := errors.Is(err, ranch.ErrNoConfig)
-	if err != nil && !noConfig {
-		return false, fmt.Errorf("reconciler: %w", err)
-	}
+func (c *Reconciler) fromSource(ctx context.Context, a ranch.Applied, noConfig bool, rep *ReconcileReport) (synced bool, err error) {
 	version := ""
 	if !noConfig && a.Source == c.src.Name() {
 		version = a.Version
