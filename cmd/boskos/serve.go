@@ -85,7 +85,7 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, int, bool) {
 	fs.IntVar(&c.port, "port", 8080, "port to serve the API on (0 picks a free one)")
 	fs.StringVar(&c.storeSpec, "store", backend.DefaultSpec, "store: bolt:PATH, memory or dynamodb:TABLE")
 	fs.BoolVar(&c.inMemory, "in_memory", false, "use an in-memory store (same as --store memory)")
-	fs.DurationVar(&c.requestTTL, "request-ttl", 30*time.Second, "how long a request_id keeps its place in the queue without polling")
+	fs.DurationVar(&c.requestTTL, "request-ttl", ranch.DefaultRequestTTL, "how long a request_id keeps its place in the queue without polling")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.DurationVar(&c.gcPeriod, "gc-period", time.Minute, "period of the maintenance jobs: reaper, cleaner, reconciler (dynamic resources, deferred config changes, request-queue GC) and janitor")
 	fs.Int64Var(&c.maxBody, "max-body-bytes", httpapi.DefaultMaxBodyBytes, "largest accepted request body")

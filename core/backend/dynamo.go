@@ -24,8 +24,7 @@ func openDynamo(ctx context.Context, table string, o Options) (store.Store, erro
 	if err == nil || errors.Is(err, store.ErrNotFound) {
 		return s, nil
 	}
-	var de *dynamostore.Error
-	if errors.As(err, &de) && de.Code == "ResourceNotFoundException" {
+	if errors.Is(err, dynamostore.ErrNoTable) {
 		return nil, fmt.Errorf("dynamodb table %q does not exist (create it with: boskos table create --table %s): %w", table, table, err)
 	}
 	return nil, fmt.Errorf("dynamodb table %q: %w", table, err)

@@ -37,4 +37,5 @@ func TestOpenDynamoDBMissingTable(t *testing.T) {
 	require.Error(t, err)
 	assert.Nil(t, s)
 	assert.Contains(t, err.Error(), `dynamodb table "no-such-table-here" does not exist (create it with: boskos table create --table no-such-table-here)`)
+	assert.ErrorIs(t, err, dynamostore.ErrNoTable)
 }

@@ -17,7 +17,7 @@ const (
 )
 
 // DefaultSpec is the store used when none is given.
-const DefaultSpec = "bolt:boskos.db"
+const DefaultSpec = string(Bolt) + ":" + DefaultBoltPath
 
 // DefaultBoltPath is the file of a bare "bolt" spec.
 const DefaultBoltPath = "boskos.db"

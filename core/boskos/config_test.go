@@ -223,7 +223,7 @@ func TestValidateField(t *testing.T) {
 				return
 			}
 			require.EqualError(t, err, tc.wantErr)
-			assert.Equal(t, 400, boskos.HTTPStatus(err))
+			assert.Equal(t, boskos.EInvalid, boskos.ErrorCode(err))
 		})
 	}
 }

@@ -3,10 +3,10 @@ package boskos
 import (
 	"errors"
 	"fmt"
-	"net/http"
 )
 
-// Code classifies an Error; each code maps to one HTTP status.
+// Code classifies an Error; each code maps to one HTTP status (the table is
+// core/httpapi's HTTPStatus; the statuses below are for reference).
 type Code string
 
 // The error codes.
@@ -22,16 +22,9 @@ const (
 	EInternal      Code = "internal"       // 500
 )
 
-var codeStatus = map[Code]int{
-	EOwnerMismatch: http.StatusUnauthorized,
-	ENotFound:      http.StatusNotFound,
-	ETypeNotFound:  http.StatusNotFound,
-	EStateMismatch: http.StatusConflict,
-	EStaleEpoch:    http.StatusConflict,
-	EInvalid:       http.StatusBadRequest,
-	ETooLarge:      http.StatusRequestEntityTooLarge,
-	EMethod:        http.StatusMethodNotAllowed,
-	EInternal:      http.StatusInternalServerError,
+// Codes returns every Code, in the order declared above.
+func Codes() []Code {
+	return []Code{EOwnerMismatch, ENotFound, ETypeNotFound, EStateMismatch, EStaleEpoch, EInvalid, ETooLarge, EMethod, EInternal}
 }
 
 // Error is the one error type of the domain. Its message is API: clients
@@ -58,14 +51,6 @@ func ErrorCode(err error) Code {
 		return e.Code
 	}
 	return EInternal
-}
-
-// HTTPStatus returns the HTTP status for err (500 when it has no code).
-func HTTPStatus(err error) int {
-	if s, ok := codeStatus[ErrorCode(err)]; ok {
-		return s
-	}
-	return http.StatusInternalServerError
 }
 
 // OwnerMismatch is upstream's OwnerNotMatch (401).

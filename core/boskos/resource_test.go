@@ -3,6 +3,10 @@ package boskos_test
 import (
 	"encoding/json"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"strconv"
 	"testing"
 	"time"
 
@@ -79,29 +83,57 @@ func TestResourceUnmarshal(t *testing.T) {
 
 func TestErrors(t *testing.T) {
 	tests := []struct {
-		err    error
-		status int
-		msg    string
+		err  error
+		code boskos.Code
+		msg  string
 	}{
-		{boskos.OwnerMismatch("a", "b"), 401, "owner mismatch request by a, currently owned by b"},
-		{boskos.OwnerMismatch("a", ""), 401, "owner mismatch request by a, currently owned by "},
-		{boskos.ResourceNotFound("t"), 404, "no available resource t, try again later."},
-		{boskos.TypeNotFound("t"), 404, `resource type "t" does not exist`},
-		{boskos.StateMismatch("busy", "free"), 409, "state mismatch - expected busy, current free"},
-		{boskos.StaleEpoch("r", 1, 2), 409, "stale epoch for r: request has 1, resource is at 2"},
-		{boskos.Invalid("bad %s", "x"), 400, "bad x"},
-		{boskos.TooLarge("big %d", 3), 413, "big 3"},
-		{boskos.Internal(fmt.Errorf("disk")), 500, "disk"},
-		{fmt.Errorf("wrapped: %w", boskos.TypeNotFound("t")), 404, `wrapped: resource type "t" does not exist`},
-		{fmt.Errorf("plain"), 500, "plain"},
+		{boskos.OwnerMismatch("a", "b"), boskos.EOwnerMismatch, "owner mismatch request by a, currently owned by b"},
+		{boskos.OwnerMismatch("a", ""), boskos.EOwnerMismatch, "owner mismatch request by a, currently owned by "},
+		{boskos.ResourceNotFound("t"), boskos.ENotFound, "no available resource t, try again later."},
+		{boskos.TypeNotFound("t"), boskos.ETypeNotFound, `resource type "t" does not exist`},
+		{boskos.StateMismatch("busy", "free"), boskos.EStateMismatch, "state mismatch - expected busy, current free"},
+		{boskos.StaleEpoch("r", 1, 2), boskos.EStaleEpoch, "stale epoch for r: request has 1, resource is at 2"},
+		{boskos.Invalid("bad %s", "x"), boskos.EInvalid, "bad x"},
+		{boskos.TooLarge("big %d", 3), boskos.ETooLarge, "big 3"},
+		{boskos.Internal(fmt.Errorf("disk")), boskos.EInternal, "disk"},
+		{fmt.Errorf("wrapped: %w", boskos.TypeNotFound("t")), boskos.ETypeNotFound, `wrapped: resource type "t" does not exist`},
+		{fmt.Errorf("plain"), boskos.EInternal, "plain"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.msg, func(t *testing.T) {
-			assert.Equal(t, tc.status, boskos.HTTPStatus(tc.err))
+			assert.Equal(t, tc.code, boskos.ErrorCode(tc.err))
 			assert.Equal(t, tc.msg, tc.err.Error())
 		})
 	}
 	assert.Equal(t, boskos.Code(""), boskos.ErrorCode(nil))
+}
+
+// TestCodes: Codes lists every Code constant declared in errors.go, once.
+func TestCodes(t *testing.T) {
+	f, err := parser.ParseFile(token.NewFileSet(), "errors.go", nil, 0)
+	require.NoError(t, err)
+	var declared []boskos.Code
+	for _, d := range f.Decls {
+		g, ok := d.(*ast.GenDecl)
+		if !ok || g.Tok != token.CONST {
+			continue
+		}
+		for _, spec := range g.Specs {
+			vs := spec.(*ast.ValueSpec)
+			if id, ok := vs.Type.(*ast.Ident); !ok || id.Name != "Code" {
+				continue
+			}
+			for _, v := range vs.Values {
+				lit, ok := v.(*ast.BasicLit)
+				require.True(t, ok, "code constants are string literals")
+				s, err := strconv.Unquote(lit.Value)
+				require.NoError(t, err)
+				declared = append(declared, boskos.Code(s))
+			}
+		}
+	}
+	require.NotEmpty(t, declared)
+	assert.Equal(t, declared, boskos.Codes())
 }
 
 func TestUserDataSize(t *testing.T) {

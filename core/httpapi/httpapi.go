@@ -26,7 +26,7 @@ const DefaultMaxBodyBytes = 1 << 20
 
 // Service is what the handler needs from the ranch; *ranch.Ranch satisfies
 // it. Errors are *boskos.Error values (possibly wrapped): their code gives
-// the HTTP status (boskos.HTTPStatus) and their message the body text.
+// the HTTP status (HTTPStatus) and their message the body text.
 type Service interface {
 	// Acquire leases one resource of rtype in state, moving it to dest.
 	// Not-found errors: boskos.ResourceNotFound(rtype), boskos.TypeNotFound.
@@ -205,14 +205,14 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, status int, msg s
 	http.Error(w, msg, status)
 }
 
-// failErr writes a service error: its status from boskos.HTTPStatus, its
+// failErr writes a service error: its status from HTTPStatus, its
 // body "<prefix>: <message>" (just the message when prefix is "").
 func (h *handler) failErr(w http.ResponseWriter, r *http.Request, prefix string, err error) {
 	msg := errMessage(err)
 	if prefix != "" {
 		msg = prefix + ": " + msg
 	}
-	h.fail(w, r, boskos.HTTPStatus(err), msg)
+	h.fail(w, r, HTTPStatus(err), msg)
 }
 
 // errMessage is the message of the first *boskos.Error in err's chain (the

@@ -26,16 +26,13 @@ const (
 // tableName is DynamoDB's rule for table names.
 var tableName = regexp.MustCompile(`^[a-zA-Z0-9_.-]{3,255}$`)
 
-// DefaultRequestTTL is the request_id queue TTL when BOSKOS_REQUEST_TTL is
-// unset (upstream's --request-ttl default).
-const DefaultRequestTTL = 30 * time.Second
-
 // Config is what a function needs to build its handler.
 type Config struct {
 	// Table is the DynamoDB table (BOSKOS_TABLE).
 	Table string
 	// RequestTTL is how long a request_id keeps its place in an acquire
-	// queue without polling (BOSKOS_REQUEST_TTL).
+	// queue without polling (BOSKOS_REQUEST_TTL, default
+	// ranch.DefaultRequestTTL, as the local server's --request-ttl).
 	RequestTTL time.Duration
 	// SpreadWindow is the ranch's acquire spread (BOSKOS_SPREAD_WINDOW,
 	// default ranch.DefaultSpreadWindow, as the local server's
@@ -64,7 +61,7 @@ type Config struct {
 // FromEnv reads a Config through lookup (os.LookupEnv in a main). It reports
 // every problem at once, joined with errors.Join, one per line.
 func FromEnv(lookup func(string) (string, bool)) (Config, error) {
-	cfg := Config{RequestTTL: DefaultRequestTTL, SpreadWindow: ranch.DefaultSpreadWindow, LogLevel: slog.LevelInfo}
+	cfg := Config{RequestTTL: ranch.DefaultRequestTTL, SpreadWindow: ranch.DefaultSpreadWindow, LogLevel: slog.LevelInfo}
 	var errs []error
 	get := func(name string) (string, bool) {
 		v, ok := lookup(name)

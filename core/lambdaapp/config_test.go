@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/boskos-serverless/boskos/core/ranch"
 )
 
 func env(m map[string]string) func(string) (string, bool) {
@@ -27,7 +29,7 @@ func TestFromEnv(t *testing.T) {
 		{
 			name: "defaults",
 			env:  map[string]string{"BOSKOS_TABLE": "boskos"},
-			want: Config{Table: "boskos", RequestTTL: 30 * time.Second, SpreadWindow: 500 * time.Millisecond, LogLevel: slog.LevelInfo},
+			want: Config{Table: "boskos", RequestTTL: ranch.DefaultRequestTTL, SpreadWindow: ranch.DefaultSpreadWindow, LogLevel: slog.LevelInfo},
 		},
 		{
 			name: "everything set",
@@ -40,7 +42,7 @@ func TestFromEnv(t *testing.T) {
 		{
 			name: "blank values count as unset",
 			env:  map[string]string{"BOSKOS_TABLE": " boskos ", "BOSKOS_REQUEST_TTL": "", "BOSKOS_LOG_LEVEL": " "},
-			want: Config{Table: "boskos", RequestTTL: 30 * time.Second, SpreadWindow: 500 * time.Millisecond, LogLevel: slog.LevelInfo},
+			want: Config{Table: "boskos", RequestTTL: ranch.DefaultRequestTTL, SpreadWindow: ranch.DefaultSpreadWindow, LogLevel: slog.LevelInfo},
 		},
 		{
 			name:    "missing table",

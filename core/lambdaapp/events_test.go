@@ -92,7 +92,7 @@ func TestEvents(t *testing.T) {
 
 			client, table := dynamotest.NewTable(t)
 			log := slog.New(slog.DiscardHandler)
-			cfg := Config{Table: table, RequestTTL: DefaultRequestTTL, Client: client,
+			cfg := Config{Table: table, RequestTTL: ranch.DefaultRequestTTL, Client: client,
 				Now: func() time.Time { return seedTime }, Logger: log}
 			seed(t, cfg)
 			h, err := NewHandler(context.Background(), cfg)

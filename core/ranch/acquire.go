@@ -65,50 +65,56 @@ func (r *Ranch) Acquire(ctx context.Context, rtype, state, dest, owner, requestI
 	defer leave()
 	var lost *poolView // the last view whose every candidate others took first
 	lostRounds := 0
-	for attempt := 0; attempt <= r.opts.MaxRetries; attempt++ {
+	var res boskos.Resource
+	err = r.retry(ctx, "acquire", rtype, func(attempt int) (bool, error) {
 		now := r.now()
 		v, err := r.scan(ctx, rtype, state, requestID, now)
 		if err != nil {
-			return boskos.Resource{}, internal("acquire %s: query: %w", rtype, err)
+			return true, internal("acquire %s: query: %w", rtype, err)
 		}
 		if v.rank > len(v.free) {
 			if v.exhausted {
-				return boskos.Resource{}, r.miss(ctx, v, rtype, state, requestID, now)
+				return true, r.miss(ctx, v, rtype, state, requestID, now)
 			}
-			continue // cannot happen: scan reads until rank is covered
-		}
-		res, ok, err := r.tryCandidates(ctx, v, state, dest, owner, now)
-		if err != nil {
-			return boskos.Resource{}, err
-		}
-		if !ok {
+			// Cannot happen: scan reads until rank is covered.
+		} else {
+			got, ok, err := r.tryCandidates(ctx, v, state, dest, owner, now)
+			if err != nil {
+				return true, err
+			}
+			if ok {
+				if r.opts.OnAcquire != nil {
+					waited := r.now().Sub(start)
+					if v.own != nil {
+						waited = r.now().Sub(v.own.created)
+					}
+					r.opts.OnAcquire(rtype, state, dest, requestID != "", waited)
+				}
+				res = got
+				return true, nil
+			}
+			// Every candidate was taken meanwhile: look again.
 			lost = &v
-			if lostRounds++; lostRounds >= lostRoundsLimit {
-				break
-			}
-			continue // every candidate was taken meanwhile: look again
+			lostRounds++
 		}
-		if r.opts.OnAcquire != nil {
-			waited := r.now().Sub(start)
-			if v.own != nil {
-				waited = r.now().Sub(v.own.created)
+		if lost != nil && (lostRounds >= lostRoundsLimit || attempt == r.opts.MaxRetries) {
+			// Other clients won every race for the resources this caller
+			// saw: nothing is available to it right now. That is
+			// upstream's retryable 404, not a failure; the request id
+			// keeps its place.
+			if requestID != "" {
+				if err := r.enqueue(ctx, rtype, state, requestID, lost.own, r.now()); err != nil {
+					return true, err
+				}
 			}
-			r.opts.OnAcquire(rtype, state, dest, requestID != "", waited)
+			return true, boskos.ResourceNotFound(rtype)
 		}
-		return res, nil
+		return false, nil
+	})
+	if err != nil {
+		return boskos.Resource{}, err
 	}
-	if lost != nil {
-		// Other clients won every race for the resources this caller saw:
-		// nothing is available to it right now. That is upstream's
-		// retryable 404, not a failure; the request id keeps its place.
-		if requestID != "" {
-			if err := r.enqueue(ctx, rtype, state, requestID, lost.own, r.now()); err != nil {
-				return boskos.Resource{}, err
-			}
-		}
-		return boskos.Resource{}, boskos.ResourceNotFound(rtype)
-	}
-	return boskos.Resource{}, r.gaveUp("acquire", rtype)
+	return res, nil
 }
 
 // scan reads the queue of (rtype, state) and enough free resources for the
@@ -343,16 +349,16 @@ func (r *Ranch) enqueue(ctx context.Context, rtype, state, id string, own *queue
 			store.TTLAttr: expires.Unix() + ttlGraceSec,
 		},
 	}
-	for attempt := 0; attempt <= r.opts.MaxRetries; attempt++ {
+	return r.retry(ctx, "queue request", id, func(int) (bool, error) {
 		_, err := r.store.Update(ctx, u)
 		if err == nil {
-			return nil
+			return true, nil
 		}
 		if !isRetryable(err) {
-			return internal("acquire %s: queue %s: %w", rtype, id, err)
+			return true, internal("acquire %s: queue %s: %w", rtype, id, err)
 		}
-	}
-	return r.gaveUp("queue request", id)
+		return false, nil
+	})
 }
 
 // createOnDemand creates one resource of a DRLC type when the type is below
@@ -394,57 +400,61 @@ func (r *Ranch) createResource(ctx context.Context, it store.Item, maxCount int6
 	if maxCount > 0 {
 		counter.Cond = []store.Cond{store.NumLt(attrCount, maxCount)}
 	}
-	for attempt := 0; attempt <= r.opts.MaxRetries; attempt++ {
+	err = r.retry(ctx, "create", it.Key, func(int) (bool, error) {
 		err := r.store.Transact(ctx, []store.Op{{Create: &it}, {Update: &counter}})
 		if err == nil {
+			created = true
 			return true, nil
 		}
 		if errors.Is(err, store.ErrExists) {
-			return false, nil
+			return true, nil
 		}
 		if !errors.Is(err, store.ErrConflict) {
-			return false, fmt.Errorf("create %s: %w", it.Key, err)
+			return true, fmt.Errorf("create %s: %w", it.Key, err)
 		}
 		if maxCount > 0 {
 			n, err := r.typeCount(ctx, rtype)
 			if err != nil {
-				return false, fmt.Errorf("create %s: count: %w", it.Key, err)
+				return true, fmt.Errorf("create %s: count: %w", it.Key, err)
 			}
 			if n >= maxCount {
-				return false, nil
+				return true, nil
 			}
 		}
-	}
-	return false, fmt.Errorf("create %s: still conflicting after %d retries", it.Key, r.opts.MaxRetries)
+		return false, nil
+	})
+	return created, err
 }
 
 // deleteResource deletes the unowned resource it and uncounts it, in one
 // transaction. keep, if set, is asked again after a conflict with the fresh
 // item; deleted is false when the item is gone, owned, or keep said no.
 func (r *Ranch) deleteResource(ctx context.Context, it store.Item, keep func(store.Item) bool) (deleted bool, err error) {
-	for attempt := 0; attempt <= r.opts.MaxRetries; attempt++ {
+	err = r.retry(ctx, "delete", it.Key, func(int) (bool, error) {
 		if it.S(attrOwner) != "" || (keep != nil && keep(it)) {
-			return false, nil
+			return true, nil
 		}
 		counter := store.Update{Key: typeCountKey(it.S(attrType)), Upsert: true, AddNum: map[string]int64{attrCount: -1}}
 		del := store.Delete{Key: it.Key, Cond: []store.Cond{store.VersionIs(it.Version), store.Eq(attrOwner, "")}}
 		werr := r.store.Transact(ctx, []store.Op{{Delete: &del}, {Update: &counter}})
 		if werr == nil {
+			deleted = true
 			return true, nil
 		}
 		if !isRetryable(werr) {
-			return false, fmt.Errorf("delete %s: %w", it.Key, werr)
+			return true, fmt.Errorf("delete %s: %w", it.Key, werr)
 		}
 		cur, err := r.store.Get(ctx, it.Key)
 		if errors.Is(err, store.ErrNotFound) {
-			return false, nil
+			return true, nil
 		}
 		if err != nil {
-			return false, fmt.Errorf("delete %s: %w", it.Key, err)
+			return true, fmt.Errorf("delete %s: %w", it.Key, err)
 		}
 		it = cur
-	}
-	return false, fmt.Errorf("delete %s: still conflicting after %d retries", it.Key, r.opts.MaxRetries)
+		return false, nil
+	})
+	return deleted, err
 }
 
 // AcquireByState moves every named resource in state to dest, owned by
@@ -482,17 +492,18 @@ func (r *Ranch) AcquireByState(ctx context.Context, state, dest, owner string, n
 	for i, n := range uniq {
 		keys[i] = resourceKey(n)
 	}
-	for attempt := 0; attempt <= r.opts.MaxRetries; attempt++ {
+	var out []boskos.Resource
+	err := r.retry(ctx, "acquirebystate", state, func(int) (bool, error) {
 		items, err := r.store.BatchGet(ctx, keys)
 		if err != nil {
-			return nil, internal("acquirebystate: read: %w", err)
+			return true, internal("acquirebystate: read: %w", err)
 		}
 		if len(items) != len(keys) {
-			return nil, boskos.ResourceNotFound(state)
+			return true, boskos.ResourceNotFound(state)
 		}
 		for _, it := range items {
 			if it.S(attrState) != state || it.S(attrOwner) != "" {
-				return nil, boskos.ResourceNotFound(state)
+				return true, boskos.ResourceNotFound(state)
 			}
 		}
 		sort.Slice(items, func(i, j int) bool {
@@ -512,19 +523,23 @@ func (r *Ranch) AcquireByState(ctx context.Context, state, dest, owner string, n
 		}
 		err = r.store.Transact(ctx, ops)
 		if err == nil {
-			out := make([]boskos.Resource, len(items))
+			out = make([]boskos.Resource, len(items))
 			for i, it := range items {
 				res, err := toResource(ups[i].Apply(it))
 				if err != nil {
-					return nil, internal("acquirebystate: %w", err)
+					return true, internal("acquirebystate: %w", err)
 				}
 				out[i] = res
 			}
-			return out, nil
+			return true, nil
 		}
 		if !isRetryable(err) {
-			return nil, internal("acquirebystate: write: %w", err)
+			return true, internal("acquirebystate: write: %w", err)
 		}
+		return false, nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	return nil, r.gaveUp("acquirebystate", state)
+	return out, nil
 }

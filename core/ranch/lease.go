@@ -59,10 +59,10 @@ func (r *Ranch) Release(ctx context.Context, name, dest, owner string, epoch *in
 		return err
 	}
 	force := false
-	for attempt := 0; attempt <= r.opts.MaxRetries; attempt++ {
+	return r.retry(ctx, "release", name, func(int) (bool, error) {
 		drlcs, err := r.drlcMap(ctx, force)
 		if err != nil {
-			return internal("release %s: %w", name, err)
+			return true, internal("release %s: %w", name, err)
 		}
 		now := r.now()
 		// Common case: one write, valid when the type has no DRLC.
@@ -74,29 +74,29 @@ func (r *Ranch) Release(ctx context.Context, name, dest, owner string, epoch *in
 		u.Remove = []string{attrExpiration}
 		_, werr := r.store.Update(ctx, u)
 		if werr == nil {
-			return nil
+			return true, nil
 		}
 		cur, found, err := r.current(ctx, u.Key, werr)
 		if err != nil {
-			return internal("release %s: %w", name, err)
+			return true, internal("release %s: %w", name, err)
 		}
 		if err := checkHolder(name, cur, found, owner, epoch); err != nil {
-			return err
+			return true, err
 		}
 		rtype := cur.S(attrType)
 		if _, isDRLC := drlcs[rtype]; !isDRLC {
-			continue // a conflict that has passed, or a stale cache: try again
+			return false, nil // a conflict that has passed, or a stale cache: try again
 		}
 		if !force {
 			// Make sure the type is still dynamic before keeping the expiration.
 			force = true
 			if drlcs, err = r.drlcMap(ctx, true); err != nil {
-				return internal("release %s: %w", name, err)
+				return true, internal("release %s: %w", name, err)
 			}
 		}
 		d, isDRLC := drlcs[rtype]
 		if !isDRLC {
-			continue
+			return false, nil
 		}
 		u = releaseUpdate(name, dest, now)
 		u.Cond = append(ownerConds(owner, epoch), store.Eq(attrType, rtype))
@@ -105,17 +105,17 @@ func (r *Ranch) Release(ctx context.Context, name, dest, owner string, epoch *in
 		}
 		_, werr = r.store.Update(ctx, u)
 		if werr == nil {
-			return nil
+			return true, nil
 		}
 		cur, found, err = r.current(ctx, u.Key, werr)
 		if err != nil {
-			return internal("release %s: %w", name, err)
+			return true, internal("release %s: %w", name, err)
 		}
 		if err := checkHolder(name, cur, found, owner, epoch); err != nil {
-			return err
+			return true, err
 		}
-	}
-	return r.gaveUp("release", name)
+		return false, nil
+	})
 }
 
 // mapOpsLimit is the most user data keys one Update changes key by key;
@@ -159,7 +159,7 @@ func (r *Ranch) Update(ctx context.Context, name, owner, state string, ud boskos
 		return r.updateWhole(ctx, name, owner, state, ud, epoch)
 	}
 	sort.Strings(remove)
-	for attempt := 0; attempt <= r.opts.MaxRetries; attempt++ {
+	return r.retry(ctx, "update", name, func(int) (bool, error) {
 		now := r.now()
 		u := store.Update{
 			Key:  resourceKey(name),
@@ -177,23 +177,23 @@ func (r *Ranch) Update(ctx context.Context, name, owner, state string, ud boskos
 		}
 		_, werr := r.store.Update(ctx, u)
 		if werr == nil {
-			return nil
+			return true, nil
 		}
 		if !isRetryable(werr) {
 			// The store refused the write itself (for DynamoDB, for
 			// example an item over its size limit): explain it if the
 			// request is at fault.
-			return r.explainRefusedUpdate(ctx, name, owner, state, ud, epoch, werr)
+			return true, r.explainRefusedUpdate(ctx, name, owner, state, ud, epoch, werr)
 		}
 		cur, found, err := r.current(ctx, u.Key, werr)
 		if err != nil {
-			return internal("update %s: %w", name, err)
+			return true, internal("update %s: %w", name, err)
 		}
 		if err := checkUpdate(name, cur, found, owner, state, epoch); err != nil {
-			return err
+			return true, err
 		}
-	}
-	return r.gaveUp("update", name)
+		return false, nil
+	})
 }
 
 // checkUpdate explains why owner (in state, with epoch) may not update the
@@ -263,17 +263,17 @@ func (r *Ranch) explainRefusedUpdate(ctx context.Context, name, owner, state str
 // writes its whole merged user data, conditioned on the version read.
 func (r *Ranch) updateWhole(ctx context.Context, name, owner, state string, ud boskos.UserData, epoch *int64) error {
 	key := resourceKey(name)
-	for attempt := 0; attempt <= r.opts.MaxRetries; attempt++ {
+	return r.retry(ctx, "update", name, func(int) (bool, error) {
 		it, err := r.store.Get(ctx, key)
 		found := err == nil
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return internal("update %s: %w", name, err)
+			return true, internal("update %s: %w", name, err)
 		}
 		if err := checkUpdate(name, it, found, owner, state, epoch); err != nil {
-			return err
+			return true, err
 		}
 		if err := mergedTooLarge(it, ud); err != nil {
-			return err
+			return true, err
 		}
 		now := r.now()
 		u := store.Update{
@@ -287,16 +287,16 @@ func (r *Ranch) updateWhole(ctx context.Context, name, owner, state string, ud b
 		}
 		_, werr := r.store.Update(ctx, u)
 		if werr == nil {
-			return nil
+			return true, nil
 		}
 		if errors.Is(werr, store.ErrTooLarge) {
-			return tooLargeItem(0)
+			return true, tooLargeItem(0)
 		}
 		if !isRetryable(werr) {
-			return internal("update %s: %w", name, werr)
+			return true, internal("update %s: %w", name, werr)
 		}
-	}
-	return r.gaveUp("update", name)
+		return false, nil
+	})
 }
 
 // Reset frees the owned resources of rtype in state whose lastupdate is at
@@ -343,27 +343,32 @@ func (r *Ranch) Reset(ctx context.Context, rtype, state string, expire time.Dura
 // resetOne frees it if it is still idle, re-reading it after a conflict.
 func (r *Ranch) resetOne(ctx context.Context, it store.Item, dest string, idle func(store.Item) bool) (prevOwner string, ok bool, err error) {
 	name := it.S(attrName)
-	for attempt := 0; attempt <= r.opts.MaxRetries; attempt++ {
+	err = r.retry(ctx, "reset", name, func(int) (bool, error) {
 		u := releaseUpdate(name, dest, r.now())
 		u.Cond = []store.Cond{store.VersionIs(it.Version)}
 		_, werr := r.store.Update(ctx, u)
 		if werr == nil {
-			return it.S(attrOwner), true, nil
+			prevOwner, ok = it.S(attrOwner), true
+			return true, nil
 		}
 		if !isRetryable(werr) {
-			return "", false, internal("reset %s: %w", name, werr)
+			return true, internal("reset %s: %w", name, werr)
 		}
 		cur, err := r.store.Get(ctx, it.Key)
 		if errors.Is(err, store.ErrNotFound) {
-			return "", false, nil
+			return true, nil
 		}
 		if err != nil {
-			return "", false, internal("reset %s: %w", name, err)
+			return true, internal("reset %s: %w", name, err)
 		}
 		if !idle(cur) {
-			return "", false, nil
+			return true, nil
 		}
 		it = cur
+		return false, nil
+	})
+	if err != nil {
+		return "", false, err
 	}
-	return "", false, r.gaveUp("reset", name)
+	return prevOwner, ok, nil
 }

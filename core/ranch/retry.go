@@ -10,10 +10,11 @@ import (
 // writes because other writers changed the items first. It is a 500.
 var ErrGaveUp = errors.New("still conflicting")
 
-// step is one attempt of a conditional write. It returns done when the
+// step is one attempt of a conditional write; attempt counts from 0, and
+// the last one retry makes is Options.MaxRetries. It returns done when the
 // operation is over (err is then its result, nil for success) and !done to
 // be called again after a conflict it has already looked into (typically: it
-// re-read the item and the write still makes sense).
+// re-read the item and the write still makes sense); err is ignored then.
 type step func(attempt int) (done bool, err error)
 
 // retry is the one loop of the package for "retry a conditional write on

@@ -195,16 +195,16 @@ func (r *Ranch) putDRLC(ctx context.Context, d boskos.DRLC, statics []string) er
 		}
 		u.Set[attrStatics] = string(b)
 	}
-	for attempt := 0; attempt <= r.opts.MaxRetries; attempt++ {
+	return r.retry(ctx, "put drlc", d.Type, func(int) (bool, error) {
 		_, err := r.store.Update(ctx, u)
 		if err == nil {
-			return nil
+			return true, nil
 		}
 		if !isRetryable(err) {
-			return fmt.Errorf("put drlc %s: %w", d.Type, err)
+			return true, fmt.Errorf("put drlc %s: %w", d.Type, err)
 		}
-	}
-	return fmt.Errorf("put drlc %s: still conflicting after %d retries", d.Type, r.opts.MaxRetries)
+		return false, nil
+	})
 }
 
 // Reconcile brings every dynamic resource life cycle to its bounds
@@ -348,27 +348,27 @@ func (r *Ranch) markToBeDeleted(ctx context.Context, it store.Item, now time.Tim
 	name := it.S(attrName)
 	u := releaseUpdate(name, boskos.ToBeDeleted, now)
 	u.Cond = []store.Cond{store.VersionIs(it.Version), store.Eq(attrOwner, "")}
-	for attempt := 0; attempt <= r.opts.MaxRetries; attempt++ {
+	return r.retry(ctx, "mark", name, func(int) (bool, error) {
 		_, err := r.store.Update(ctx, u)
 		if err == nil {
 			r.log.Info("ranch: reconcile: marked resource toBeDeleted", "type", it.S(attrType), "name", name)
-			return nil
+			return true, nil
 		}
 		if !isRetryable(err) {
-			return fmt.Errorf("mark %s: %w", name, err)
+			return true, fmt.Errorf("mark %s: %w", name, err)
 		}
 		cur, err := r.store.Get(ctx, it.Key)
 		if errors.Is(err, store.ErrNotFound) {
-			return nil
+			return true, nil
 		}
 		if err != nil {
-			return fmt.Errorf("mark %s: %w", name, err)
+			return true, fmt.Errorf("mark %s: %w", name, err)
 		}
 		if cur.Version != it.Version {
-			return nil // changed meanwhile: the next reconcile decides again
+			return true, nil // changed meanwhile: the next reconcile decides again
 		}
-	}
-	return fmt.Errorf("mark %s: still conflicting after %d retries", name, r.opts.MaxRetries)
+		return false, nil
+	})
 }
 
 // GCRequestQueue deletes request queue entries that expired more than a
@@ -402,27 +402,30 @@ func (r *Ranch) GCRequestQueue(ctx context.Context) (int, error) {
 // deleteStaleEntry deletes the queue entry it if it is still stale after
 // any conflict.
 func (r *Ranch) deleteStaleEntry(ctx context.Context, it store.Item, now time.Time) (bool, error) {
-	for attempt := 0; attempt <= r.opts.MaxRetries; attempt++ {
+	deleted := false
+	err := r.retry(ctx, "delete", it.Key, func(int) (bool, error) {
 		err := r.store.Delete(ctx, it.Key, store.VersionIs(it.Version))
 		if err == nil {
+			deleted = true
 			return true, nil
 		}
 		if !isRetryable(err) {
-			return false, err
+			return true, err
 		}
 		cur, err := r.store.Get(ctx, it.Key)
 		if errors.Is(err, store.ErrNotFound) {
-			return false, nil
+			return true, nil
 		}
 		if err != nil {
-			return false, err
+			return true, err
 		}
 		if !pastGrace(time.Unix(0, cur.N(attrExpires)), now) {
-			return false, nil // refreshed meanwhile
+			return true, nil // refreshed meanwhile
 		}
 		it = cur
-	}
-	return false, fmt.Errorf("delete %s: still conflicting after %d retries", it.Key, r.opts.MaxRetries)
+		return false, nil
+	})
+	return deleted, err
 }
 
 // sortedNames returns the keys of statics, sorted.

@@ -12,6 +12,15 @@ import (
 	"github.com/boskos-serverless/boskos/core/store"
 )
 
+// ErrNoTable is matched (errors.Is) by the error of any operation on a
+// table that does not exist: DynamoDB's ResourceNotFoundException, the one
+// place that code is read. The error itself is an *Error, wrapped with the
+// operation and key like every error of the Store.
+var ErrNoTable = errors.New("dynamostore: table does not exist")
+
+// codeNoTable is DynamoDB's error code for a missing table (or index).
+const codeNoTable = "ResourceNotFoundException"
+
 // translate turns an error of the AWS SDK into one that carries no SDK type:
 // store.ErrConflict for a transaction conflict, the context's error when the
 // call was canceled, otherwise a plain error with DynamoDB's code and
@@ -65,6 +74,12 @@ func (e *Error) Error() string {
 		return "dynamodb: " + e.Code
 	}
 	return "dynamodb: " + e.Code + ": " + e.Message
+}
+
+// Is reports whether e is target: ErrNoTable for DynamoDB's
+// ResourceNotFoundException.
+func (e *Error) Is(target error) bool {
+	return target == ErrNoTable && e.Code == codeNoTable
 }
 
 // Throttled reports whether the error means DynamoDB refused the request for

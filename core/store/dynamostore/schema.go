@@ -194,21 +194,20 @@ func checkSchema(t *types.TableDescription) error {
 // missing table is fine.
 func DeleteTable(ctx context.Context, api TableAPI, name string) error {
 	_, err := api.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(name)})
-	var nf *types.ResourceNotFoundException
-	if errors.As(err, &nf) {
+	if err = translate(err); errors.Is(err, ErrNoTable) {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("dynamostore: delete table %s: %w", name, translate(err))
+		return fmt.Errorf("dynamostore: delete table %s: %w", name, err)
 	}
 	delay := pollMin
 	for {
 		_, err := api.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)})
-		if errors.As(err, &nf) {
+		if err = translate(err); errors.Is(err, ErrNoTable) {
 			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("dynamostore: delete table %s: %w", name, translate(err))
+			return fmt.Errorf("dynamostore: delete table %s: %w", name, err)
 		}
 		if err := sleep(ctx, delay); err != nil {
 			return fmt.Errorf("dynamostore: wait for deletion of table %s: %w", name, err)

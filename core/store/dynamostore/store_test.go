@@ -332,23 +332,60 @@ func requireNoSDKError(t *testing.T, err error) {
 	require.False(t, errors.As(err, &op), "error %v wraps an SDK operation error", err)
 }
 
-// TestMissingTable: the errors of a missing table carry the DynamoDB code
-// and no SDK type.
+// TestMissingTable: every operation on a missing table fails with an error
+// that matches ErrNoTable (never store.ErrNotFound), is wrapped with the
+// operation and key, carries DynamoDB's code and no SDK type.
 func TestMissingTable(t *testing.T) {
 	s := dynamostore.New(dynamotest.Client(t), "no-such-table", dynamostore.Options{})
-	_, err := s.Get(t.Context(), "a/b")
-	require.Error(t, err)
-	requireNoSDKError(t, err)
-	var de *dynamostore.Error
-	require.ErrorAs(t, err, &de)
-	assert.Equal(t, "ResourceNotFoundException", de.Code)
-	assert.Contains(t, err.Error(), "dynamostore: get a/b: ")
-	assert.NotErrorIs(t, err, store.ErrNotFound)
-
-	err = s.Transact(t.Context(), []store.Op{{Create: &store.Item{Key: "a/b"}}})
-	var tx *store.TxError
-	require.ErrorAs(t, err, &tx)
-	requireNoSDKError(t, err)
+	ops := []struct {
+		name   string
+		call   func(ctx context.Context) error
+		prefix string // in the error's text
+		tx     bool   // the error is a *store.TxError
+	}{
+		{name: "get", call: func(ctx context.Context) error { _, err := s.Get(ctx, "a/b"); return err }, prefix: "dynamostore: get a/b: "},
+		{name: "batch get", call: func(ctx context.Context) error { _, err := s.BatchGet(ctx, []string{"a/b", "a/c"}); return err },
+			prefix: "dynamostore: batch get"},
+		{name: "create", call: func(ctx context.Context) error { _, err := s.Create(ctx, store.Item{Key: "a/b"}); return err },
+			prefix: "dynamostore: create a/b: "},
+		{name: "update", call: func(ctx context.Context) error {
+			_, err := s.Update(ctx, store.Update{Key: "a/b", Upsert: true, Set: map[string]string{"x": "1"}})
+			return err
+		}, prefix: "dynamostore: update a/b: "},
+		{name: "delete", call: func(ctx context.Context) error { return s.Delete(ctx, "a/b") }, prefix: "dynamostore: delete a/b: "},
+		{name: "transact", call: func(ctx context.Context) error {
+			return s.Transact(ctx, []store.Op{{Create: &store.Item{Key: "a/b"}}, {Update: &store.Update{Key: "a/c", Upsert: true, Set: map[string]string{"x": "1"}}}})
+		}, prefix: "dynamostore: transact: ", tx: true},
+		{name: "list", call: func(ctx context.Context) error { _, err := s.List(ctx, "a/", "", 0); return err }, prefix: "dynamostore: list"},
+		{name: "query", call: func(ctx context.Context) error { _, err := s.Query(ctx, store.Query{Partition: "p"}); return err },
+			prefix: "dynamostore: query"},
+	}
+	for _, tc := range ops {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.call(t.Context())
+			require.Error(t, err)
+			require.ErrorIs(t, err, dynamostore.ErrNoTable, "got %v", err)
+			assert.NotErrorIs(t, err, store.ErrNotFound)
+			assert.NotErrorIs(t, err, store.ErrConflict)
+			requireNoSDKError(t, err)
+			var de *dynamostore.Error
+			require.ErrorAs(t, err, &de)
+			assert.Equal(t, "ResourceNotFoundException", de.Code)
+			assert.Contains(t, err.Error(), tc.prefix, "the operation and key")
+			if tc.tx {
+				var tx *store.TxError
+				require.ErrorAs(t, err, &tx)
+			}
+		})
+	}
+	t.Run("other errors are not ErrNoTable", func(t *testing.T) {
+		client, table := dynamotest.NewTable(t)
+		s := dynamostore.New(client, table, dynamostore.Options{})
+		_, err := s.Get(t.Context(), "a/b")
+		require.ErrorIs(t, err, store.ErrNotFound)
+		assert.NotErrorIs(t, err, dynamostore.ErrNoTable)
+		assert.NotErrorIs(t, &dynamostore.Error{Code: "ValidationException"}, dynamostore.ErrNoTable)
+	})
 }
 
 // TestEscapedNames: item attributes named like the table's own attributes

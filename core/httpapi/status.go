@@ -1,0 +1,29 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/boskos-serverless/boskos/core/boskos"
+)
+
+// codeStatus is the one table from error code to HTTP status.
+var codeStatus = map[boskos.Code]int{
+	boskos.EOwnerMismatch: http.StatusUnauthorized,
+	boskos.ENotFound:      http.StatusNotFound,
+	boskos.ETypeNotFound:  http.StatusNotFound,
+	boskos.EStateMismatch: http.StatusConflict,
+	boskos.EStaleEpoch:    http.StatusConflict,
+	boskos.EInvalid:       http.StatusBadRequest,
+	boskos.ETooLarge:      http.StatusRequestEntityTooLarge,
+	boskos.EMethod:        http.StatusMethodNotAllowed,
+	boskos.EInternal:      http.StatusInternalServerError,
+}
+
+// HTTPStatus returns the HTTP status for err: that of the code of the first
+// *boskos.Error in its chain (boskos.ErrorCode), 500 when it has none.
+func HTTPStatus(err error) int {
+	if s, ok := codeStatus[boskos.ErrorCode(err)]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
+}
