@@ -97,3 +97,7 @@ func states(t *testing.T, r *ranch.Ranch) map[string]string {
 	}
 	return out
 }
+
+type boskosConfig = boskos.Config
+
+var parseValid = boskos.ParseValidConfig
