@@ -124,3 +124,38 @@ func TestReconcilerRefusesInvalidObject(t *testing.T) {
 	assert.NotEmpty(t, rep.Invalid)
 	assert.Equal(t, map[string]int{"GET 304": 1}, srv.Counts(), "an unchanged refused object is not read again")
 }
+
+// BenchmarkReconcilerUnchanged measures a reconciler pass over an unchanged
+// config object on DynamoDB Local, and reports the requests it makes:
+//
+//	go test ./core/s3config -run '^$' -bench ReconcilerUnchanged
+func BenchmarkReconcilerUnchanged(b *testing.B) {
+	ctx := context.Background()
+	srv := s3test.NewServer(b)
+	srv.CreateBucket(b, "cfg")
+	for _, n := range []int{10, 1000} {
+		b.Run(fmt.Sprintf("static=%d", n), func(b *testing.B) {
+			var ddb dynamotest.Counter
+			client, table := dynamotest.NewTable(b, ddb.Option)
+			r := ranch.New(dynamostore.New(client, table, dynamostore.Options{}), ranch.Options{Logger: slog.New(slog.DiscardHandler)})
+			src := s3config.New(srv.Client(b), s3config.URI{Bucket: "cfg", Key: fmt.Sprintf("bench%d.yaml", n)})
+			if _, err := src.Put(ctx, staticConfig(n)); err != nil {
+				b.Fatal(err)
+			}
+			rc := maintenance.NewReconciler(r, maintenance.ReconcilerOptions{Source: src, Logger: slog.New(slog.DiscardHandler)})
+			if _, err := rc.Reconcile(ctx); err != nil {
+				b.Fatal(err)
+			}
+			srv.Reset()
+			ddb.Reset()
+			b.ResetTimer()
+			for b.Loop() {
+				if _, err := rc.Reconcile(ctx); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(srv.Total())/float64(b.N), "s3-requests/op")
+			b.ReportMetric(float64(ddb.Total())/float64(b.N), "dynamodb-requests/op")
+		})
+	}
+}
