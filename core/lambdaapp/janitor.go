@@ -29,6 +29,5 @@ var ErrJanitorNotWired = errors.New("lambdaapp: the janitor is not wired yet (co
 // in template.yaml). Until then it fails, so the function exits at start
 // instead of pretending to clean.
 func newJanitorJob(ctx context.Context, r *ranch.Ranch, jc JobConfig) (maintenance.Job, error) {
-	_, _, _ = ctx, r, jc
 	return nil, ErrJanitorNotWired
 }
