@@ -102,7 +102,7 @@ func TestJobsOnDynamoDB(t *testing.T) {
 		c := &dynamotest.Counter{}
 		counters[name] = c
 		jc := lambdaapp.JobConfig{
-			Config: lambdaapp.Config{Table: table, RequestTTL: lambdaapp.DefaultRequestTTL,
+			Config: lambdaapp.Config{Table: table, RequestTTL: ranch.DefaultRequestTTL,
 				Client: dynamotest.Client(t, c.Option), Now: clk.Now, Logger: log},
 			Job: name, S3Client: srv.Client(t),
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/boskos-serverless/boskos/core/maintenance"
+	"github.com/boskos-serverless/boskos/core/ranch"
 	"github.com/boskos-serverless/boskos/core/s3config"
 	"github.com/boskos-serverless/boskos/core/s3config/s3test"
 	"github.com/boskos-serverless/boskos/core/store/dynamostore/dynamotest"
@@ -148,7 +149,7 @@ func TestScheduledEvents(t *testing.T) {
 				client, table := dynamotest.NewTable(t)
 				log := slog.New(slog.DiscardHandler)
 				jc := JobConfig{
-					Config: Config{Table: table, RequestTTL: DefaultRequestTTL, Client: client, Logger: log},
+					Config: Config{Table: table, RequestTTL: ranch.DefaultRequestTTL, Client: client, Logger: log},
 					Job:    job, ConfigURI: uri, S3Client: srv.Client(t),
 					Reaper:         maintenance.ReaperOptions{Expire: time.Minute},
 					JanitorTargets: []JanitorTarget{{Type: "proj", Webhook: "http://127.0.0.1:1/"}}, JanitorMaxFailures: 3,

@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/boskos-serverless/boskos/core/lambdaapp"
+	"github.com/boskos-serverless/boskos/core/ranch"
 	"github.com/boskos-serverless/boskos/core/s3config"
 	"github.com/boskos-serverless/boskos/core/s3config/s3test"
 	"github.com/boskos-serverless/boskos/core/store/dynamostore/dynamotest"
@@ -116,7 +117,7 @@ func TestLambdaJobs(t *testing.T) {
 	s3srv.CreateBucket(t, "cfg")
 	obj := s3config.New(s3srv.Client(t), s3config.URI{Bucket: "cfg", Key: "boskos.yaml"})
 	h, err := lambdaapp.NewHandler(context.Background(), lambdaapp.Config{Table: table, Client: client,
-		RequestTTL: lambdaapp.DefaultRequestTTL, Logger: slog.New(slog.DiscardHandler)})
+		RequestTTL: ranch.DefaultRequestTTL, Logger: slog.New(slog.DiscardHandler)})
 	require.NoError(t, err)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
