@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds every Lambda function under functions/ as a `bootstrap` binary for the
 # provided.al2023 runtime, one directory per function: $BUILD_DIR/<name>/bootstrap.
+# That is the API functions (acquire, release, ...) and the scheduled jobs
+# (reaper, reconciler, cleaner, janitor): every functions/<name>/main.go.
 #
 # Defaults target AWS (linux/arm64, Graviton). Override for local runs, e.g.
 # the end-to-end tests build for the host with

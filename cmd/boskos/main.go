@@ -17,6 +17,7 @@ Commands:
   serve             run the Boskos API server (local, embedded store by default)
   config validate   check a resources config file and print every error
   config apply      sync a store (bolt or DynamoDB) to a resources config file once
+  config push       validate a resources config file, then upload it to S3 (the reconciler function's source)
   acquire           acquire a resource lease (boskosctl compatible)
   release           release a resource lease (boskosctl compatible)
   metrics           print the metric of a resource type (boskosctl compatible)
@@ -52,8 +53,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return cmdConfigValidate(rest[1:], stdout, stderr)
 		case len(rest) > 0 && rest[0] == "apply":
 			return cmdConfigApply(ctx, rest[1:], stdout, stderr)
+		case len(rest) > 0 && rest[0] == "push":
+			return cmdConfigPush(ctx, rest[1:], stdout, stderr)
 		}
-		fmt.Fprint(stderr, "Usage: boskos config validate FILE\n       boskos config apply --config FILE --store SPEC\n")
+		fmt.Fprint(stderr, "Usage: boskos config validate FILE\n       boskos config apply --config FILE --store SPEC\n       boskos config push --config FILE --to s3://BUCKET/KEY\n")
 		return 2
 	case "acquire":
 		return cmdAcquire(ctx, rest, stdout, stderr)

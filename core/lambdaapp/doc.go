@@ -21,4 +21,23 @@
 //
 // Region and credentials come from the standard AWS SDK chain (the Lambda
 // environment provides them).
+//
+// The scheduled job functions (functions/reaper, reconciler, cleaner,
+// janitor) share the ranch construction (NewRanch) and have an entry point
+// of their own (MainJob): JobFromEnv reads FromEnv's variables and the
+// job's (JobEnv, every error at once), NewJob builds the maintenance job,
+// and JobHandler serves one pass per EventBridge scheduled event, with a
+// context that ends a safety margin before the invocation's deadline, and
+// answers and logs a JobReport. Their environment besides the above:
+//
+//	BOSKOS_CONFIG_URI            reconciler: the resources file, s3://bucket/key (required)
+//	AWS_ENDPOINT_URL_S3          reconciler: S3 endpoint override; buckets are then addressed path-style
+//	BOSKOS_REAPER_EXPIRE         reaper: leases not updated for this long are reset (default 30m)
+//	BOSKOS_REAPER_TARGET_STATE   reaper: where they go (default dirty)
+//	BOSKOS_REAPER_EXTRA_STATES   reaper: comma list of states reaped besides busy, cleaning, leased
+//	BOSKOS_JANITOR_TARGETS       janitor: comma list of TYPE=TARGET, TARGET an http(s):// webhook or a Lambda function name or ARN (required)
+//	BOSKOS_JANITOR_MAX_FAILURES  janitor: consecutive failed cleanups before quarantine (default 3)
+//
+// The janitor's job is built by newJanitorJob (janitor.go), which fails with
+// ErrJanitorNotWired until package janitor is plugged in there.
 package lambdaapp

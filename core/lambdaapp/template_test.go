@@ -2,6 +2,7 @@ package lambdaapp_test
 
 import (
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -45,6 +46,9 @@ func TestSAMTemplateRoutes(t *testing.T) {
 		require.NotEmpty(t, fn, "%s: CodeUri", name)
 		_, err := os.Stat("../../functions/" + fn + "/main.go")
 		require.NoError(t, err, "%s: CodeUri %s has no functions/%s", name, r.Properties.CodeUri, fn)
+		if _, job := lambdaapp.JobEnv[fn]; job {
+			continue // TestSAMTemplateJobs
+		}
 		for ev, e := range r.Properties.Events {
 			require.Equal(t, "HttpApi", e.Type, "%s.%s", name, ev)
 			// ANY: the function itself answers wrong methods with upstream's 405 texts.
@@ -95,4 +99,167 @@ func TestSAMTemplateDefaults(t *testing.T) {
 			assert.Equal(t, tc.got(unset), tc.got(set), "got %s default %q, want the functions' default", tc.param, p.Default)
 		})
 	}
+}
+
+// samFunction is what TestSAMTemplateJobs reads of a function.
+type samFunction struct {
+	Type       string `json:"Type"`
+	Condition  string `json:"Condition"`
+	Properties struct {
+		CodeUri         string `json:"CodeUri"`
+		Timeout         int    `json:"Timeout"`
+		DeadLetterQueue struct {
+			Type      string `json:"Type"`
+			TargetArn string `json:"TargetArn"`
+		} `json:"DeadLetterQueue"`
+		EventInvokeConfig struct {
+			MaximumRetryAttempts *int `json:"MaximumRetryAttempts"`
+		} `json:"EventInvokeConfig"`
+		Environment struct {
+			Variables map[string]string `json:"Variables"`
+		} `json:"Environment"`
+		Policies []struct {
+			Statement []struct {
+				Effect   string `json:"Effect"`
+				Action   any    `json:"Action"`
+				Resource any    `json:"Resource"`
+			} `json:"Statement"`
+		} `json:"Policies"`
+		Events map[string]struct {
+			Type       string `json:"Type"`
+			Properties struct {
+				Schedule    string `json:"Schedule"`
+				RetryPolicy struct {
+					MaximumRetryAttempts     *int `json:"MaximumRetryAttempts"`
+					MaximumEventAgeInSeconds int  `json:"MaximumEventAgeInSeconds"`
+				} `json:"RetryPolicy"`
+				DeadLetterConfig struct {
+					Type string `json:"Type"`
+					Arn  string `json:"Arn"`
+				} `json:"DeadLetterConfig"`
+			} `json:"Properties"`
+		} `json:"Events"`
+	} `json:"Properties"`
+}
+
+// strs reads a YAML string-or-list.
+func strs(v any) []string {
+	switch x := v.(type) {
+	case string:
+		return []string{x}
+	case []any:
+		var out []string
+		for _, e := range x {
+			out = append(out, strs(e)...)
+		}
+		return out
+	}
+	return nil
+}
+
+// TestSAMTemplateJobs keeps template.yaml's scheduled functions in step
+// with lambdaapp's jobs: one function per job, each with one EventBridge
+// schedule (a rate expression, a retry policy and a dead-letter queue),
+// a dead-letter queue for failed passes and no Lambda retries, the
+// job's required environment, only the DynamoDB actions the job issues
+// (jobDynamoDBActions, checked against what the jobs send by
+// TestJobsOnDynamoDB) on the table and its index, and S3 read access to
+// the config object for the reconciler alone.
+func TestSAMTemplateJobs(t *testing.T) {
+	raw, err := os.ReadFile("../../template.yaml")
+	require.NoError(t, err)
+	var tpl struct {
+		Globals struct {
+			Function struct {
+				Environment struct {
+					Variables map[string]string `json:"Variables"`
+				} `json:"Environment"`
+			} `json:"Function"`
+		} `json:"Globals"`
+		Resources map[string]samFunction `json:"Resources"`
+	}
+	require.NoError(t, yaml.Unmarshal(raw, &tpl))
+
+	found := map[string]string{}
+	for name, r := range tpl.Resources {
+		if r.Type != "AWS::Serverless::Function" {
+			continue
+		}
+		fn := strings.TrimSuffix(strings.TrimPrefix(r.Properties.CodeUri, "build/"), "/")
+		if _, job := lambdaapp.JobEnv[fn]; !job {
+			continue
+		}
+		require.NotContains(t, found, fn, "two functions for job %s", fn)
+		found[fn] = name
+		t.Run(fn, func(t *testing.T) {
+			p := r.Properties
+			require.Len(t, p.Events, 1, "one schedule")
+			for ev, e := range p.Events {
+				assert.Equal(t, "Schedule", e.Type, "%s.%s: an EventBridge schedule", name, ev)
+				assert.True(t, strings.HasPrefix(e.Properties.Schedule, "rate("), "%s.%s: a rate expression, got %q", name, ev, e.Properties.Schedule)
+				require.NotNil(t, e.Properties.RetryPolicy.MaximumRetryAttempts, "%s.%s: RetryPolicy", name, ev)
+				assert.Positive(t, e.Properties.RetryPolicy.MaximumEventAgeInSeconds, "%s.%s: RetryPolicy.MaximumEventAgeInSeconds", name, ev)
+				assert.True(t, e.Properties.DeadLetterConfig.Type == "SQS" || e.Properties.DeadLetterConfig.Arn != "", "%s.%s: DeadLetterConfig", name, ev)
+			}
+			assert.Equal(t, "SQS", p.DeadLetterQueue.Type, "failed passes go to a queue")
+			require.NotNil(t, p.EventInvokeConfig.MaximumRetryAttempts)
+			assert.Equal(t, 0, *p.EventInvokeConfig.MaximumRetryAttempts, "the next scheduled pass retries, not Lambda")
+			assert.Greater(t, p.Timeout, 2*int(lambdaapp.DefaultSafetyMargin.Seconds()), "room for the safety margin")
+
+			env := map[string]bool{}
+			for k := range tpl.Globals.Function.Environment.Variables {
+				env[k] = true
+			}
+			for k := range p.Environment.Variables {
+				env[k] = true
+				_, global := tpl.Globals.Function.Environment.Variables[k]
+				assert.True(t, slices.Contains(lambdaapp.JobEnv[fn], k) || global,
+					"%s sets %s, which the %s does not read", name, k, fn)
+			}
+			assert.True(t, env[lambdaapp.EnvTable], "%s: %s", name, lambdaapp.EnvTable)
+			for _, k := range lambdaapp.JobRequiredEnv[fn] {
+				assert.True(t, env[k], "%s: %s is required", name, k)
+			}
+
+			var ddb, s3 []string
+			for _, pol := range p.Policies {
+				require.NotEmpty(t, pol.Statement, "%s: only inline statements (no managed policy templates)", name)
+				for _, st := range pol.Statement {
+					assert.Equal(t, "Allow", st.Effect)
+					res := strs(st.Resource)
+					for _, a := range strs(st.Action) {
+						assert.NotContains(t, a, "*", "%s: no wildcard actions", name)
+						switch {
+						case strings.HasPrefix(a, "dynamodb:"):
+							ddb = append(ddb, strings.TrimPrefix(a, "dynamodb:"))
+							assert.ElementsMatch(t, []string{"Table.Arn", "${Table.Arn}/index/*"}, res, "%s: DynamoDB on the table and its index only", name)
+						case strings.HasPrefix(a, "s3:"):
+							s3 = append(s3, a)
+							assert.Equal(t, []string{"${ConfigBucket.Arn}/${ConfigKey}"}, res, "%s: S3 on the config object only", name)
+						default:
+							t.Errorf("%s: unexpected action %s", name, a)
+						}
+					}
+				}
+			}
+			sort.Strings(ddb)
+			assert.Equal(t, jobDynamoDBActions[fn], ddb, "%s: the DynamoDB actions the %s issues", name, fn)
+			if fn == lambdaapp.JobReconciler {
+				assert.Equal(t, []string{"s3:GetObject"}, s3)
+				assert.Equal(t, "s3://${ConfigBucket}/${ConfigKey}", p.Environment.Variables[lambdaapp.EnvConfigURI])
+			} else {
+				assert.Empty(t, s3, "%s: no S3 access", name)
+			}
+		})
+	}
+	assert.ElementsMatch(t, lambdaapp.Jobs(), keys(found), "one function per job")
+	assert.Equal(t, "HasJanitorTargets", tpl.Resources[found[lambdaapp.JobJanitor]].Condition, "no janitor without targets")
+}
+
+func keys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
 }

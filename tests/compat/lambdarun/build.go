@@ -13,9 +13,14 @@ import (
 // functions/.
 var Functions = []string{"acquire", "acquirebystate", "release", "update", "reset", "metric", "metrics"}
 
-// Build compiles every function for the host's OS and architecture with the
-// project's scripts/build-lambdas.sh (repoRoot is the main module's root)
-// into outDir/<name>/bootstrap, and returns those paths by name.
+// Jobs are the scheduled maintenance functions of the project (one pass per
+// EventBridge scheduled event), by directory name under functions/.
+var Jobs = []string{"reaper", "reconciler", "cleaner", "janitor"}
+
+// Build compiles every function (Functions and Jobs) for the host's OS and
+// architecture with the project's scripts/build-lambdas.sh (repoRoot is the
+// main module's root) into outDir/<name>/bootstrap, and returns those paths
+// by name.
 func Build(ctx context.Context, repoRoot, outDir string) (map[string]string, error) {
 	repoRoot, err := filepath.Abs(repoRoot)
 	if err != nil {
@@ -35,8 +40,8 @@ func Build(ctx context.Context, repoRoot, outDir string) (map[string]string, err
 	if err != nil {
 		return nil, fmt.Errorf("lambdarun: build-lambdas.sh: %w\n%s", err, out)
 	}
-	paths := make(map[string]string, len(Functions))
-	for _, name := range Functions {
+	paths := make(map[string]string, len(Functions)+len(Jobs))
+	for _, name := range append(append([]string(nil), Functions...), Jobs...) {
 		p := filepath.Join(outDir, name, "bootstrap")
 		if _, err := os.Stat(p); err != nil {
 			return nil, fmt.Errorf("lambdarun: %s not built: %w", name, err)
