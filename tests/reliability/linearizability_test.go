@@ -90,7 +90,7 @@ var linTargets = []struct {
 		cfg, _ := poolConfig(linType, linPool)
 		args := []string{"--config", writeConfig(t, cfg), "--store", "dynamodb:" + table,
 			"--dynamodb-endpoint", endpoint, "--dynamodb-region", dynamotest.Region,
-			"--request-ttl", "10m", "--gc-period", "10m", "--log-level", "warn"}
+			"--request-ttl", "10m", "--gc-period", "10m"}
 		// The second process must not sync the config concurrently with the
 		// first one's first sync: start them one after the other.
 		p1 := startServe(t, args...)
