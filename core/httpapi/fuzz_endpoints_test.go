@@ -141,7 +141,9 @@ func FuzzEndpoints(f *testing.F) {
 		rec := httptest.NewRecorder()
 		fw.h.ServeHTTP(rec, req)
 		b, _ := io.ReadAll(rec.Body)
-		msg := func() string { return req.Method + " " + path + "?" + query + " body " + strconv.Quote(string(body)) + ": " + strconv.Itoa(rec.Code) + " " + strconv.Quote(string(b)) }
+		msg := func() string {
+			return req.Method + " " + path + "?" + query + " body " + strconv.Quote(string(body)) + ": " + strconv.Itoa(rec.Code) + " " + strconv.Quote(string(b))
+		}
 
 		require.Less(t, rec.Code, 500, "a client's request must never be a server error: %s", msg())
 		if rec.Code >= 400 {
