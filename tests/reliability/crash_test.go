@@ -26,6 +26,7 @@ import (
 	"github.com/boskos-serverless/boskos/core/ranch"
 	"github.com/boskos-serverless/boskos/core/store"
 	"github.com/boskos-serverless/boskos/core/store/boltstore"
+	"github.com/boskos-serverless/boskos/tests/reliability/linearize"
 )
 
 const crashType = "crash"
@@ -163,14 +164,14 @@ func (c *crashChecker) clientRound(ctx context.Context, hc *http.Client, base st
 	for ctx.Err() == nil {
 		if cl.held == nil {
 			q := url.Values{"type": {crashType}, "state": {"free"}, "dest": {"busy"}, "owner": {cl.owner}}
-			status, body, amb := call(ctx, hc, http.MethodPost, base+"/acquire?"+q.Encode(), "")
+			status, body, amb := linearize.Call(ctx, hc, http.MethodPost, base+"/acquire?"+q.Encode(), "")
 			switch {
 			case amb:
 				cl.pendingAcquire = true
 				c.count(func(s *crashStats) { s.ambiguous++ })
 				return
 			case status == http.StatusOK:
-				var r wireResource
+				var r linearize.WireResource
 				if err := json.Unmarshal(body, &r); err != nil || r.Owner != cl.owner {
 					c.failf("%s: acquire answered %q", cl.owner, body)
 					return
@@ -197,7 +198,7 @@ func (c *crashChecker) clientRound(ctx context.Context, hc *http.Client, base st
 		l := *cl.held
 		if rng.IntN(3) == 0 {
 			q := url.Values{"name": {l.name}, "owner": {cl.owner}, "state": {"busy"}, "epoch": {fmt.Sprint(l.epoch)}}
-			status, body, amb := call(ctx, hc, http.MethodPost, base+"/update?"+q.Encode(), `{"k":"v"}`)
+			status, body, amb := linearize.Call(ctx, hc, http.MethodPost, base+"/update?"+q.Encode(), `{"k":"v"}`)
 			if amb {
 				c.count(func(s *crashStats) { s.ambiguous++ })
 				return
@@ -210,7 +211,7 @@ func (c *crashChecker) clientRound(ctx context.Context, hc *http.Client, base st
 		}
 		q := url.Values{"name": {l.name}, "owner": {cl.owner}, "dest": {"free"}, "epoch": {fmt.Sprint(l.epoch)}}
 		cl.held = nil // the release is being sent
-		status, body, amb := call(ctx, hc, http.MethodPost, base+"/release?"+q.Encode(), "")
+		status, body, amb := linearize.Call(ctx, hc, http.MethodPost, base+"/release?"+q.Encode(), "")
 		if amb {
 			cl.pendingRelease = &l
 			c.count(func(s *crashStats) { s.ambiguous++ })

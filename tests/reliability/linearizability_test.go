@@ -15,6 +15,7 @@ import (
 	"github.com/boskos-serverless/boskos/core/store/boltstore"
 	"github.com/boskos-serverless/boskos/core/store/dynamostore/dynamotest"
 	"github.com/boskos-serverless/boskos/core/store/memstore"
+	"github.com/boskos-serverless/boskos/tests/reliability/linearize"
 )
 
 // linPool is the pool of the linearizability histories: few resources for
@@ -39,23 +40,14 @@ func linParamsFor(t testing.TB) linParams {
 	}
 }
 
-// runHistory records one history against urls (the servers, already
-// configured with the lin pool) and checks it. It returns the result, the
-// number of operations and, for a non-linearizable history, the path of
-// the visualization written to dir.
+// runHistory records one history on the lin pool against urls and checks
+// it (see linearize.History).
 func runHistory(t testing.TB, urls []string, p linParams, seed uint64, dir string) (porcupine.CheckResult, int, string) {
 	t.Helper()
 	_, names := poolConfig(linType, linPool)
-	m := newBoskosModel(names)
-	w := &linWorkload{m: m, rtype: linType, urls: urls, hc: newHTTPClient(2*p.clients, 20*time.Second),
-		rec: newRecorder(), clients: p.clients, ops: p.ops, seed: seed}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute) // failure guard only
-	defer cancel()
-	ops := w.run(ctx)
-	require.NoError(t, ctx.Err(), "the workload did not finish")
-	t.Logf("history: %s", summary(ops))
-	res, path := checkHistory(t, m, ops, p.timeout, dir)
-	return res, len(ops), path
+	return linearize.History(t, urls, linType, names, linearize.Params{
+		Clients: p.clients, Ops: p.ops, CheckTimeout: p.timeout, Seed: seed,
+	}, dir)
 }
 
 // linTargets are the deployments the histories run against. Each returns
@@ -101,7 +93,7 @@ var linTargets = []struct {
 
 // TestLinearizability records concurrent histories of every state-changing
 // endpoint on each deployment and checks them with Porcupine against
-// boskosModel. A failure leaves linearizability.html (Porcupine's
+// linearize.Model. A failure leaves linearizability.html (Porcupine's
 // visualization) and history.txt in the logged directory.
 func TestLinearizability(t *testing.T) {
 	p := linParamsFor(t)

@@ -17,6 +17,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/boskos-serverless/boskos/tests/reliability/linearize"
 )
 
 // The overload pool, and the pool of the FIFO check after it (the load
@@ -121,13 +123,13 @@ func TestOverload(t *testing.T) {
 			for c := 0; c < cycles && !stop(); c++ {
 				q := url.Values{"type": {overloadType}, "state": {"free"}, "dest": {"busy"}, "owner": {owner},
 					"request_id": {fmt.Sprintf("%s-%d", owner, c)}}
-				var r wireResource
+				var r linearize.WireResource
 				for {
 					if stop() {
 						return
 					}
 					polls.Add(1)
-					status, body, amb := call(ctx, load, http.MethodPost, srv.URL+"/acquire?"+q.Encode(), "")
+					status, body, amb := linearize.Call(ctx, load, http.MethodPost, srv.URL+"/acquire?"+q.Encode(), "")
 					if amb || (status != http.StatusOK && status != http.StatusNotFound) {
 						errs <- fmt.Errorf("%s: acquire: %d %q", owner, status, body)
 						return
@@ -148,7 +150,7 @@ func TestOverload(t *testing.T) {
 					"/update?" + url.Values{"name": {r.Name}, "owner": {owner}, "state": {"busy"}, "epoch": {fmt.Sprint(r.Epoch)}}.Encode(),
 					"/release?" + url.Values{"name": {r.Name}, "owner": {owner}, "dest": {"free"}, "epoch": {fmt.Sprint(r.Epoch)}}.Encode(),
 				} {
-					if status, body, _ := call(ctx, load, http.MethodPost, srv.URL+op, ""); status != http.StatusOK {
+					if status, body, _ := linearize.Call(ctx, load, http.MethodPost, srv.URL+op, ""); status != http.StatusOK {
 						errs <- fmt.Errorf("%s: %s: %d %q", owner, op, status, body)
 						return
 					}
@@ -172,7 +174,7 @@ func TestOverload(t *testing.T) {
 		default:
 		}
 		t0 := time.Now()
-		status, _, amb := call(ctx, probe, http.MethodGet, srv.URL+"/healthz", "")
+		status, _, amb := linearize.Call(ctx, probe, http.MethodGet, srv.URL+"/healthz", "")
 		d := time.Since(t0)
 		require.False(t, amb, "/healthz did not answer")
 		require.Equal(t, http.StatusOK, status)
@@ -227,25 +229,25 @@ func TestOverload(t *testing.T) {
 // at once: only the head of the queue may get it.
 func fifoAfterLoad(t *testing.T, ctx context.Context, base string, resources int) {
 	hc := newHTTPClient(64, time.Minute)
-	acquire := func(owner, id string) (int, wireResource) {
+	acquire := func(owner, id string) (int, linearize.WireResource) {
 		q := url.Values{"type": {fifoType}, "state": {"free"}, "dest": {"busy"}, "owner": {owner}}
 		if id != "" {
 			q.Set("request_id", id)
 		}
-		status, body, amb := call(ctx, hc, http.MethodPost, base+"/acquire?"+q.Encode(), "")
+		status, body, amb := linearize.Call(ctx, hc, http.MethodPost, base+"/acquire?"+q.Encode(), "")
 		require.False(t, amb, "acquire %s: %d %q", owner, status, body)
-		var r wireResource
+		var r linearize.WireResource
 		if status == http.StatusOK {
 			require.NoError(t, json.Unmarshal(body, &r))
 		}
 		return status, r
 	}
-	release := func(r wireResource) {
+	release := func(r linearize.WireResource) {
 		q := url.Values{"name": {r.Name}, "owner": {r.Owner}, "dest": {"free"}, "epoch": {fmt.Sprint(r.Epoch)}}
-		status, body, _ := call(ctx, hc, http.MethodPost, base+"/release?"+q.Encode(), "")
+		status, body, _ := linearize.Call(ctx, hc, http.MethodPost, base+"/release?"+q.Encode(), "")
 		require.Equal(t, http.StatusOK, status, "release %s: %q", r.Name, body)
 	}
-	var held []wireResource
+	var held []linearize.WireResource
 	for i := range resources {
 		status, r := acquire(fmt.Sprintf("holder%d", i), "")
 		require.Equal(t, http.StatusOK, status, "holder %d", i)
@@ -260,7 +262,7 @@ func fifoAfterLoad(t *testing.T, ctx context.Context, base string, resources int
 		release(held[0])
 		held = held[1:]
 		statuses := make([]int, waiters)
-		granted := make([]wireResource, waiters)
+		granted := make([]linearize.WireResource, waiters)
 		var wg sync.WaitGroup
 		for i := head; i < waiters; i++ {
 			wg.Add(1)

@@ -1,4 +1,4 @@
-package reliability
+package linearize
 
 import (
 	"context"
@@ -45,9 +45,9 @@ func (r *recorder) add(client int, in opInput, call int64, out opOutput) {
 	r.mu.Unlock()
 }
 
-// call is one HTTP exchange: status and body, or ambiguous (no answer, or
+// Call is one HTTP exchange: status and body, or ambiguous (no answer, or
 // a 5xx: the request may have taken effect).
-func call(ctx context.Context, hc *http.Client, method, target string, body string) (status int, respBody []byte, ambiguous bool) {
+func Call(ctx context.Context, hc *http.Client, method, target string, body string) (status int, respBody []byte, ambiguous bool) {
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
@@ -68,18 +68,18 @@ func call(ctx context.Context, hc *http.Client, method, target string, body stri
 	return resp.StatusCode, b, resp.StatusCode >= 500
 }
 
-// wireResource is the part of the Resource JSON the checks read.
-type wireResource struct {
+// WireResource is the part of the Resource JSON the checks read.
+type WireResource struct {
 	Name  string `json:"name"`
 	State string `json:"state"`
 	Owner string `json:"owner"`
 	Epoch int64  `json:"epoch"`
 }
 
-// linWorkload drives clients against the servers at urls (each operation
+// workload drives clients against the servers at urls (each operation
 // goes to one at random) and records a history on the model's pool.
-type linWorkload struct {
-	m       *boskosModel
+type workload struct {
+	m       *Model
 	rtype   string
 	urls    []string
 	hc      *http.Client
@@ -102,7 +102,7 @@ type linClient struct {
 
 // run runs every client to the end of its budget (or its first ambiguous
 // operation, after which its belief is unknown) and returns the history.
-func (w *linWorkload) run(ctx context.Context) []porcupine.Operation {
+func (w *workload) run(ctx context.Context) []porcupine.Operation {
 	var wg sync.WaitGroup
 	for i := range w.clients {
 		c := &linClient{id: i, owner: fmt.Sprintf("c%d", i), held: map[int]resState{},
@@ -125,7 +125,7 @@ func (w *linWorkload) run(ctx context.Context) []porcupine.Operation {
 // Side operations (reset, calls on resources c does not hold, the
 // cleaner's acquire of a dirty resource) come first, whatever c's state;
 // then c works on what it holds, polls with its request_id, or acquires.
-func (w *linWorkload) step(ctx context.Context, c *linClient) bool {
+func (w *workload) step(ctx context.Context, c *linClient) bool {
 	var held []int
 	for i := range c.held {
 		held = append(held, i)
@@ -188,22 +188,22 @@ func (w *linWorkload) step(ctx context.Context, c *linClient) bool {
 }
 
 // poll asks again with c's waiting request_id.
-func (w *linWorkload) poll(ctx context.Context, c *linClient) bool {
+func (w *workload) poll(ctx context.Context, c *linClient) bool {
 	return w.acquire(ctx, c, opInput{kind: opAcquire, owner: c.owner, state: "free", dest: "busy", requestID: c.waitID})
 }
 
-func (w *linWorkload) url() string { return w.urls[rand.IntN(len(w.urls))] }
+func (w *workload) url() string { return w.urls[rand.IntN(len(w.urls))] }
 
-func (w *linWorkload) acquire(ctx context.Context, c *linClient, in opInput) bool {
+func (w *workload) acquire(ctx context.Context, c *linClient, in opInput) bool {
 	q := url.Values{"type": {w.rtype}, "state": {in.state}, "dest": {in.dest}, "owner": {in.owner}}
 	if in.requestID != "" {
 		q.Set("request_id", in.requestID)
 	}
 	t0 := w.rec.now()
-	status, body, amb := call(ctx, w.hc, http.MethodPost, w.url()+"/acquire?"+q.Encode(), "")
+	status, body, amb := Call(ctx, w.hc, http.MethodPost, w.url()+"/acquire?"+q.Encode(), "")
 	out := opOutput{status: status, ambiguous: amb}
 	if !amb && status == http.StatusOK {
-		var r wireResource
+		var r WireResource
 		err := json.Unmarshal(body, &r)
 		i, known := w.m.index[r.Name]
 		switch {
@@ -224,18 +224,18 @@ func (w *linWorkload) acquire(ctx context.Context, c *linClient, in opInput) boo
 	return !amb
 }
 
-func (w *linWorkload) acquireByState(ctx context.Context, c *linClient, in opInput) bool {
+func (w *workload) acquireByState(ctx context.Context, c *linClient, in opInput) bool {
 	var names []string
 	for _, i := range in.names {
 		names = append(names, w.m.names[i])
 	}
 	q := url.Values{"state": {in.state}, "dest": {in.dest}, "owner": {in.owner}, "names": {strings.Join(names, ",")}}
 	t0 := w.rec.now()
-	status, body, amb := call(ctx, w.hc, http.MethodPost, w.url()+"/acquirebystate?"+q.Encode(), "")
+	status, body, amb := Call(ctx, w.hc, http.MethodPost, w.url()+"/acquirebystate?"+q.Encode(), "")
 	out := opOutput{status: status, ambiguous: amb}
 	if !amb && status == http.StatusOK {
-		var rs []wireResource
-		got := map[string]wireResource{}
+		var rs []WireResource
+		got := map[string]WireResource{}
 		if err := json.Unmarshal(body, &rs); err != nil {
 			out.malformed = err.Error()
 		}
@@ -259,13 +259,13 @@ func (w *linWorkload) acquireByState(ctx context.Context, c *linClient, in opInp
 	return !amb
 }
 
-func (w *linWorkload) update(ctx context.Context, c *linClient, in opInput) bool {
+func (w *workload) update(ctx context.Context, c *linClient, in opInput) bool {
 	q := url.Values{"name": {w.m.names[in.res]}, "owner": {in.owner}, "state": {in.state}}
 	if in.hasEpoch {
 		q.Set("epoch", fmt.Sprint(in.epoch))
 	}
 	t0 := w.rec.now()
-	status, _, amb := call(ctx, w.hc, http.MethodPost, w.url()+"/update?"+q.Encode(), `{"heartbeat":"`+fmt.Sprint(t0)+`"}`)
+	status, _, amb := Call(ctx, w.hc, http.MethodPost, w.url()+"/update?"+q.Encode(), `{"heartbeat":"`+fmt.Sprint(t0)+`"}`)
 	if !amb && status == http.StatusUnauthorized {
 		delete(c.held, in.res) // reset took it
 	}
@@ -273,13 +273,13 @@ func (w *linWorkload) update(ctx context.Context, c *linClient, in opInput) bool
 	return !amb
 }
 
-func (w *linWorkload) release(ctx context.Context, c *linClient, in opInput) bool {
+func (w *workload) release(ctx context.Context, c *linClient, in opInput) bool {
 	q := url.Values{"name": {w.m.names[in.res]}, "dest": {in.dest}, "owner": {in.owner}}
 	if in.hasEpoch {
 		q.Set("epoch", fmt.Sprint(in.epoch))
 	}
 	t0 := w.rec.now()
-	status, _, amb := call(ctx, w.hc, http.MethodPost, w.url()+"/release?"+q.Encode(), "")
+	status, _, amb := Call(ctx, w.hc, http.MethodPost, w.url()+"/release?"+q.Encode(), "")
 	if !amb && (status == http.StatusOK || status == http.StatusUnauthorized) {
 		delete(c.held, in.res)
 	}
@@ -289,10 +289,10 @@ func (w *linWorkload) release(ctx context.Context, c *linClient, in opInput) boo
 
 // reset frees every owned busy resource (expire < 0) and records one
 // operation per resource of the pool.
-func (w *linWorkload) reset(ctx context.Context, c *linClient, in opInput) bool {
+func (w *workload) reset(ctx context.Context, c *linClient, in opInput) bool {
 	q := url.Values{"type": {w.rtype}, "state": {in.state}, "dest": {in.dest}, "expire": {"-1s"}}
 	t0 := w.rec.now()
-	status, body, amb := call(ctx, w.hc, http.MethodPost, w.url()+"/reset?"+q.Encode(), "")
+	status, body, amb := Call(ctx, w.hc, http.MethodPost, w.url()+"/reset?"+q.Encode(), "")
 	freed := map[string]string{}
 	if !amb && status == http.StatusOK {
 		if err := json.Unmarshal(body, &freed); err != nil {
@@ -310,8 +310,8 @@ func (w *linWorkload) reset(ctx context.Context, c *linClient, in opInput) bool 
 	return !amb
 }
 
-// summary counts a history's operations by kind and answer.
-func summary(ops []porcupine.Operation) string {
+// Summary counts a history's operations by kind and answer.
+func Summary(ops []porcupine.Operation) string {
 	counts := map[string]int{}
 	for _, op := range ops {
 		in, out := op.Input.(opInput), op.Output.(opOutput)
@@ -333,13 +333,13 @@ func summary(ops []porcupine.Operation) string {
 	return strings.TrimSpace(b.String())
 }
 
-// checkHistory runs Porcupine on ops. When the history is not
+// check runs Porcupine on ops. When the history is not
 // linearizable it writes the visualization (linearizability.html) to dir
 // and returns its path. An Unknown result (the checker's own timeout)
 // fails t.
-func checkHistory(t testing.TB, m *boskosModel, ops []porcupine.Operation, timeout time.Duration, dir string) (porcupine.CheckResult, string) {
+func check(t testing.TB, m *Model, ops []porcupine.Operation, timeout time.Duration, dir string) (porcupine.CheckResult, string) {
 	t.Helper()
-	model := m.porcupine()
+	model := m.Porcupine()
 	start := time.Now()
 	res, info := porcupine.CheckOperationsVerbose(model, ops, timeout)
 	t.Logf("porcupine: %s on %d operations in %s", res, len(ops), time.Since(start).Round(time.Millisecond))

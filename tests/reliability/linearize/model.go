@@ -1,4 +1,4 @@
-package reliability
+package linearize
 
 import (
 	"fmt"
@@ -9,9 +9,9 @@ import (
 	"github.com/anishathalye/porcupine"
 )
 
-// maxPool is the largest pool the model tracks (its state is a fixed-size
+// MaxPool is the largest pool the model tracks (its state is a fixed-size
 // array, so that states compare with ==).
-const maxPool = 8
+const MaxPool = 8
 
 // opKind is the kind of a modelled operation.
 type opKind int
@@ -70,7 +70,7 @@ type resState struct {
 // modelState is the whole modelled service. waiting holds the request_ids
 // queued per state ("state\x1fid" entries, sorted, joined by "\n").
 type modelState struct {
-	res     [maxPool]resState
+	res     [MaxPool]resState
 	waiting string
 }
 
@@ -105,7 +105,7 @@ func (s modelState) waitingIn(state string) int {
 	return n
 }
 
-// boskosModel is the sequential specification of the Boskos API on one
+// Model is the sequential specification of the Boskos API on one
 // static pool of one type (names[i] is resource i), as this project
 // promises it: one owner per resource, an epoch that grows by one per
 // grant, owner/state/epoch checks on /update and /release, all-or-nothing
@@ -121,23 +121,25 @@ func (s modelState) waitingIn(state string) int {
 // the conditional write checks only the candidate); once that is fixed the
 // model must only grant the rank-th free resource to a request_id at rank
 // k, and refuse anonymous callers while request_ids wait.
-type boskosModel struct {
+type Model struct {
 	names []string
 	index map[string]int
 }
 
-func newBoskosModel(names []string) *boskosModel {
-	if len(names) > maxPool {
-		panic(fmt.Sprintf("model: pool of %d > maxPool %d", len(names), maxPool))
+// NewModel returns the model of the pool names (resource i is names[i],
+// free and unowned at the start). It panics on more than MaxPool names.
+func NewModel(names []string) *Model {
+	if len(names) > MaxPool {
+		panic(fmt.Sprintf("model: pool of %d > MaxPool %d", len(names), MaxPool))
 	}
-	m := &boskosModel{names: names, index: map[string]int{}}
+	m := &Model{names: names, index: map[string]int{}}
 	for i, n := range names {
 		m.index[n] = i
 	}
 	return m
 }
 
-func (m *boskosModel) init() modelState {
+func (m *Model) init() modelState {
 	var s modelState
 	for i := range m.names {
 		s.res[i] = resState{state: "free"}
@@ -146,7 +148,7 @@ func (m *boskosModel) init() modelState {
 }
 
 // free lists the resources unowned in state.
-func (m *boskosModel) free(s modelState, state string) []int {
+func (m *Model) free(s modelState, state string) []int {
 	var out []int
 	for i := range m.names {
 		if s.res[i].owner == "" && s.res[i].state == state {
@@ -177,7 +179,7 @@ func holderStatus(r resState, in opInput, checkState bool) int {
 
 // step returns every state the service may be in after in answered out
 // in state s; none means the answer was impossible.
-func (m *boskosModel) step(s modelState, in opInput, out opOutput) []modelState {
+func (m *Model) step(s modelState, in opInput, out opOutput) []modelState {
 	if out.malformed != "" {
 		return nil
 	}
@@ -293,8 +295,8 @@ func (m *boskosModel) step(s modelState, in opInput, out opOutput) []modelState 
 	return nil
 }
 
-// porcupine returns the model as Porcupine checks it.
-func (m *boskosModel) porcupine() porcupine.Model {
+// Porcupine returns the model as Porcupine checks it.
+func (m *Model) Porcupine() porcupine.Model {
 	nm := porcupine.NondeterministicModel{
 		Init: func() []interface{} { return []interface{}{m.init()} },
 		Step: func(state, input, output interface{}) []interface{} {
@@ -313,7 +315,7 @@ func (m *boskosModel) porcupine() porcupine.Model {
 	return nm.ToModel()
 }
 
-func (m *boskosModel) describeOp(in opInput, out opOutput) string {
+func (m *Model) describeOp(in opInput, out opOutput) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s(", in.kind)
 	switch in.kind {
@@ -358,7 +360,7 @@ func (m *boskosModel) describeOp(in opInput, out opOutput) string {
 	return b.String()
 }
 
-func (m *boskosModel) describeState(s modelState) string {
+func (m *Model) describeState(s modelState) string {
 	var parts []string
 	for i, n := range m.names {
 		r := s.res[i]
