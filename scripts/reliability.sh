@@ -40,5 +40,14 @@ if [[ $status -ne 0 ]]; then
   exit $status
 fi
 
+echo "== linearizability of the Lambda binaries under the fake runtime (tests/compat)"
+log="$BOSKOS_RELIABILITY_ARTIFACTS/lambda.log"
+(cd tests/compat && go test -count=1 -timeout 60m -v -run '^TestLinearizabilityLambda$' .) >"$log" 2>&1 || status=$?
+grep -E 'reliability:|^(--- )?(FAIL|ok|PASS)' "$log" | sed 's/^ *//' | tee -a "$BOSKOS_RELIABILITY_ARTIFACTS/figures.txt"
+if [[ $status -ne 0 ]]; then
+  echo "Lambda linearizability failed: see $log" >&2
+  exit $status
+fi
+
 echo "== fuzzing, $FUZZTIME per target"
 make --no-print-directory fuzz FUZZTIME="$FUZZTIME"

@@ -3,6 +3,7 @@ module github.com/boskos-serverless/boskos/tests/compat
 go 1.26.0
 
 require (
+	github.com/anishathalye/porcupine v1.3.1
 	github.com/boskos-serverless/boskos v0.0.0
 	github.com/stretchr/testify v1.12.1
 	sigs.k8s.io/boskos v0.0.0-20250908171729-5e4ab7284e90
