@@ -25,10 +25,10 @@ reliability: ## Long forms of the reliability suite (linearizability, crashes, o
 # How long `make fuzz` runs each fuzz target.
 FUZZTIME ?= 1m
 fuzz: ## Run every Go fuzz target for FUZZTIME (default 1m) each; new failing inputs land in testdata/fuzz/
-	$(GO) test -run '^$$' -fuzz '^FuzzHandler$$' -fuzztime $(FUZZTIME) ./core/httpapi
-	$(GO) test -run '^$$' -fuzz '^FuzzEndpoints$$' -fuzztime $(FUZZTIME) ./core/httpapi
-	$(GO) test -run '^$$' -fuzz '^FuzzParseConfig$$' -fuzztime $(FUZZTIME) ./core/boskos
-	$(GO) test -run '^$$' -fuzz '^FuzzUserDataMerge$$' -fuzztime $(FUZZTIME) ./core/boskos
+	$(GO) test -run '^$$' -fuzz '^FuzzHandler$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10s ./core/httpapi
+	$(GO) test -run '^$$' -fuzz '^FuzzEndpoints$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10s ./core/httpapi
+	$(GO) test -run '^$$' -fuzz '^FuzzParseConfig$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10s ./core/boskos
+	$(GO) test -run '^$$' -fuzz '^FuzzUserDataMerge$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10s ./core/boskos
 
 build: ## Build the Lambda bootstrap binaries (provided.al2023, arm64) into build/<function>/bootstrap
 	./scripts/build-lambdas.sh
