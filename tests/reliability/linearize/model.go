@@ -121,6 +121,12 @@ func (s modelState) waitingIn(state string) int {
 // the conditional write checks only the candidate); once that is fixed the
 // model must only grant the rank-th free resource to a request_id at rank
 // k, and refuse anonymous callers while request_ids wait.
+//
+// The one refusal it does check is strict on purpose: an anonymous acquire
+// that lost every race for the candidates it saw (ranch's lostRoundsLimit)
+// answers 404 even though, in principle, a resource could have been free at
+// every instant of the call. No run has shown it yet; if one does, that is
+// where to look.
 type Model struct {
 	names []string
 	index map[string]int
