@@ -6,7 +6,7 @@ DATA  ?= .data
 PORT  ?= 8080
 CONFIG ?= config/example.yaml
 
-.PHONY: help run test test-unit test-compat build bench lint vet fmt clean dynamodb-start dynamodb-stop
+.PHONY: help run test test-unit test-compat build bench lint vet fmt clean dynamodb-start dynamodb-stop reliability fuzz
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -18,6 +18,17 @@ run: ## Start the local server on http://127.0.0.1:$(PORT), embedded store in $(
 
 test: ## Run every test: unit, conformance, DynamoDB Local integration, Lambda binaries, upstream-client compatibility
 	./scripts/test.sh
+
+reliability: ## Long forms of the reliability suite (linearizability, crashes, overload; FUZZTIME of fuzzing per target); figures in .reliability/figures.txt
+	./scripts/reliability.sh
+
+# How long `make fuzz` runs each fuzz target.
+FUZZTIME ?= 1m
+fuzz: ## Run every Go fuzz target for FUZZTIME (default 1m) each; new failing inputs land in testdata/fuzz/
+	$(GO) test -run '^$$' -fuzz '^FuzzHandler$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10s ./core/httpapi
+	$(GO) test -run '^$$' -fuzz '^FuzzEndpoints$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10s ./core/httpapi
+	$(GO) test -run '^$$' -fuzz '^FuzzParseConfig$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10s ./core/boskos
+	$(GO) test -run '^$$' -fuzz '^FuzzUserDataMerge$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10s ./core/boskos
 
 build: ## Build the Lambda bootstrap binaries (provided.al2023, arm64) into build/<function>/bootstrap
 	./scripts/build-lambdas.sh

@@ -3,6 +3,7 @@ module github.com/boskos-serverless/boskos/tests/compat
 go 1.26.0
 
 require (
+	github.com/anishathalye/porcupine v1.3.1
 	github.com/boskos-serverless/boskos v0.0.0
 	github.com/spf13/cobra v1.7.0
 	github.com/stretchr/testify v1.12.1

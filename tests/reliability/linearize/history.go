@@ -1,0 +1,47 @@
+package linearize
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/anishathalye/porcupine"
+	"github.com/stretchr/testify/require"
+)
+
+// Params are the sizes of one history.
+type Params struct {
+	// Clients run concurrently; each does Ops operations (fewer when one
+	// of its calls is ambiguous: it stops there).
+	Clients, Ops int
+	// CheckTimeout is Porcupine's budget; running out fails the test.
+	CheckTimeout time.Duration
+	// Seed makes the clients' choices reproducible (not the interleaving).
+	Seed uint64
+}
+
+// History records one history against the servers at urls, which serve a
+// static pool of type rtype whose resources (names, at most MaxPool) are
+// all free and unowned, and checks it. Each operation goes to one of urls
+// at random. It returns Porcupine's result and the number of operations;
+// for a history that is not linearizable, also the path of Porcupine's
+// visualization, written with history.txt (every operation, by call time)
+// to dir. It fails t when the workload does not finish or Porcupine runs
+// out of time.
+func History(t testing.TB, urls []string, rtype string, names []string, p Params, dir string) (porcupine.CheckResult, int, string) {
+	t.Helper()
+	m := NewModel(names)
+	hc := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{
+		MaxIdleConns: 2 * p.Clients, MaxIdleConnsPerHost: 2 * p.Clients, IdleConnTimeout: time.Minute,
+	}}
+	defer hc.CloseIdleConnections()
+	w := &workload{m: m, rtype: rtype, urls: urls, hc: hc, rec: newRecorder(), clients: p.Clients, ops: p.Ops, seed: p.Seed}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute) // failure guard only
+	defer cancel()
+	ops := w.run(ctx)
+	require.NoError(t, ctx.Err(), "the workload did not finish")
+	t.Logf("history: %s", Summary(ops))
+	res, path := check(t, m, ops, p.CheckTimeout, dir)
+	return res, len(ops), path
+}
