@@ -168,9 +168,11 @@ type Report struct {
 	Running int
 }
 
-// Stats are a janitor's counters since New.
+// Stats are a janitor's counters since New: Claimed counts the cleanups
+// started, HandedBack the resources claimed and handed back untouched
+// (failed within RetryDelay), the others the Results by Status.
 type Stats struct {
-	Claimed, Cleaned, Dispatched, Failed, Quarantined, Interrupted, Lost, Errors int64
+	Claimed, HandedBack, Cleaned, Dispatched, Failed, Quarantined, Interrupted, Lost, Errors int64
 }
 
 // Janitor cleans dirty resources. Its methods are safe for concurrent
@@ -187,7 +189,7 @@ type Janitor struct {
 	rotation int
 	failedAt map[string]time.Time // name -> last failed cleanup
 
-	claimed, cleaned, dispatched, failed, quarantined, interrupted, lost, errs atomic.Int64
+	claimed, handedBack, cleaned, dispatched, failed, quarantined, interrupted, lost, errs atomic.Int64
 }
 
 // New returns a Janitor over r. It fails on options out of range.
@@ -320,7 +322,7 @@ func (j *Janitor) Running() int {
 // Stats returns the counters.
 func (j *Janitor) Stats() Stats {
 	return Stats{
-		Claimed: j.claimed.Load(), Cleaned: j.cleaned.Load(), Dispatched: j.dispatched.Load(),
+		Claimed: j.claimed.Load(), HandedBack: j.handedBack.Load(), Cleaned: j.cleaned.Load(), Dispatched: j.dispatched.Load(),
 		Failed: j.failed.Load(), Quarantined: j.quarantined.Load(), Interrupted: j.interrupted.Load(),
 		Lost: j.lost.Load(), Errors: j.errs.Load(),
 	}
@@ -423,7 +425,6 @@ func (j *Janitor) claim(ctx context.Context, rtype string) (boskos.Resource, boo
 		j.log.Error("claim failed", "type", rtype, "error", err)
 		return boskos.Resource{}, false, fmt.Errorf("janitor: claim %s: %w", rtype, err)
 	}
-	j.claimed.Add(1)
 	if ctx.Err() == nil && j.failedRecently(res.Name) {
 		// The least recently updated dirty resource failed moments ago:
 		// nothing else of the type is waiting. Hand it back untouched.
@@ -431,8 +432,10 @@ func (j *Janitor) claim(ctx context.Context, rtype string) (boskos.Resource, boo
 		if err := j.r.Release(ctx, res.Name, boskos.Dirty, j.o.Owner, &res.Epoch); err != nil {
 			j.log.Error("hand back failed", "type", rtype, "name", res.Name, "error", err)
 		}
+		j.handedBack.Add(1)
 		return boskos.Resource{}, false, nil
 	}
+	j.claimed.Add(1)
 	return res, true, nil
 }
 
@@ -638,6 +641,8 @@ func (j *Janitor) succeed(ctx context.Context, log *slog.Logger, res boskos.Reso
 func (j *Janitor) fail(ctx context.Context, log *slog.Logger, res boskos.Resource, cerr error, r *Result) {
 	r.Err = cerr
 	r.Failures++
+	// Before the release: a pass must not take it up again at once.
+	j.noteFailure(res.Name, true)
 	dest := boskos.Dirty
 	ud := boskos.UserData{KeyFailures: strconv.Itoa(r.Failures)}
 	r.Status = StatusFailed
