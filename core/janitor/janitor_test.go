@@ -61,7 +61,7 @@ func TestCleanOutcomes(t *testing.T) {
 		{name: "long reason is truncated", ud: boskos.UserData{janitor.KeyFailures: "2"}, cleaner: always(0, errors.New(long)),
 			wantStatus: janitor.StatusQuarantined, wantState: boskos.Quarantined, wantReason: "éé"},
 		{name: "panic is a failure",
-			cleaner: janitor.CleanerFunc(func(context.Context, boskos.Resource) (janitor.Outcome, error) { panic("oops") }),
+			cleaner:    janitor.CleanerFunc(func(context.Context, boskos.Resource) (janitor.Outcome, error) { panic("oops") }),
 			wantStatus: janitor.StatusFailed, wantState: boskos.Dirty, wantUD: boskos.UserData{janitor.KeyFailures: "1"}},
 	}
 	for _, tc := range tests {

@@ -26,7 +26,7 @@ type API interface {
 var _ API = (*lambda.Client)(nil)
 
 // functionName is Lambda's pattern of the FunctionName parameter of Invoke.
-var functionName = regexp.MustCompile(`^(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\d{1}:)?(\d{12}:)?(function:)?([a-zA-Z0-9-_.]+)(:(\$LATEST|[a-zA-Z0-9-_]+))?$`)
+var functionName = regexp.MustCompile(`^(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\d{1}:)?(\d{12}:)?(function:)?([a-zA-Z0-9_.-]+)(:(\$LATEST|[a-zA-Z0-9_-]+))?$`)
 
 // maxFunctionName bounds a function name or ARN with its qualifier.
 const maxFunctionName = 170
