@@ -17,6 +17,9 @@ import (
 
 	"github.com/boskos-serverless/boskos/core/boskos"
 	"github.com/boskos-serverless/boskos/core/janitor"
+	"github.com/boskos-serverless/boskos/core/store"
+	"github.com/boskos-serverless/boskos/core/store/faultstore"
+	"github.com/boskos-serverless/boskos/core/store/memstore"
 )
 
 const oneDirty = `
@@ -529,7 +532,13 @@ resources:
 // every dirty resource ends free, cleaned exactly once, never by two
 // cleanups at a time; some cleanups fail once first.
 func TestTwoJanitors(t *testing.T) {
-	for _, b := range backends {
+	withFaults := append(backends[:len(backends):len(backends)], struct {
+		name string
+		open func(t testing.TB) store.Store
+	}{"memstore/faults", func(testing.TB) store.Store {
+		return faultstore.New(memstore.New(), faultstore.FirstWriteConflict())
+	}})
+	for _, b := range withFaults {
 		t.Run(b.name, func(t *testing.T) {
 			if b.name == "dynamostore" && testing.Short() {
 				t.Skip("DynamoDB Local in -short")
@@ -608,4 +617,48 @@ resources:
 			assert.Equal(t, janitor.Stats{Cleaned: 24, Failed: 2}, janitor.Stats{Cleaned: st.Cleaned, Failed: st.Failed})
 		})
 	}
+}
+
+// cancellingRanch cancels a context right after each successful Acquire,
+// as if the janitor's context ended between a claim and its cleanup.
+type cancellingRanch struct {
+	janitor.Ranch
+	cancel context.CancelFunc
+}
+
+func (c cancellingRanch) Acquire(ctx context.Context, rtype, state, dest, owner, requestID string) (boskos.Resource, error) {
+	res, err := c.Ranch.Acquire(ctx, rtype, state, dest, owner, requestID)
+	if err == nil {
+		c.cancel()
+	}
+	return res, err
+}
+
+// TestClaimAsContextEnds: a resource claimed as the context ends is handed
+// back dirty at once, its cleanup never started, no failure counted.
+func TestClaimAsContextEnds(t *testing.T) {
+	e := memEnv(t, oneDirty)
+	ctx, cancel := context.WithCancel(e.ctx)
+	defer cancel()
+	var calls atomic.Int32
+	res := newResults()
+	j, err := janitor.New(cancellingRanch{Ranch: e.r, cancel: cancel}, janitor.Options{
+		Types: types("gce-project"), Logger: quiet, OnResult: res.add,
+		Targets: janitor.Targets{All: janitor.CleanerFunc(func(context.Context, boskos.Resource) (janitor.Outcome, error) {
+			calls.Add(1)
+			return janitor.Cleaned, nil
+		})}})
+	require.NoError(t, err)
+	rep, err := j.Pass(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 1, rep.Claimed["gce-project"])
+	r := res.next(t)
+	assert.Equal(t, janitor.StatusInterrupted, r.Status)
+	assert.ErrorIs(t, r.Err, context.Canceled)
+	require.NoError(t, j.Wait(e.ctx))
+	assert.Zero(t, calls.Load())
+	got := e.get("p-1")
+	assert.Equal(t, boskos.Dirty, got.State)
+	assert.Equal(t, "", got.Owner)
+	assert.Empty(t, got.UserData)
 }
