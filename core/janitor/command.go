@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"os/exec"
 	"strings"
 	"sync"
@@ -38,6 +40,17 @@ type Command struct {
 	Path string
 	// Args come before the --<kind>=<name> argument.
 	Args []string
+	// Logger, if set, receives every line the command writes (stdout and
+	// stderr) at debug level, with the resource's type and name; else
+	// stdout is discarded. A script that prints credentials leaks them
+	// there: keep secrets out of its output.
+	Logger *slog.Logger
+}
+
+// CommandOptions tune the Commands ParseCommands builds.
+type CommandOptions struct {
+	// Logger is Command.Logger.
+	Logger *slog.Logger
 }
 
 // NewCommand parses a command line split as a POSIX shell would split
@@ -90,7 +103,14 @@ func (c *Command) Clean(ctx context.Context, r boskos.Resource) (Outcome, error)
 	cmd.Stdin = bytes.NewReader(in)
 	stderr := &tailBuffer{max: stderrTailBytes}
 	cmd.Stderr = stderr
-	cmd.Stdout = nil // discarded
+	if c.Logger != nil {
+		log := c.Logger.With("type", r.Type, "name", r.Name)
+		out, errOut := &lineLogger{log: log, stream: "stdout"}, &lineLogger{log: log, stream: "stderr"}
+		defer out.flush()
+		defer errOut.flush()
+		cmd.Stdout = out
+		cmd.Stderr = io.MultiWriter(stderr, errOut)
+	}
 	cmd.WaitDelay = commandWaitDelay
 	setProcessGroup(cmd)
 	err = cmd.Run()
@@ -149,6 +169,49 @@ func (t *tailBuffer) String() string {
 		s = "…" + s
 	}
 	return s
+}
+
+// lineLogger logs each line written to it.
+type lineLogger struct {
+	mu     sync.Mutex
+	log    *slog.Logger
+	stream string
+	buf    []byte
+}
+
+// maxLogLine bounds one logged line.
+const maxLogLine = 4096
+
+func (l *lineLogger) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.buf = append(l.buf, p...)
+	for {
+		i := bytes.IndexByte(l.buf, '\n')
+		if i < 0 {
+			if len(l.buf) > maxLogLine {
+				l.emit(l.buf)
+				l.buf = l.buf[:0]
+			}
+			return len(p), nil
+		}
+		l.emit(l.buf[:i])
+		l.buf = l.buf[i+1:]
+	}
+}
+
+func (l *lineLogger) emit(line []byte) {
+	l.log.Debug("cleanup output", "stream", l.stream, "line", truncate(string(line), maxLogLine))
+}
+
+// flush logs a last line without a newline.
+func (l *lineLogger) flush() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.buf) > 0 {
+		l.emit(l.buf)
+		l.buf = nil
+	}
 }
 
 // SplitCommandLine splits line into words as a POSIX shell would, without

@@ -1,11 +1,15 @@
 package janitor_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -209,7 +213,7 @@ resources:
   state: dirty
   names: [a-1]
 `)
-		targets, err := janitor.ParseCommands([]string{exampleScript(t), "aws-account=" + exampleScript(t) + " --fail"})
+		targets, err := janitor.ParseCommands([]string{exampleScript(t), "aws-account=" + exampleScript(t) + " --fail"}, janitor.CommandOptions{})
 		require.NoError(t, err)
 		require.NoError(t, targets.Validate([]string{"gce-project", "aws-account"}))
 		results := newResults()
@@ -224,4 +228,45 @@ resources:
 			strings.TrimPrefix(e.get("a-1").UserData[janitor.KeyReason], "exit status 1: "))
 		assert.Equal(t, []janitor.Status{"failed", "failed", "quarantined"}, results.statuses()["a-1"])
 	})
+}
+
+// syncBuffer is a goroutine-safe bytes.Buffer.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestCommandOutputLogged(t *testing.T) {
+	var buf syncBuffer
+	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug,
+		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey {
+				return slog.Attr{}
+			}
+			return a
+		}}))
+	targets, err := janitor.ParseCommands([]string{script(t, `echo "deleting VMs"; echo "one warning" >&2; printf 'no newline'`)},
+		janitor.CommandOptions{Logger: log})
+	require.NoError(t, err)
+	_, err = targets.All.Clean(context.Background(), boskos.Resource{Type: "gce-project", Name: "p-1"})
+	require.NoError(t, err)
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	sort.Strings(lines)
+	assert.Equal(t, []string{
+		`level=DEBUG msg="cleanup output" type=gce-project name=p-1 stream=stderr line="one warning"`,
+		`level=DEBUG msg="cleanup output" type=gce-project name=p-1 stream=stdout line="deleting VMs"`,
+		`level=DEBUG msg="cleanup output" type=gce-project name=p-1 stream=stdout line="no newline"`,
+	}, lines)
 }

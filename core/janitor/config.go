@@ -47,8 +47,8 @@ func splitType(s string) (rtype, rest string, ok bool) {
 // errors.Join: an empty command, "TYPE=" without a command, unbalanced
 // quotes, a program that is missing or not executable, a type or the
 // all-types command given twice. Validate the result against the config's
-// types with Targets.Validate.
-func ParseCommands(values []string) (Targets, error) {
+// types with Targets.Validate. o tunes every Command.
+func ParseCommands(values []string, o CommandOptions) (Targets, error) {
 	t := Targets{ByType: map[string]Cleaner{}}
 	var errs []error
 	bad := func(v, format string, args ...any) {
@@ -70,6 +70,7 @@ func ParseCommands(values []string) (Targets, error) {
 			bad(v, "%v", err)
 			continue
 		}
+		c.Logger = o.Logger
 		if err := c.Check(); err != nil {
 			bad(v, "%v", err)
 			continue

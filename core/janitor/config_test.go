@@ -53,7 +53,7 @@ func TestParseCommands(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := janitor.ParseCommands(tc.values)
+			got, err := janitor.ParseCommands(tc.values, janitor.CommandOptions{})
 			if tc.wantErr != "" {
 				require.EqualError(t, err, tc.wantErr)
 				return

@@ -140,9 +140,11 @@ const (
 
 // Result describes one cleanup.
 type Result struct {
+	// Type and Name are the resource's.
 	Type, Name string
-	Epoch      int64
-	Status     Status
+	// Epoch is the resource's epoch while the janitor held it.
+	Epoch  int64
+	Status Status
 	// Failures is the count of consecutive failed cleanups after this one
 	// (0 after a success).
 	Failures int
