@@ -23,7 +23,8 @@ const bodyTailBytes = 512
 // Content-Type application/json. A 2xx answer is Cleaned, except 202
 // Accepted, which is Dispatched (the endpoint took the resource over and
 // releases it itself, as the janitor's owner with the resource's epoch);
-// any other status is a failure naming it and the tail of the body.
+// any other status (a redirect too) is a failure naming it and the tail of
+// the body.
 type Webhook struct {
 	url    string
 	client *http.Client
@@ -32,8 +33,9 @@ type Webhook struct {
 
 // WebhookOptions tune a Webhook.
 type WebhookOptions struct {
-	// Client sends the requests (default: a client without timeout; the
-	// cleanup's context bounds each request).
+	// Client sends the requests (default: a client without timeout, the
+	// cleanup's context bounds each request, that follows no redirect: a
+	// redirected POST would become a GET, and its 200 a false success).
 	Client *http.Client
 	// Header is added to every request (an Authorization header, say).
 	Header http.Header
@@ -46,7 +48,7 @@ func NewWebhook(rawURL string, o WebhookOptions) (*Webhook, error) {
 		return nil, err
 	}
 	if o.Client == nil {
-		o.Client = &http.Client{}
+		o.Client = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	}
 	return &Webhook{url: rawURL, client: o.Client, header: o.Header.Clone()}, nil
 }

@@ -33,7 +33,7 @@ func TestWebhookClean(t *testing.T) {
 		{name: "202 is dispatched", status: 202, want: janitor.Dispatched},
 		{name: "500 with body", status: 500, body: "cannot delete bucket\n", wantErr: "webhook %s answered 500 Internal Server Error: cannot delete bucket"},
 		{name: "404 without body", status: 404, wantErr: "webhook %s answered 404 Not Found"},
-		{name: "302 is a failure", status: 302, wantErr: "webhook %s answered 302 Found"},
+		{name: "a redirect is a failure, not followed", status: 302, wantErr: "webhook %s answered 302 Found"},
 		{name: "long body keeps its tail", status: 503, body: strings.Repeat("x", 5000) + "END",
 			wantErr: "webhook %s answered 503 Service Unavailable: …" + strings.Repeat("x", 509) + "END"},
 	}
@@ -46,6 +46,9 @@ func TestWebhookClean(t *testing.T) {
 				assert.Equal(t, "Bearer s3cret", r.Header.Get("Authorization"))
 				b, _ := io.ReadAll(r.Body)
 				assert.JSONEq(t, string(wantBody), string(b))
+				if tc.status == http.StatusFound {
+					w.Header().Set("Location", "/elsewhere")
+				}
 				w.WriteHeader(tc.status)
 				_, _ = io.WriteString(w, tc.body)
 			}))
