@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -650,7 +651,8 @@ func (j *Janitor) fail(ctx context.Context, log *slog.Logger, res boskos.Resourc
 	r.Status = StatusFailed
 	if r.Failures >= j.o.MaxFailures {
 		dest, r.Status = boskos.Quarantined, StatusQuarantined
-		ud[KeyReason] = truncate(cerr.Error(), MaxReasonBytes)
+		// Valid UTF-8 (DynamoDB refuses anything else), bounded.
+		ud[KeyReason] = truncate(strings.ToValidUTF8(cerr.Error(), "\uFFFD"), MaxReasonBytes)
 		if ud[KeyReason] == "" {
 			ud[KeyReason] = "cleanup failed"
 		}

@@ -63,6 +63,9 @@ func TestCleanOutcomes(t *testing.T) {
 			wantUD: boskos.UserData{janitor.KeyFailures: "3", janitor.KeyReason: "boom"}},
 		{name: "long reason is truncated", ud: boskos.UserData{janitor.KeyFailures: "2"}, cleaner: always(0, errors.New(long)),
 			wantStatus: janitor.StatusQuarantined, wantState: boskos.Quarantined, wantReason: "éé"},
+		{name: "reason made valid UTF-8", ud: boskos.UserData{janitor.KeyFailures: "2"}, cleaner: always(0, errors.New("bad \xff byte")),
+			wantStatus: janitor.StatusQuarantined, wantState: boskos.Quarantined,
+			wantUD: boskos.UserData{janitor.KeyFailures: "3", janitor.KeyReason: "bad \uFFFD byte"}},
 		{name: "panic is a failure",
 			cleaner:    janitor.CleanerFunc(func(context.Context, boskos.Resource) (janitor.Outcome, error) { panic("oops") }),
 			wantStatus: janitor.StatusFailed, wantState: boskos.Dirty, wantUD: boskos.UserData{janitor.KeyFailures: "1"}},
@@ -661,4 +664,46 @@ func TestClaimAsContextEnds(t *testing.T) {
 	assert.Equal(t, boskos.Dirty, got.State)
 	assert.Equal(t, "", got.Owner)
 	assert.Empty(t, got.UserData)
+}
+
+// TestOutcomesOnEveryBackend: the user data writes of a failure, a
+// quarantine and a success mean the same on every engine.
+func TestOutcomesOnEveryBackend(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			if b.name == "dynamostore" && testing.Short() {
+				t.Skip("DynamoDB Local in -short")
+			}
+			e := newEnv(t, b.open(t), `
+resources:
+- type: q
+  state: dirty
+  names: [q-1]
+- type: f
+  state: dirty
+  names: [f-1]
+- type: c
+  state: dirty
+  names: [c-1]
+`)
+			e.setUserData("q-1", boskos.Dirty, boskos.UserData{janitor.KeyFailures: "1", "keep": "x"})
+			e.setUserData("c-1", boskos.Dirty, boskos.UserData{janitor.KeyFailures: "1", janitor.KeyReason: "old"})
+			fail := always(0, errors.New("still \xffdirty"))
+			j := e.newJanitor(janitor.Options{Types: types("q", "f", "c"), MaxFailures: 2,
+				Targets: janitor.Targets{All: always(janitor.Cleaned, nil), ByType: map[string]janitor.Cleaner{"q": fail, "f": fail}}}, nil)
+			rep, err := j.RunOnce(e.ctx)
+			require.NoError(t, err)
+			assert.Equal(t, map[string]int{"q": 1, "f": 1, "c": 1}, rep.Claimed)
+			q := e.get("q-1")
+			assert.Equal(t, boskos.Quarantined, q.State)
+			assert.Equal(t, "", q.Owner)
+			assert.Equal(t, boskos.UserData{janitor.KeyFailures: "2", janitor.KeyReason: "still \uFFFDdirty", "keep": "x"}, q.UserData)
+			f := e.get("f-1")
+			assert.Equal(t, boskos.Dirty, f.State)
+			assert.Equal(t, boskos.UserData{janitor.KeyFailures: "1"}, f.UserData)
+			c := e.get("c-1")
+			assert.Equal(t, boskos.Free, c.State)
+			assert.Empty(t, c.UserData)
+		})
+	}
 }
