@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -167,10 +169,64 @@ func TestQuarantineAfterRepeatedFailures(t *testing.T) {
 	assert.Equal(t, janitor.Stats{Claimed: 3, Failed: 2, Quarantined: 1}, st)
 }
 
+// hanger is a cleanup that blocks until the test lets it go.
+type hanger struct {
+	cleaner janitor.Cleaner
+	letGo   func()
+	hanging func() int // cleanups blocked right now (-1: unknown)
+	arrived chan struct{}
+}
+
+// hangingWebhook blocks in its HTTP handler.
+func hangingWebhook(t *testing.T) hanger {
+	release := make(chan struct{})
+	var once sync.Once
+	var hanging atomic.Int32
+	h := hanger{letGo: func() { once.Do(func() { close(release) }) }, arrived: make(chan struct{}, 100),
+		hanging: func() int { return int(hanging.Load()) }}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hanging.Add(1)
+		h.arrived <- struct{}{}
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+		hanging.Add(-1)
+		w.WriteHeader(http.StatusOK)
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(h.letGo)
+	w, err := janitor.NewWebhook(srv.URL, janitor.WebhookOptions{})
+	require.NoError(t, err)
+	h.cleaner = w
+	return h
+}
+
+// hangingCommand is a script that waits until a file exists.
+func hangingCommand(t *testing.T) hanger {
+	dir := t.TempDir()
+	gate := filepath.Join(dir, "go")
+	c, err := janitor.NewCommand(script(t, `while [ ! -e `+gate+` ]; do sleep 0.05; done`))
+	require.NoError(t, err)
+	letGo := func() { _ = os.WriteFile(gate, nil, 0o644) }
+	t.Cleanup(letGo)
+	return hanger{cleaner: c, letGo: letGo, hanging: func() int { return -1 }}
+}
+
 // TestFairness: one type's cleanups hang (a webhook that blocks until the
-// test lets it go); every resource of the other type is cleaned meanwhile,
-// the hanging type holds no more than its slots, and passes do not wait.
+// test lets it go, or a command waiting for a file); every resource of the
+// other type is cleaned meanwhile, the hanging type holds no more than its
+// slots, and passes do not wait.
 func TestFairness(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		hang func(t *testing.T) hanger
+	}{{"webhook", hangingWebhook}, {"command", hangingCommand}} {
+		t.Run(tc.name, func(t *testing.T) { testFairness(t, tc.hang(t)) })
+	}
+}
+
+func testFairness(t *testing.T, slow hanger) {
 	e := memEnv(t, `
 resources:
 - type: slow
@@ -180,32 +236,13 @@ resources:
   state: dirty
   names: `+yamlList(names("fast", 20))+`
 `)
-	release := make(chan struct{})
-	var once sync.Once
-	letGo := func() { once.Do(func() { close(release) }) }
-	var hanging atomic.Int32
-	arrived := make(chan struct{}, 100)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		hanging.Add(1)
-		arrived <- struct{}{}
-		select {
-		case <-release:
-		case <-r.Context().Done():
-		}
-		hanging.Add(-1)
-		w.WriteHeader(http.StatusOK)
-	}))
-	defer srv.Close()
-	defer letGo()
-	slow, err := janitor.NewWebhook(srv.URL, janitor.WebhookOptions{})
-	require.NoError(t, err)
 	fast, err := janitor.NewCommand("true")
 	require.NoError(t, err)
 
 	res := newResults()
 	j := e.newJanitor(janitor.Options{
 		Types:       types("slow", "fast"),
-		Targets:     janitor.Targets{ByType: map[string]janitor.Cleaner{"slow": slow, "fast": fast}},
+		Targets:     janitor.Targets{ByType: map[string]janitor.Cleaner{"slow": slow.cleaner, "fast": fast}},
 		Concurrency: 2,
 	}, res)
 	ctx, cancel := context.WithCancel(e.ctx)
@@ -219,15 +256,19 @@ resources:
 		require.Equal(t, "fast", r.Type, "only fast cleanups end")
 		require.Equal(t, janitor.StatusCleaned, r.Status, "%s: %v", r.Name, r.Err)
 	}
-	<-arrived
-	<-arrived
+	if slow.arrived != nil {
+		<-slow.arrived
+		<-slow.arrived
+	}
 	// A second pass does not wait for the hanging cleanups either, and
 	// claims nothing: slow has no free slot, fast is clean.
 	rep, err = j.Pass(ctx)
 	require.NoError(t, err)
 	assert.Empty(t, rep.Claimed)
 	assert.GreaterOrEqual(t, rep.Running, 2) // a fast slot may still be looking for work
-	assert.Equal(t, int32(2), hanging.Load())
+	if n := slow.hanging(); n >= 0 {
+		assert.Equal(t, 2, n)
+	}
 
 	counts := map[string]int{}
 	for name, st := range e.states() {
@@ -236,7 +277,7 @@ resources:
 	assert.Equal(t, map[string]int{"fast/free": 20, "slow/cleaning": 2, "slow/dirty": 4}, counts)
 
 	// Let the slow ones go: their slots drain the rest.
-	letGo()
+	slow.letGo()
 	for i := 0; i < 6; i++ {
 		r := res.next(t)
 		require.Equal(t, janitor.StatusCleaned, r.Status, "%s: %v", r.Name, r.Err)
