@@ -15,6 +15,10 @@ const (
 	ToBeDeleted = "toBeDeleted"
 	Tombstone   = "tombstone"
 	Other       = "other"
+	// Quarantined holds a resource whose cleanup failed too often in a
+	// row (core/janitor). Nothing acquires from it automatically; an
+	// operator releases it by hand.
+	Quarantined = "quarantined"
 )
 
 // KnownStates lists the states that metrics always report, in upstream order.

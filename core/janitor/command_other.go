@@ -1,0 +1,9 @@
+//go:build !unix
+
+package janitor
+
+import "os/exec"
+
+// setProcessGroup leaves cmd as it is: the context's cancellation kills the
+// process only.
+func setProcessGroup(*exec.Cmd) {}
