@@ -25,6 +25,7 @@ import (
 	"github.com/boskos-serverless/boskos/core/backend"
 	"github.com/boskos-serverless/boskos/core/boskos"
 	"github.com/boskos-serverless/boskos/core/httpapi"
+	"github.com/boskos-serverless/boskos/core/janitor"
 	"github.com/boskos-serverless/boskos/core/maintenance"
 	"github.com/boskos-serverless/boskos/core/metrics"
 	"github.com/boskos-serverless/boskos/core/ranch"
@@ -74,6 +75,11 @@ type serveConfig struct {
 	reaperExtraStates string
 	reaperStates      []string // parsed reaperExtraStates
 	cleaner           bool
+
+	janitorCommands    []string
+	janitorTargets     janitor.Targets // parsed janitorCommands
+	janitorConcurrency int
+	janitorMaxFailures int
 }
 
 func parseServeFlags(args []string, stderr io.Writer) (serveConfig, int, bool) {
@@ -99,6 +105,12 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, int, bool) {
 	fs.DurationVar(&c.reaperExpire, "reaper-expire", maintenance.DefaultReaperExpire, "the reaper resets leases not updated within this long (0 disables the reaper)")
 	fs.StringVar(&c.reaperTarget, "reaper-target-state", maintenance.DefaultReaperTargetState, "state the reaper resets stale leases to")
 	fs.StringVar(&c.reaperExtraStates, "reaper-extra-states", "", "comma-separated states the reaper also resets, after busy, cleaning and leased")
+	fs.Func("janitor-command", "cleanup command of the janitor, upstream's convention `CMD --<kind>=<name>`: CMD for every type, or TYPE=CMD for one type (repeatable; without it no janitor runs)", func(v string) error {
+		c.janitorCommands = append(c.janitorCommands, v)
+		return nil
+	})
+	fs.IntVar(&c.janitorConcurrency, "janitor-concurrency", janitor.DefaultConcurrency, "most cleanups running at once per resource type")
+	fs.IntVar(&c.janitorMaxFailures, "janitor-max-failures", janitor.DefaultMaxFailures, "consecutive failed cleanups after which a resource is quarantined")
 	fs.BoolVar(&c.cleaner, "cleaner", true, "run the cleaner: toBeDeleted dynamic resources release their leased resources and become tombstones")
 	if code, done := parseFlags(fs, args); done {
 		return c, code, true
@@ -146,6 +158,21 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, int, bool) {
 	}
 	if err := boskos.ValidateField("--reaper-target-state", c.reaperTarget); err != nil {
 		errs = append(errs, err.Error())
+	}
+	if c.janitorConcurrency <= 0 {
+		errs = append(errs, "--janitor-concurrency must be positive")
+	}
+	if c.janitorMaxFailures <= 0 {
+		errs = append(errs, "--janitor-max-failures must be positive")
+	}
+	if len(c.janitorCommands) > 0 {
+		t, err := janitor.ParseCommands(c.janitorCommands, janitor.CommandOptions{})
+		if err != nil {
+			for _, e := range strings.Split(err.Error(), "\n") {
+				errs = append(errs, e)
+			}
+		}
+		c.janitorTargets = t
 	}
 	if states, err := maintenance.ParseStates(c.reaperExtraStates); err != nil {
 		errs = append(errs, "--reaper-extra-states: "+err.Error())
@@ -213,6 +240,10 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, hook
 		fmt.Fprintf(stderr, "boskos serve: %v\n", err)
 		return 1
 	}
+	if err := checkJanitorTypes(c, cfg); err != nil {
+		fmt.Fprintf(stderr, "boskos serve: %s: %v\n", janitor.FlagCommand, err)
+		return 2
+	}
 
 	st, err := backend.OpenWith(ctx, c.storeSpec, backend.Options{Dynamo: dynamoConfig(c.dynamoURL, c.dynamoRegion)})
 	if err != nil {
@@ -241,7 +272,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, hook
 		return 1
 	}
 	r := ranch.New(st, ranch.Options{RequestTTL: c.requestTTL, SpreadWindow: c.spread, OnAcquire: onAcquire, Logger: log})
-	jobs, err := serveJobs(c, r, maint, log)
+	jobs, jan, err := serveJobs(c, r, maint, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "boskos serve: %v\n", err)
 		return 2
@@ -309,6 +340,13 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, hook
 	}
 	stopBG()
 	wg.Wait()
+	if jan != nil {
+		// Interrupted cleanups hand their resources back before the store
+		// closes.
+		if err := jan.Wait(sctx); err != nil {
+			log.Error("janitor: cleanups still running at shutdown; the reaper resets their leases", "running", jan.Running(), "err", err)
+		}
+	}
 	log.Info("stopped")
 	return status
 }
@@ -373,7 +411,11 @@ func extraServers(xs []extraListener) []*http.Server {
 // leases to dirty, the cleaner tombstones toBeDeleted dynamic resources, the
 // reconciler deletes tombstones, refills min-counts, applies deferred config
 // changes and collects the request queue.
-func serveJobs(c serveConfig, r *ranch.Ranch, m *metrics.Maintenance, log *slog.Logger) ([]maintenance.Job, error) {
+//
+// The janitor, when --janitor-command is given, runs last; its cleanups
+// outlive a pass, and the returned *janitor.Janitor (nil without one) is
+// waited for before the store is closed.
+func serveJobs(c serveConfig, r *ranch.Ranch, m *metrics.Maintenance, log *slog.Logger) ([]maintenance.Job, *janitor.Janitor, error) {
 	var jobs []maintenance.Job
 	if c.reaperExpire > 0 {
 		p, err := maintenance.NewReaper(r, maintenance.ReaperOptions{
@@ -381,7 +423,7 @@ func serveJobs(c serveConfig, r *ranch.Ranch, m *metrics.Maintenance, log *slog.
 			OnReaped: m.Reaped, Logger: log,
 		})
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		jobs = append(jobs, p)
 	}
@@ -389,7 +431,49 @@ func serveJobs(c serveConfig, r *ranch.Ranch, m *metrics.Maintenance, log *slog.
 		jobs = append(jobs, maintenance.NewCleaner(r))
 	}
 	jobs = append(jobs, maintenance.NewReconciler(r, maintenance.ReconcilerOptions{Logger: log}))
-	return jobs, nil
+	var j *janitor.Janitor
+	if !c.janitorTargets.Empty() {
+		var err error
+		j, err = janitor.New(r, janitor.Options{
+			Types: maintenance.ConfigTypes(r), Targets: c.janitorTargets,
+			Concurrency: c.janitorConcurrency, MaxFailures: c.janitorMaxFailures,
+			Logger: log, OnResult: janitorMetrics(m), OnQuarantined: m.Quarantined,
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		jobs = append(jobs, maintenance.JanitorJob(j, false))
+	}
+	return jobs, j, nil
+}
+
+// janitorMetrics counts the janitor's cleanups.
+func janitorMetrics(m *metrics.Maintenance) func(janitor.Result) {
+	return func(res janitor.Result) {
+		switch res.Status {
+		case janitor.StatusCleaned:
+			m.Cleaned(res.Type)
+		case janitor.StatusFailed, janitor.StatusQuarantined:
+			m.Failed(res.Type)
+		}
+	}
+}
+
+// checkJanitorTypes refuses --janitor-command TYPE=CMD for a TYPE that the
+// config does not have.
+func checkJanitorTypes(c serveConfig, cfg *boskos.Config) error {
+	if c.janitorTargets.Empty() {
+		return nil
+	}
+	types := map[string]bool{}
+	var list []string
+	for _, e := range cfg.Resources {
+		if !types[e.Type] {
+			types[e.Type] = true
+			list = append(list, e.Type)
+		}
+	}
+	return c.janitorTargets.Validate(list)
 }
 
 // fileOrigin is the origin recorded with a config applied from path.

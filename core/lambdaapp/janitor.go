@@ -2,32 +2,53 @@ package lambdaapp
 
 import (
 	"context"
-	"errors"
+	"fmt"
 
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+
+	"github.com/boskos-serverless/boskos/core/janitor"
+	"github.com/boskos-serverless/boskos/core/janitor/lambdatarget"
 	"github.com/boskos-serverless/boskos/core/maintenance"
 	"github.com/boskos-serverless/boskos/core/ranch"
 )
 
-// ErrJanitorNotWired is what the janitor function fails with until package
-// janitor is plugged in below.
-var ErrJanitorNotWired = errors.New("lambdaapp: the janitor is not wired yet (core/janitor is not merged): no resource is claimed or cleaned")
-
-// newJanitorJob builds the janitor job of functions/janitor.
-//
-// TODO(lead, after merging core/janitor): THIS IS THE ONE PLACE TO WIRE THE
-// JANITOR. Build the core/janitor job over r from the parsed and validated
-// settings, e.g.
-//
-//	return janitor.New(r, janitor.Options{
-//		Targets:     jc.JanitorTargets,     // []JanitorTarget: Type, and Webhook or Function
-//		MaxFailures: jc.JanitorMaxFailures, // BOSKOS_JANITOR_MAX_FAILURES, default 3
-//		Logger:      jc.Log(),
-//	})
-//
-// (a Lambda target needs a Lambda client, built here from ctx like the S3
-// client in NewJob; give the function lambda:InvokeFunction on its targets
-// in template.yaml). Until then it fails, so the function exits at start
-// instead of pretending to clean.
+// newJanitorJob builds the janitor job of functions/janitor from the
+// validated settings: the cleanups of BOSKOS_JANITOR_TARGETS (webhooks, and
+// Lambda functions invoked with a client built here), over the types of the
+// config in force. Each invocation is one janitor.RunOnce: claims stop a
+// margin before the deadline and the pass waits for its cleanups; a cleanup
+// that outlives one invocation answers "dispatched" and releases the
+// resource itself.
 func newJanitorJob(ctx context.Context, r *ranch.Ranch, jc JobConfig) (maintenance.Job, error) {
-	return nil, ErrJanitorNotWired
+	api := jc.LambdaClient
+	factory := func(target string) (janitor.Cleaner, error) {
+		if api == nil {
+			opts := []func(*config.LoadOptions) error{}
+			if jc.Region != "" {
+				opts = append(opts, config.WithRegion(jc.Region))
+			}
+			awsCfg, err := config.LoadDefaultConfig(ctx, opts...)
+			if err != nil {
+				return nil, fmt.Errorf("lambda client: %w", err)
+			}
+			api = lambda.NewFromConfig(awsCfg)
+		}
+		return lambdatarget.New(api, target)
+	}
+	targets, err := janitor.ParseTargets(jc.JanitorTargets, janitor.WebhookOptions{}, factory)
+	if err != nil {
+		return nil, fmt.Errorf("lambdaapp: %w", err)
+	}
+	j, err := janitor.New(r, janitor.Options{
+		Types:       maintenance.ConfigTypes(r),
+		Targets:     targets,
+		MaxFailures: jc.JanitorMaxFailures,
+		Concurrency: jc.JanitorConcurrency,
+		Logger:      jc.Log(),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("lambdaapp: %w", err)
+	}
+	return maintenance.JanitorJob(j, true), nil
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"sort"
 	"sync"
 	"testing"
@@ -31,8 +33,10 @@ var jobDynamoDBActions = map[string][]string{
 	lambdaapp.JobReaper:     {"GetItem", "Query", "UpdateItem"},
 	lambdaapp.JobCleaner:    {"GetItem", "Query", "UpdateItem"},
 	lambdaapp.JobReconciler: {"BatchGetItem", "ConditionCheckItem", "DeleteItem", "GetItem", "PutItem", "Query", "UpdateItem"},
-	// The janitor claims (acquire: Query, UpdateItem, GetItem) and
-	// releases (UpdateItem, GetItem): check again once core/janitor is wired.
+	// The janitor claims (acquire: Query, UpdateItem; GetItem after a
+	// lost race), heartbeats and records failures (UpdateItem), releases
+	// (UpdateItem; GetItem for dynamic types) and counts quarantined
+	// resources (Query).
 	lambdaapp.JobJanitor: {"GetItem", "Query", "UpdateItem"},
 }
 
@@ -180,18 +184,33 @@ func TestJobsOnDynamoDB(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 1, vms.Current[boskos.Free], "min-count refilled")
 
+
+	// The janitor cleans the two dirty projects through a webhook.
+	var mu sync.Mutex
+	var cleaned []string
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var res boskos.Resource
+		if err := json.NewDecoder(r.Body).Decode(&res); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		cleaned = append(cleaned, res.Name)
+		mu.Unlock()
+	}))
+	defer hook.Close()
+	jan := job(lambdaapp.JobJanitor, func(jc *lambdaapp.JobConfig) { jc.JanitorTargets = "proj=" + hook.URL })
+	_, err = jan.RunOnce(ctx)
+	require.NoError(t, err)
+	assert.ElementsMatch(t, []string{p1.Name, p.Name}, cleaned)
+	st = states()
+	assert.Equal(t, "proj/free/", st[p1.Name])
+	assert.Equal(t, "proj/free/", st[p.Name])
+
 	for name, c := range counters {
 		got := iamActions(c.Counts())
 		b, _ := json.Marshal(c.Counts())
 		t.Logf("%s sent %s", name, b)
 		assert.Subset(t, jobDynamoDBActions[name], got, "%s issues DynamoDB actions it is not granted", name)
 	}
-
-	// The janitor is not wired until core/janitor is merged: its function
-	// refuses to start instead of pretending to clean.
-	_, err = lambdaapp.NewJob(ctx, lambdaapp.JobConfig{
-		Config: lambdaapp.Config{Table: table, Client: dynamotest.Client(t), Logger: log},
-		Job:    lambdaapp.JobJanitor, JanitorTargets: []lambdaapp.JanitorTarget{{Type: "proj", Webhook: "http://127.0.0.1:1/clean"}},
-	})
-	require.ErrorIs(t, err, lambdaapp.ErrJanitorNotWired)
 }

@@ -152,13 +152,9 @@ func TestScheduledEvents(t *testing.T) {
 					Config: Config{Table: table, RequestTTL: ranch.DefaultRequestTTL, Client: client, Logger: log},
 					Job:    job, ConfigURI: uri, S3Client: srv.Client(t),
 					Reaper:         maintenance.ReaperOptions{Expire: time.Minute},
-					JanitorTargets: []JanitorTarget{{Type: "proj", Webhook: "http://127.0.0.1:1/"}}, JanitorMaxFailures: 3,
+					JanitorTargets: "proj=http://127.0.0.1:1/", JanitorMaxFailures: 3,
 				}
 				j, err := NewJob(context.Background(), jc)
-				if job == JobJanitor {
-					require.ErrorIs(t, err, ErrJanitorNotWired)
-					return
-				}
 				require.NoError(t, err)
 				rep, err := JobHandler(j, log, 0, nil)(context.Background(), ev)
 				require.NoError(t, err)

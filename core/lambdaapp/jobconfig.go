@@ -1,17 +1,18 @@
 package lambdaapp
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/url"
-	"regexp"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/boskos-serverless/boskos/core/boskos"
+	"github.com/boskos-serverless/boskos/core/janitor"
+	"github.com/boskos-serverless/boskos/core/janitor/lambdatarget"
 	"github.com/boskos-serverless/boskos/core/maintenance"
 	"github.com/boskos-serverless/boskos/core/s3config"
 )
@@ -23,8 +24,9 @@ const (
 	EnvReaperExpire       = "BOSKOS_REAPER_EXPIRE"
 	EnvReaperTargetState  = "BOSKOS_REAPER_TARGET_STATE"
 	EnvReaperExtraStates  = "BOSKOS_REAPER_EXTRA_STATES"
-	EnvJanitorTargets     = "BOSKOS_JANITOR_TARGETS"
-	EnvJanitorMaxFailures = "BOSKOS_JANITOR_MAX_FAILURES"
+	EnvJanitorTargets     = janitor.EnvTargets
+	EnvJanitorMaxFailures = janitor.EnvMaxFailures
+	EnvJanitorConcurrency = janitor.EnvConcurrency
 )
 
 // Names of the scheduled jobs, by their directory under functions/.
@@ -43,7 +45,7 @@ var JobEnv = map[string][]string{
 	JobReaper:     {EnvReaperExpire, EnvReaperTargetState, EnvReaperExtraStates},
 	JobReconciler: {EnvConfigURI, EnvS3Endpoint},
 	JobCleaner:    nil,
-	JobJanitor:    {EnvJanitorTargets, EnvJanitorMaxFailures},
+	JobJanitor:    {EnvJanitorTargets, EnvJanitorMaxFailures, EnvJanitorConcurrency},
 }
 
 // JobRequiredEnv lists the variables of JobEnv that have no default.
@@ -60,23 +62,6 @@ func Jobs() []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// DefaultJanitorMaxFailures is BOSKOS_JANITOR_MAX_FAILURES when unset:
-// consecutive failed cleanups before a resource is quarantined.
-const DefaultJanitorMaxFailures = 3
-
-// JanitorTarget says who cleans the resources of one type: exactly one of
-// Webhook and Function is set.
-type JanitorTarget struct {
-	// Type is the resource type.
-	Type string
-	// Webhook is an http(s) URL that is POSTed the resource JSON (2xx =
-	// cleaned).
-	Webhook string
-	// Function is a Lambda function name, name:qualifier or ARN that is
-	// invoked with the resource JSON.
-	Function string
 }
 
 // JobConfig is what a scheduled job function needs: the API functions'
@@ -97,16 +82,22 @@ type JobConfig struct {
 	// BOSKOS_REAPER_EXTRA_STATES (unset fields mean the reaper's defaults).
 	Reaper maintenance.ReaperOptions
 
-	// JanitorTargets (BOSKOS_JANITOR_TARGETS), one per type, in the order
-	// given.
-	JanitorTargets []JanitorTarget
-	// JanitorMaxFailures (BOSKOS_JANITOR_MAX_FAILURES).
+	// JanitorTargets is BOSKOS_JANITOR_TARGETS, validated (janitor.ParseTargets
+	// builds the cleanups from it when the function starts).
+	JanitorTargets string
+	// JanitorMaxFailures (BOSKOS_JANITOR_MAX_FAILURES) and
+	// JanitorConcurrency (BOSKOS_JANITOR_CONCURRENCY); 0 means the
+	// janitor's defaults.
 	JanitorMaxFailures int
+	JanitorConcurrency int
 
 	// The fields below are not read from the environment; tests set them.
 
 	// S3Client, if set, is used instead of a client built from S3Endpoint.
 	S3Client s3config.API
+	// LambdaClient, if set, invokes the janitor's Lambda function targets
+	// instead of a client built from the environment.
+	LambdaClient lambdatarget.API
 	// SafetyMargin is how long before the invocation's deadline a pass
 	// stops claiming new work (default: DefaultSafetyMargin, at most a
 	// fifth of the time left).
@@ -187,27 +178,14 @@ func JobFromEnv(job string, lookup func(string) (string, bool)) (JobConfig, erro
 		}
 	}
 
-	if reads(EnvJanitorMaxFailures) {
-		jc.JanitorMaxFailures = DefaultJanitorMaxFailures
-	}
-	if v, ok := get(EnvJanitorTargets); ok && reads(EnvJanitorTargets) {
-		targets, terrs := ParseJanitorTargets(v)
-		for _, e := range terrs {
-			errs = append(errs, fmt.Errorf("%s: %v", EnvJanitorTargets, e))
-		}
-		if len(terrs) == 0 {
-			jc.JanitorTargets = targets
-		}
-	}
-	if v, ok := get(EnvJanitorMaxFailures); ok && reads(EnvJanitorMaxFailures) {
-		n, err := strconv.Atoi(v)
-		switch {
-		case err != nil:
-			errs = append(errs, fmt.Errorf("%s: %q is not a whole number", EnvJanitorMaxFailures, v))
-		case n < 1:
-			errs = append(errs, fmt.Errorf("%s: %q must be at least 1", EnvJanitorMaxFailures, v))
-		default:
-			jc.JanitorMaxFailures = n
+	if reads(EnvJanitorTargets) {
+		// Parsed here for its errors; the cleanups are built at start.
+		js, err := janitor.FromEnv(lookup, validLambdaTarget)
+		if err != nil {
+			errs = append(errs, err)
+		} else {
+			jc.JanitorTargets, _ = get(EnvJanitorTargets)
+			jc.JanitorMaxFailures, jc.JanitorConcurrency = js.MaxFailures, js.Concurrency
 		}
 	}
 
@@ -217,56 +195,13 @@ func JobFromEnv(job string, lookup func(string) (string, bool)) (JobConfig, erro
 	return jc, nil
 }
 
-// lambdaFunction matches what Lambda's Invoke accepts as FunctionName: a
-// name (with an optional version or alias), a partial ARN
-// (ACCOUNT:function:NAME) or a full ARN.
-var lambdaFunction = regexp.MustCompile(`^(arn:aws[a-zA-Z-]*:lambda:[a-z]{2}(-gov)?-[a-z]+-\d:\d{12}:function:|\d{12}:function:)?[a-zA-Z0-9_-]{1,64}(:(\$LATEST|[a-zA-Z0-9_-]{1,128}))?$`)
-
-// ParseJanitorTargets reads a comma-separated list of TYPE=TARGET, TARGET an
-// http(s):// webhook URL or a Lambda function name or ARN (ARNs contain
-// ':' but no '='). It returns every problem, one error per entry.
-func ParseJanitorTargets(s string) ([]JanitorTarget, []error) {
-	var out []JanitorTarget
-	var errs []error
-	seen := map[string]bool{}
-	for i, entry := range strings.Split(s, ",") {
-		entry = strings.TrimSpace(entry)
-		n := i + 1
-		typ, target, ok := strings.Cut(entry, "=")
-		typ, target = strings.TrimSpace(typ), strings.TrimSpace(target)
-		switch {
-		case entry == "":
-			errs = append(errs, fmt.Errorf("entry %d is empty", n))
-			continue
-		case !ok || typ == "" || target == "":
-			errs = append(errs, fmt.Errorf("entry %d %q is not TYPE=TARGET (TARGET an http(s):// URL or a Lambda function name or ARN)", n, entry))
-			continue
-		}
-		if err := boskos.ValidateField("type", typ); err != nil {
-			errs = append(errs, fmt.Errorf("entry %d %q: %v", n, entry, err))
-			continue
-		}
-		if seen[typ] {
-			errs = append(errs, fmt.Errorf("entry %d %q: type %q is given twice", n, entry, typ))
-			continue
-		}
-		seen[typ] = true
-		t := JanitorTarget{Type: typ}
-		if strings.Contains(target, "://") {
-			u, err := url.Parse(target)
-			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				errs = append(errs, fmt.Errorf("entry %d %q: %q is not an http(s) URL", n, entry, target))
-				continue
-			}
-			t.Webhook = target
-		} else {
-			if !lambdaFunction.MatchString(target) {
-				errs = append(errs, fmt.Errorf("entry %d %q: %q is neither an http(s):// URL nor a Lambda function name (1 to 64 of a-z, A-Z, 0-9, '-', '_', optionally :VERSION or :ALIAS) or ARN", n, entry, target))
-				continue
-			}
-			t.Function = target
-		}
-		out = append(out, t)
+// validLambdaTarget is the TargetFactory of JobFromEnv: it only checks
+// that a target is a Lambda function name or ARN.
+func validLambdaTarget(target string) (janitor.Cleaner, error) {
+	if err := lambdatarget.ValidFunction(target); err != nil {
+		return nil, err
 	}
-	return out, errs
+	return janitor.CleanerFunc(func(context.Context, boskos.Resource) (janitor.Outcome, error) {
+		return 0, errors.New("lambdaapp: a target of JobFromEnv's validation was run")
+	}), nil
 }

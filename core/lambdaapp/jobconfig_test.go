@@ -52,17 +52,14 @@ func TestJobFromEnv(t *testing.T) {
 			job:  "janitor",
 			env: map[string]string{"BOSKOS_TABLE": "boskos", "BOSKOS_JANITOR_TARGETS": "gce-project=https://clean.example.com/gce, aws-account=arn:aws:lambda:us-east-1:123456789012:function:clean-aws:live,kind=clean-kind",
 				"BOSKOS_JANITOR_MAX_FAILURES": "5"},
-			want: JobConfig{Config: base, Job: "janitor", JanitorMaxFailures: 5, JanitorTargets: []JanitorTarget{
-				{Type: "gce-project", Webhook: "https://clean.example.com/gce"},
-				{Type: "aws-account", Function: "arn:aws:lambda:us-east-1:123456789012:function:clean-aws:live"},
-				{Type: "kind", Function: "clean-kind"},
-			}},
+			want: JobConfig{Config: base, Job: "janitor", JanitorMaxFailures: 5,
+				JanitorTargets: "gce-project=https://clean.example.com/gce, aws-account=arn:aws:lambda:us-east-1:123456789012:function:clean-aws:live,kind=clean-kind"},
 		},
 		{
 			name: "janitor default max failures",
 			job:  "janitor",
 			env:  map[string]string{"BOSKOS_TABLE": "boskos", "BOSKOS_JANITOR_TARGETS": "a=http://127.0.0.1:8081/"},
-			want: JobConfig{Config: base, Job: "janitor", JanitorMaxFailures: 3, JanitorTargets: []JanitorTarget{{Type: "a", Webhook: "http://127.0.0.1:8081/"}}},
+			want: JobConfig{Config: base, Job: "janitor", JanitorTargets: "a=http://127.0.0.1:8081/"},
 		},
 		{
 			name: "reaper: every error at once",
@@ -106,22 +103,21 @@ func TestJobFromEnv(t *testing.T) {
 		{
 			name: "janitor: every bad entry at once",
 			job:  "janitor",
-			env:  map[string]string{"BOSKOS_TABLE": "boskos", "BOSKOS_JANITOR_TARGETS": "a=ftp://x,b,c=not a function,a=f2,,d=http://", "BOSKOS_JANITOR_MAX_FAILURES": "0"},
+			env:  map[string]string{"BOSKOS_TABLE": "boskos", "BOSKOS_JANITOR_TARGETS": "a=ftp://x,b,c=not a function,e=f1,e=f2,,d=http://", "BOSKOS_JANITOR_MAX_FAILURES": "0"},
 			wantErr: []string{
-				`BOSKOS_JANITOR_TARGETS: entry 1 "a=ftp://x": "ftp://x" is not an http(s) URL`,
-				`BOSKOS_JANITOR_TARGETS: entry 2 "b" is not TYPE=TARGET`,
-				`BOSKOS_JANITOR_TARGETS: entry 3 "c=not a function": "not a function" is neither an http(s):// URL nor a Lambda function name`,
-				`BOSKOS_JANITOR_TARGETS: entry 4 "a=f2": type "a" is given twice`,
-				"BOSKOS_JANITOR_TARGETS: entry 5 is empty",
-				`BOSKOS_JANITOR_TARGETS: entry 6 "d=http://": "http://" is not an http(s) URL`,
-				`BOSKOS_JANITOR_MAX_FAILURES: "0" must be at least 1`,
+				`BOSKOS_JANITOR_TARGETS: entry "a=ftp://x": invalid URL "ftp://x": the scheme must be http or https`,
+				`BOSKOS_JANITOR_TARGETS: entry "b": want TYPE=TARGET`,
+				`BOSKOS_JANITOR_TARGETS: entry "c=not a function": "not a function" is not a Lambda function name or ARN`,
+				`BOSKOS_JANITOR_TARGETS: entry "e=f2": type "e" has a target already`,
+				`BOSKOS_JANITOR_TARGETS: entry "d=http://": invalid URL "http://": no host`,
+				`BOSKOS_JANITOR_MAX_FAILURES: "0" must be positive`,
 			},
 		},
 		{
 			name:    "janitor: max failures not a number",
 			job:     "janitor",
 			env:     map[string]string{"BOSKOS_TABLE": "boskos", "BOSKOS_JANITOR_TARGETS": "a=f", "BOSKOS_JANITOR_MAX_FAILURES": "three"},
-			wantErr: []string{`BOSKOS_JANITOR_MAX_FAILURES: "three" is not a whole number`},
+			wantErr: []string{`BOSKOS_JANITOR_MAX_FAILURES: "three" is not an integer`},
 		},
 		{
 			name:    "unknown job",
@@ -147,30 +143,33 @@ func TestJobFromEnv(t *testing.T) {
 	}
 }
 
-func TestParseJanitorTargets(t *testing.T) {
+func TestJobFromEnvJanitorTargets(t *testing.T) {
 	tests := []struct {
-		name string
-		in   string
-		want []JanitorTarget
-		errs int
+		name, in string
+		err      string
 	}{
-		{name: "function name", in: "t=clean", want: []JanitorTarget{{Type: "t", Function: "clean"}}},
-		{name: "function with alias", in: "t=clean:prod", want: []JanitorTarget{{Type: "t", Function: "clean:prod"}}},
-		{name: "partial ARN", in: "t=123456789012:function:clean", want: []JanitorTarget{{Type: "t", Function: "123456789012:function:clean"}}},
-		{name: "GovCloud ARN", in: "t=arn:aws-us-gov:lambda:us-gov-west-1:123456789012:function:clean", want: []JanitorTarget{{Type: "t", Function: "arn:aws-us-gov:lambda:us-gov-west-1:123456789012:function:clean"}}},
-		{name: "webhook with query", in: "t=https://h.example/c?x=1", want: []JanitorTarget{{Type: "t", Webhook: "https://h.example/c?x=1"}}},
-		{name: "blanks around", in: " a = http://h/ , b = f ", want: []JanitorTarget{{Type: "a", Webhook: "http://h/"}, {Type: "b", Function: "f"}}},
-		{name: "function name too long", in: "t=" + strings.Repeat("f", 65), errs: 1},
-		{name: "not a lambda ARN", in: "t=arn:aws:sqs:us-east-1:123456789012:q", errs: 1},
-		{name: "empty type", in: "=f", errs: 1},
+		{name: "function name", in: "t=clean"},
+		{name: "function with alias", in: "t=clean:prod"},
+		{name: "partial ARN", in: "t=123456789012:function:clean"},
+		{name: "GovCloud ARN", in: "t=arn:aws-us-gov:lambda:us-gov-west-1:123456789012:function:clean"},
+		{name: "webhook with query", in: "t=https://h.example/c?x=1"},
+		{name: "blanks around", in: " a = http://h/ , b = f "},
+		{name: "every type", in: "*=https://h.example/c"},
+		{name: "not a lambda ARN", in: "t=arn:aws:sqs:us-east-1:123456789012:q", err: "BOSKOS_JANITOR_TARGETS"},
+		{name: "empty type", in: "=f", err: "no type before '='"},
+		{name: "no target", in: "t=", err: `no target for type "t"`},
+		{name: "twice", in: "t=f,t=g", err: `type "t" has a target already`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, errs := ParseJanitorTargets(tc.in)
-			assert.Len(t, errs, tc.errs, "%v", errs)
-			if tc.errs == 0 {
-				assert.Equal(t, tc.want, got)
+			env := map[string]string{"BOSKOS_TABLE": "boskos", "BOSKOS_JANITOR_TARGETS": tc.in}
+			jc, err := JobFromEnv("janitor", func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+			if tc.err != "" {
+				require.ErrorContains(t, err, tc.err)
+				return
 			}
+			require.NoError(t, err)
+			assert.Equal(t, strings.TrimSpace(tc.in), jc.JanitorTargets)
 		})
 	}
 }
