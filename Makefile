@@ -5,16 +5,19 @@ GO    ?= go
 DATA  ?= .data
 PORT  ?= 8080
 CONFIG ?= config/example.yaml
+# Short periods, so that `make run` shows the whole life cycle within minutes:
+# the reaper, the cleaner, the reconciler and the example janitor script.
+RUN_FLAGS ?= --gc-period 10s --reaper-expire 2m --janitor-command scripts/janitor-example.sh
 
 .PHONY: help run test test-unit test-compat build bench lint vet fmt clean dynamodb-start dynamodb-stop reliability fuzz
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
-run: ## Start the local server on http://127.0.0.1:$(PORT), embedded store in $(DATA)/, seeded from $(CONFIG)
+run: ## Start the local server on http://127.0.0.1:$(PORT), embedded store in $(DATA)/, seeded from $(CONFIG), with every maintenance job
 	@mkdir -p $(DATA) bin
 	$(GO) build -o bin/boskos ./cmd/boskos
-	exec bin/boskos serve --config $(CONFIG) --port $(PORT) --store bolt:$(DATA)/boskos.db
+	exec bin/boskos serve --config $(CONFIG) --port $(PORT) --store bolt:$(DATA)/boskos.db $(RUN_FLAGS)
 
 test: ## Run every test: unit, conformance, DynamoDB Local integration, Lambda binaries, upstream-client compatibility
 	./scripts/test.sh

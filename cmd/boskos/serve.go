@@ -80,6 +80,7 @@ type serveConfig struct {
 	janitorTargets     janitor.Targets // parsed janitorCommands
 	janitorConcurrency int
 	janitorMaxFailures int
+	janitorRetryDelay  time.Duration
 }
 
 func parseServeFlags(args []string, stderr io.Writer) (serveConfig, int, bool) {
@@ -111,6 +112,7 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, int, bool) {
 	})
 	fs.IntVar(&c.janitorConcurrency, "janitor-concurrency", janitor.DefaultConcurrency, "most cleanups running at once per resource type")
 	fs.IntVar(&c.janitorMaxFailures, "janitor-max-failures", janitor.DefaultMaxFailures, "consecutive failed cleanups after which a resource is quarantined")
+	fs.DurationVar(&c.janitorRetryDelay, "janitor-retry-delay", janitor.DefaultRetryDelay, "a resource whose cleanup failed is not cleaned again within this delay")
 	fs.BoolVar(&c.cleaner, "cleaner", true, "run the cleaner: toBeDeleted dynamic resources release their leased resources and become tombstones")
 	if code, done := parseFlags(fs, args); done {
 		return c, code, true
@@ -164,6 +166,9 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, int, bool) {
 	}
 	if c.janitorMaxFailures <= 0 {
 		errs = append(errs, "--janitor-max-failures must be positive")
+	}
+	if c.janitorRetryDelay <= 0 {
+		errs = append(errs, "--janitor-retry-delay must be positive")
 	}
 	if len(c.janitorCommands) > 0 {
 		t, err := janitor.ParseCommands(c.janitorCommands, janitor.CommandOptions{})
@@ -436,7 +441,7 @@ func serveJobs(c serveConfig, r *ranch.Ranch, m *metrics.Maintenance, log *slog.
 		var err error
 		j, err = janitor.New(r, janitor.Options{
 			Types: maintenance.ConfigTypes(r), Targets: c.janitorTargets,
-			Concurrency: c.janitorConcurrency, MaxFailures: c.janitorMaxFailures,
+			Concurrency: c.janitorConcurrency, MaxFailures: c.janitorMaxFailures, RetryDelay: c.janitorRetryDelay,
 			Logger: log, OnResult: janitorMetrics(m), OnQuarantined: m.Quarantined,
 		})
 		if err != nil {
