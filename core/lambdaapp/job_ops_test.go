@@ -184,7 +184,6 @@ func TestJobsOnDynamoDB(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 1, vms.Current[boskos.Free], "min-count refilled")
 
-
 	// The janitor cleans the two dirty projects through a webhook.
 	var mu sync.Mutex
 	var cleaned []string
