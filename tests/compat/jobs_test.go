@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -56,6 +57,8 @@ type jobReport struct {
 		// cleaner
 		Tombstoned []string
 		Released   []string
+		// janitor
+		Claimed map[string]int
 	} `json:"result"`
 }
 
@@ -244,6 +247,41 @@ func TestLambdaJobs(t *testing.T) {
 		assert.Equal(t, map[string]int{"free": 1}, boskos.metric("vm"), "tombstone deleted, min-count refilled")
 	})
 
+	t.Run("janitor cleans the dirty projects through a webhook", func(t *testing.T) {
+		var mu sync.Mutex
+		var cleaned []string
+		hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			var res struct {
+				Name  string `json:"name"`
+				State string `json:"state"`
+				Owner string `json:"owner"`
+			}
+			if err := json.NewDecoder(r.Body).Decode(&res); err != nil || res.State != "cleaning" || res.Owner != "janitor" {
+				http.Error(w, fmt.Sprintf("unexpected resource %+v (%v)", res, err), http.StatusBadRequest)
+				return
+			}
+			mu.Lock()
+			cleaned = append(cleaned, res.Name)
+			mu.Unlock()
+		}))
+		t.Cleanup(hook.Close)
+		require.Equal(t, 2, boskos.metric("proj")["dirty"])
+		fn, err := lambdarun.StartFunction(lambdaapp.JobJanitor, bins[lambdaapp.JobJanitor], lambdarun.Options{
+			Env: append(append([]string(nil), env...), "BOSKOS_JANITOR_TARGETS=proj="+hook.URL), Timeout: 30 * time.Second})
+		require.NoError(t, err)
+		t.Cleanup(func() {
+			require.NoError(t, fn.Stop())
+			if t.Failed() {
+				t.Logf("logs of the janitor:\n%s", fn.Logs())
+			}
+		})
+		fns[lambdaapp.JobJanitor] = fn
+		rep := invoke(lambdaapp.JobJanitor)
+		assert.Equal(t, map[string]int{"proj": 2}, rep.Result.Claimed)
+		assert.Len(t, cleaned, 2)
+		assert.Equal(t, map[string]int{"free": 3}, boskos.metric("proj"), "cleaned and released free")
+	})
+
 	t.Run("bad environment", func(t *testing.T) {
 		tests := []struct {
 			name string
@@ -256,9 +294,9 @@ func TestLambdaJobs(t *testing.T) {
 			{name: "reconciler", job: lambdaapp.JobReconciler, env: []string{"BOSKOS_TABLE=t-1", "BOSKOS_CONFIG_URI=cfg/boskos.yaml"},
 				want: []string{`BOSKOS_CONFIG_URI: "cfg/boskos.yaml" is not an S3 URI (s3://bucket/key)`}},
 			{name: "janitor", job: lambdaapp.JobJanitor, env: []string{"BOSKOS_TABLE=t-1", "BOSKOS_JANITOR_TARGETS=proj", "BOSKOS_JANITOR_MAX_FAILURES=0"},
-				want: []string{`BOSKOS_JANITOR_TARGETS: entry 1 "proj" is not TYPE=TARGET`, "BOSKOS_JANITOR_MAX_FAILURES"}},
-			{name: "janitor not wired", job: lambdaapp.JobJanitor, env: []string{"BOSKOS_TABLE=t-1", "BOSKOS_JANITOR_TARGETS=proj=http://127.0.0.1:1/"},
-				want: []string{"the janitor is not wired yet"}},
+				want: []string{`BOSKOS_JANITOR_TARGETS: entry "proj": want TYPE=TARGET`, "BOSKOS_JANITOR_MAX_FAILURES"}},
+			{name: "janitor target neither URL nor function", job: lambdaapp.JobJanitor, env: []string{"BOSKOS_TABLE=t-1", "BOSKOS_JANITOR_TARGETS=proj=not a function"},
+				want: []string{`"not a function" is not a Lambda function name or ARN`}},
 		}
 		for _, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {

@@ -106,3 +106,41 @@ func runBin(ctx context.Context, bin string, args ...string) (string, error) {
 	out, err := exec.CommandContext(ctx, bin, args...).CombinedOutput()
 	return string(out), err
 }
+
+// TestServeReaperSubprocess: in a running `boskos serve` (a subprocess), a
+// lease that stops heart-beating is reset to dirty within a period after
+// --reaper-expire and its holder's release then fails with 401, while a
+// heart-beating lease is kept.
+func TestServeReaperSubprocess(t *testing.T) {
+	t.Parallel()
+	bin := buildBoskos(t)
+	cfg := filepath.Join(t.TempDir(), "config.yaml")
+	require.NoError(t, os.WriteFile(cfg, []byte("resources:\n- {type: proj, names: [p-1, p-2]}\n"), 0o644))
+	p := startBoskos(t, bin, "--config", cfg, "--in_memory", "--gc-period", "100ms", "--reaper-expire", "1s")
+	dead, err := client.NewClient("dead-job", p.URL, "", "")
+	require.NoError(t, err)
+	alive, err := client.NewClient("live-job", p.URL, "", "")
+	require.NoError(t, err)
+	gone, err := dead.Acquire("proj", common.Free, common.Busy)
+	require.NoError(t, err)
+	kept, err := alive.Acquire("proj", common.Free, common.Busy)
+	require.NoError(t, err)
+	poll(t, "the stale lease reaped", time.Minute, func() (bool, string) {
+		if err := alive.UpdateOne(kept.Name, common.Busy, nil); err != nil {
+			return false, "heartbeat: " + err.Error()
+		}
+		m, err := alive.Metric("proj")
+		if err != nil {
+			return false, err.Error()
+		}
+		return m.Current[common.Dirty] == 1, p.logs()
+	})
+	m, err := alive.Metric("proj")
+	require.NoError(t, err)
+	assert.Equal(t, 1, m.Owners["live-job"], "the heart-beating lease is kept")
+	// (The upstream client retries a failed release for a few seconds: the
+	// live lease, no longer heart-beaten, may be reaped meanwhile.)
+	err = dead.ReleaseOne(gone.Name, common.Free)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "401")
+}
