@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/boskos-serverless/boskos/core/boskos"
+	"github.com/boskos-serverless/boskos/core/ranch"
 )
 
 // TestDynamicLifecycle walks a dynamic resource through its whole life on
@@ -90,5 +91,69 @@ resources:
 		assert.Equal(t, map[string]string{"ph-1": "dirty/", "ph-2": "dirty/"}, states(t, r))
 		_, err = r.Acquire(w.ctx, "virt", "free", "busy", "x", "")
 		assert.Equal(t, boskos.ETypeNotFound, boskos.ErrorCode(err), "the type is gone: %v", err)
+	})
+}
+
+// TestCleanerConcurrentCopies: two cleaners at once on every backend
+// tombstone each virtual resource once and release each physical one once.
+func TestCleanerConcurrentCopies(t *testing.T) {
+	eachBackend(t, func(t *testing.T, w *world) {
+		r := w.ranch()
+		y := "resources:\n- type: phys\n  names:\n"
+		for i := range 8 {
+			y += "  - ph-" + string(rune('a'+i)) + "\n"
+		}
+		y += "- {type: virt, state: free, min-count: 8, max-count: 8}\n"
+		require.NoError(t, r.SyncConfig(w.ctx, mustConfig(t, y)))
+		for range 8 {
+			v, err := r.Acquire(w.ctx, "virt", "free", "busy", "mason", "")
+			require.NoError(t, err)
+			p, err := r.Acquire(w.ctx, "phys", "free", "leased", "mason", "")
+			require.NoError(t, err)
+			require.NoError(t, r.Release(w.ctx, p.Name, v.Name, "mason", nil))
+			list, err := boskos.FormatLeasedResources([]string{p.Name})
+			require.NoError(t, err)
+			require.NoError(t, r.Update(w.ctx, v.Name, "mason", "busy", boskos.UserData{boskos.LeasedResources: list}, nil))
+			require.NoError(t, r.Release(w.ctx, v.Name, boskos.ToBeDeleted, "mason", nil))
+		}
+		type result struct {
+			rep any
+			err error
+		}
+		results := make(chan result, 2)
+		for range 2 {
+			c := NewCleaner(w.ranch())
+			go func() {
+				rep, err := c.RunOnce(w.ctx)
+				results <- result{rep, err}
+			}()
+		}
+		tomb, rel := map[string]int{}, map[string]int{}
+		for range 2 {
+			res := <-results
+			require.NoError(t, res.err)
+			rep := res.rep.(ranch.CleanReport)
+			for _, n := range rep.Tombstoned {
+				tomb[n]++
+			}
+			for _, n := range rep.Released {
+				rel[n]++
+			}
+		}
+		assert.Len(t, tomb, 8)
+		assert.Len(t, rel, 8)
+		for n, c := range tomb {
+			assert.Equal(t, 1, c, "%s tombstoned once", n)
+		}
+		for n, c := range rel {
+			assert.Equal(t, 1, c, "%s released once", n)
+		}
+		for name, st := range states(t, r) {
+			if name[:3] == "ph-" {
+				assert.Equal(t, "dirty/", st, name)
+			} else {
+				assert.Equal(t, "tombstone/", st, name)
+			}
+		}
 	})
 }
