@@ -21,8 +21,9 @@ const (
 	Quarantined = "quarantined"
 )
 
-// KnownStates lists the states that metrics always report, in upstream order.
-var KnownStates = []string{Busy, Cleaning, Dirty, Free, Leased, ToBeDeleted, Tombstone}
+// KnownStates lists the states that metrics always report: upstream's, in its
+// order, and the janitor's Quarantined.
+var KnownStates = []string{Busy, Cleaning, Dirty, Free, Leased, ToBeDeleted, Tombstone, Quarantined}
 
 // LeasedResources is the user data key Mason uses for the names of the
 // physical resources a virtual resource holds (a YAML list).

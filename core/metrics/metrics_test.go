@@ -108,7 +108,7 @@ func TestResourcesCollector(t *testing.T) {
 	got := series(t, reg, metrics.ResourcesName)
 	assert.Equal(t, []string{
 		"state=busy,type=t 0", "state=cleaning,type=t 0", "state=dirty,type=t 0", "state=free,type=t 1",
-		"state=leased,type=t 0", "state=other,type=t 1", "state=toBeDeleted,type=t 0", "state=tombstone,type=t 0",
+		"state=leased,type=t 0", "state=other,type=t 1", "state=quarantined,type=t 0", "state=toBeDeleted,type=t 0", "state=tombstone,type=t 0",
 	}, sortedLabels(got))
 
 	// Computed at scrape time: a change shows at the next gather.
