@@ -28,7 +28,7 @@ func BenchmarkClean(b *testing.B) {
 			cleaner janitor.Cleaner
 		}{{"command", cmd}, {"func", noop}} {
 			for _, c := range []int{1, 4, 16} {
-				benchClean(b, bk.name+"/"+cl.name+"/concurrency="+itoa(c), bk.open, cl.cleaner, c)
+				benchClean(b, bk.Name+"/"+cl.name+"/concurrency="+itoa(c), bk.Open, cl.cleaner, c)
 			}
 		}
 	}

@@ -2,9 +2,6 @@ package janitor_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -17,52 +14,22 @@ import (
 	"github.com/boskos-serverless/boskos/core/janitor"
 	"github.com/boskos-serverless/boskos/core/ranch"
 	"github.com/boskos-serverless/boskos/core/store"
-	"github.com/boskos-serverless/boskos/core/store/boltstore"
-	"github.com/boskos-serverless/boskos/core/store/dynamostore"
 	"github.com/boskos-serverless/boskos/core/store/dynamostore/dynamotest"
 	"github.com/boskos-serverless/boskos/core/store/memstore"
+	"github.com/boskos-serverless/boskos/core/testkit"
 )
 
 func TestMain(m *testing.M) { dynamotest.Main(m) }
 
-// t0 lies in the year 2100: DynamoDB Local's TTL sweeper deletes, by the
-// wall clock, items whose ttl has passed.
-var t0 = time.Date(2100, 1, 2, 15, 4, 5, 0, time.UTC)
+var t0 = testkit.T0
 
-// clock is an injected clock that only moves when told.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+type clock = testkit.Clock
 
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
+var quiet = testkit.Quiet()
 
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
-var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
-
-// backends opens a fresh store of each kind.
-var backends = []struct {
-	name string
-	open func(t testing.TB) store.Store
-}{
-	{"memstore", func(t testing.TB) store.Store { return memstore.New() }},
-	{"boltstore", func(t testing.TB) store.Store {
-		s, err := boltstore.Open(filepath.Join(t.TempDir(), "boskos.db"), boltstore.Options{})
-		require.NoError(t, err)
-		t.Cleanup(func() { _ = s.Close() })
-		return s
-	}},
-	{"dynamostore", func(t testing.TB) store.Store { return dynamotest.NewStore(t, dynamostore.Options{}) }},
-}
+// backends opens a fresh store of each kind (the conflict-injecting one is
+// used where a test says so).
+var backends = []testkit.Backend{testkit.Backends[0], testkit.Backends[2], testkit.Backends[3]}
 
 // env is a ranch over a store, with a test clock.
 type env struct {
@@ -76,7 +43,7 @@ type env struct {
 // newEnv syncs config (YAML) into s.
 func newEnv(t testing.TB, s store.Store, config string) *env {
 	t.Helper()
-	e := &env{t: t, ctx: context.Background(), clock: &clock{now: t0}, s: s}
+	e := &env{t: t, ctx: context.Background(), clock: testkit.NewClock(), s: s}
 	e.r = ranch.New(s, ranch.Options{Now: e.clock.Now, DRLCCacheTTL: -1, Logger: quiet})
 	cfg, err := boskos.ParseConfig([]byte(config))
 	require.NoError(t, err)

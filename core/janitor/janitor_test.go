@@ -19,9 +19,7 @@ import (
 
 	"github.com/boskos-serverless/boskos/core/boskos"
 	"github.com/boskos-serverless/boskos/core/janitor"
-	"github.com/boskos-serverless/boskos/core/store"
-	"github.com/boskos-serverless/boskos/core/store/faultstore"
-	"github.com/boskos-serverless/boskos/core/store/memstore"
+	"github.com/boskos-serverless/boskos/core/testkit"
 )
 
 const oneDirty = `
@@ -576,19 +574,13 @@ resources:
 // every dirty resource ends free, cleaned exactly once, never by two
 // cleanups at a time; some cleanups fail once first.
 func TestTwoJanitors(t *testing.T) {
-	withFaults := append(backends[:len(backends):len(backends)], struct {
-		name string
-		open func(t testing.TB) store.Store
-	}{"memstore/faults", func(testing.TB) store.Store {
-		return faultstore.New(memstore.New(), faultstore.FirstWriteConflict())
-	}})
-	for _, b := range withFaults {
-		t.Run(b.name, func(t *testing.T) {
-			if b.name == "dynamostore" && testing.Short() {
+	for _, b := range testkit.Backends {
+		t.Run(b.Name, func(t *testing.T) {
+			if b.Name == "dynamostore" && testing.Short() {
 				t.Skip("DynamoDB Local in -short")
 			}
 			all := append(names("a", 12), names("b", 12)...)
-			e := newEnv(t, b.open(t), `
+			e := newEnv(t, b.Open(t), `
 resources:
 - type: ta
   state: dirty
@@ -711,11 +703,11 @@ func TestClaimAsContextEnds(t *testing.T) {
 // quarantine and a success mean the same on every engine.
 func TestOutcomesOnEveryBackend(t *testing.T) {
 	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
-			if b.name == "dynamostore" && testing.Short() {
+		t.Run(b.Name, func(t *testing.T) {
+			if b.Name == "dynamostore" && testing.Short() {
 				t.Skip("DynamoDB Local in -short")
 			}
-			e := newEnv(t, b.open(t), `
+			e := newEnv(t, b.Open(t), `
 resources:
 - type: q
   state: dirty

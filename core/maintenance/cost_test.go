@@ -17,6 +17,7 @@ import (
 	"github.com/boskos-serverless/boskos/core/store/boltstore"
 	"github.com/boskos-serverless/boskos/core/store/dynamostore"
 	"github.com/boskos-serverless/boskos/core/store/dynamostore/dynamotest"
+	"github.com/boskos-serverless/boskos/core/testkit"
 )
 
 // poolConfig is n free "proj" resources and m of type "live".
@@ -62,7 +63,7 @@ func TestReaperRequestCost(t *testing.T) {
 	counts := map[int]map[string]int{}
 	for _, n := range []int{100, large} {
 		var c dynamotest.Counter
-		w := &world{ctx: context.Background(), store: dynamotest.NewStore(t, dynamostore.Options{}, c.Option), clock: &clock{now: t0}}
+		w := &world{ctx: context.Background(), store: dynamotest.NewStore(t, dynamostore.Options{}, c.Option), clock: testkit.NewClock()}
 		r := w.ranch()
 		seedStale(t, w, r, n)
 		p, err := NewReaper(r, ReaperOptions{Logger: quiet()})
@@ -86,7 +87,7 @@ func TestReconcilerRequestCost(t *testing.T) {
 	counts := map[int]map[string]int{}
 	for _, n := range []int{10, 1000} {
 		var c dynamotest.Counter
-		w := &world{ctx: context.Background(), store: dynamotest.NewStore(t, dynamostore.Options{}, c.Option), clock: &clock{now: t0}}
+		w := &world{ctx: context.Background(), store: dynamotest.NewStore(t, dynamostore.Options{}, c.Option), clock: testkit.NewClock()}
 		src := &memSource{}
 		src.put(poolConfig(n) + "- {type: dyn, min-count: 2, max-count: 4}\n")
 		rc := NewReconciler(w.ranch(), ReconcilerOptions{Source: src, Logger: quiet()})
@@ -114,7 +115,7 @@ func BenchmarkReaperPass(b *testing.B) {
 			s, err := boltstore.Open(filepath.Join(b.TempDir(), "b.db"), boltstore.Options{})
 			require.NoError(b, err)
 			defer s.Close()
-			w := &world{ctx: context.Background(), store: store.Store(s), clock: &clock{now: t0}}
+			w := &world{ctx: context.Background(), store: store.Store(s), clock: testkit.NewClock()}
 			r := w.ranch()
 			seedStale(b, w, r, n)
 			p, err := NewReaper(r, ReaperOptions{Logger: quiet()})

@@ -2,59 +2,25 @@ package maintenance
 
 import (
 	"context"
-	"io"
-	"log/slog"
-	"path/filepath"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/boskos-serverless/boskos/core/boskos"
 	"github.com/boskos-serverless/boskos/core/ranch"
 	"github.com/boskos-serverless/boskos/core/store"
-	"github.com/boskos-serverless/boskos/core/store/boltstore"
-	"github.com/boskos-serverless/boskos/core/store/dynamostore"
 	"github.com/boskos-serverless/boskos/core/store/dynamostore/dynamotest"
-	"github.com/boskos-serverless/boskos/core/store/faultstore"
-	"github.com/boskos-serverless/boskos/core/store/memstore"
+	"github.com/boskos-serverless/boskos/core/testkit"
 )
 
 func TestMain(m *testing.M) { dynamotest.Main(m) }
 
-// t0 lies in the future: DynamoDB Local's TTL sweeper deletes items whose
-// ttl passed by the wall clock.
-var t0 = time.Date(2100, 1, 2, 15, 4, 5, 0, time.UTC)
+var t0 = testkit.T0
 
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+type clock = testkit.Clock
 
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
-// backends are the stores every job test runs on; "faults" fails the first
-// write of each key, so every test also walks the retry paths.
-var backends = []struct {
-	name string
-	open func(t *testing.T) store.Store
-}{
-	{"memstore", func(t *testing.T) store.Store { return memstore.New() }},
-	{"faults", func(t *testing.T) store.Store { return faultstore.New(memstore.New(), faultstore.FirstWriteConflict()) }},
-	{"boltstore", func(t *testing.T) store.Store {
-		s, err := boltstore.Open(filepath.Join(t.TempDir(), "boskos.db"), boltstore.Options{})
-		require.NoError(t, err)
-		t.Cleanup(func() { _ = s.Close() })
-		return s
-	}},
-	{"dynamostore", func(t *testing.T) store.Store { return dynamotest.NewStore(t, dynamostore.Options{}) }},
-}
+// backends are the stores every job test runs on.
+var backends = testkit.Backends
 
 // world is one test's store, clock and a ranch factory (two ranches on one
 // store stand for two processes).
@@ -68,13 +34,13 @@ func (w *world) ranch() *ranch.Ranch {
 	return ranch.New(w.store, ranch.Options{Now: w.clock.Now, DRLCCacheTTL: -1, Logger: quiet()})
 }
 
-func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+var quiet = testkit.Quiet
 
 // eachBackend runs fn on every backend.
 func eachBackend(t *testing.T, fn func(t *testing.T, w *world)) {
 	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
-			fn(t, &world{ctx: context.Background(), store: b.open(t), clock: &clock{now: t0}})
+		t.Run(b.Name, func(t *testing.T) {
+			fn(t, &world{ctx: context.Background(), store: b.Open(t), clock: testkit.NewClock()})
 		})
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/boskos-serverless/boskos/core/boskos"
 	"github.com/boskos-serverless/boskos/core/ranch"
+	"github.com/boskos-serverless/boskos/core/testkit"
 )
 
 // memSource is a Source in memory that counts its fetches.
@@ -142,7 +143,7 @@ func TestReconcilerRefusesInvalidDocument(t *testing.T) {
 }
 
 func TestReconcilerSameContentNewVersion(t *testing.T) {
-	w := &world{ctx: context.Background(), store: backends[0].open(t), clock: &clock{now: t0}}
+	w := &world{ctx: context.Background(), store: backends[0].Open(t), clock: testkit.NewClock()}
 	r := w.ranch()
 	src := &memSource{}
 	src.put(recCfg1)

@@ -6,7 +6,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -32,9 +31,9 @@ func buildUpstream(t *testing.T, name string) string {
 
 // startUpstream runs an upstream binary until the test ends; its output
 // goes to the returned buffer.
-func startUpstream(t *testing.T, bin string, args ...string) *lockedBuffer {
+func startUpstream(t *testing.T, bin string, args ...string) *lambdarun.SyncBuffer {
 	t.Helper()
-	out := &lockedBuffer{}
+	out := &lambdarun.SyncBuffer{}
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = out, out
 	lambdarun.DieWithParent(cmd)
@@ -164,22 +163,4 @@ func TestUpstreamBoskosctl(t *testing.T) {
 	run("release", "--name", name, "--target-state", "dirty")
 	out = run("metrics", "--type", "aws-account")
 	assert.Contains(t, out, `"dirty":1`)
-}
-
-// lockedBuffer collects a process's output for failure messages.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

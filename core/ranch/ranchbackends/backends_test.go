@@ -4,8 +4,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,40 +13,17 @@ import (
 	"github.com/boskos-serverless/boskos/core/boskos"
 	"github.com/boskos-serverless/boskos/core/ranch"
 	"github.com/boskos-serverless/boskos/core/store"
-	"github.com/boskos-serverless/boskos/core/store/boltstore"
-	"github.com/boskos-serverless/boskos/core/store/dynamostore"
 	"github.com/boskos-serverless/boskos/core/store/dynamostore/dynamotest"
 	"github.com/boskos-serverless/boskos/core/store/faultstore"
-	"github.com/boskos-serverless/boskos/core/store/memstore"
+	"github.com/boskos-serverless/boskos/core/testkit"
 )
 
 func TestMain(m *testing.M) { dynamotest.Main(m) }
 
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+type clock = testkit.Clock
 
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
-var backends = []struct {
-	name string
-	open func(t *testing.T) store.Store
-}{
-	{"memstore", func(t *testing.T) store.Store { return memstore.New() }},
-	{"boltstore", func(t *testing.T) store.Store {
-		s, err := boltstore.Open(filepath.Join(t.TempDir(), "boskos.db"), boltstore.Options{})
-		require.NoError(t, err)
-		t.Cleanup(func() { _ = s.Close() })
-		return s
-	}},
-	{"dynamostore", func(t *testing.T) store.Store { return dynamotest.NewStore(t, dynamostore.Options{}) }},
-}
+// backends are the plain stores; TestScenario adds the faults itself.
+var backends = []testkit.Backend{testkit.Backends[0], testkit.Backends[2], testkit.Backends[3]}
 
 func requireErr(t *testing.T, err error, code boskos.Code, msg string) {
 	t.Helper()
@@ -60,12 +35,12 @@ func requireErr(t *testing.T, err error, code boskos.Code, msg string) {
 func TestScenario(t *testing.T) {
 	for _, b := range backends {
 		for _, faults := range []bool{false, true} {
-			name := b.name
+			name := b.Name
 			if faults {
 				name += "/faults"
 			}
 			t.Run(name, func(t *testing.T) {
-				var s store.Store = b.open(t)
+				var s store.Store = b.Open(t)
 				if faults {
 					s = faultstore.New(s, faultstore.FirstWriteConflict())
 				}
@@ -80,7 +55,7 @@ func scenario(t *testing.T, s store.Store) {
 	// The test clock runs in the future: DynamoDB Local's TTL sweeper
 	// deletes, by the wall clock, items whose ttl has passed, and took the
 	// queue entry of a clock in the past away mid-test.
-	c := &clock{now: time.Date(2100, 1, 2, 15, 4, 5, 0, time.UTC)}
+	c := testkit.NewClock()
 	r := ranch.New(s, ranch.Options{Now: c.Now, DRLCCacheTTL: -1, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	cfg, err := boskos.ParseConfig([]byte(`
 resources:

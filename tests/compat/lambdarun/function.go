@@ -38,7 +38,7 @@ type Function struct {
 
 	rt    *Runtime
 	cmds  []*exec.Cmd
-	logs  *syncBuffer
+	logs  *SyncBuffer
 	wg    sync.WaitGroup
 	mu    sync.Mutex
 	alive int
@@ -53,7 +53,7 @@ func StartFunction(name, path string, opts Options) (*Function, error) {
 	if n <= 0 {
 		n = 1
 	}
-	f := &Function{Name: name, rt: NewRuntime(opts.Timeout), logs: &syncBuffer{}}
+	f := &Function{Name: name, rt: NewRuntime(opts.Timeout), logs: &SyncBuffer{}}
 	var out io.Writer = f.logs
 	if opts.Output != nil {
 		out = io.MultiWriter(f.logs, opts.Output)
@@ -146,19 +146,21 @@ func (f *Function) Stop() error {
 	return nil
 }
 
-// syncBuffer is a bytes.Buffer safe for concurrent writers.
-type syncBuffer struct {
+// SyncBuffer is a bytes.Buffer safe for concurrent writers (process output).
+type SyncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
+// Write appends p.
+func (s *SyncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
 }
 
-func (s *syncBuffer) String() string {
+// String returns everything written so far.
+func (s *SyncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
@@ -175,7 +177,7 @@ var ErrStillRunning = errors.New("process still running")
 func RunOnce(path string, env []string, timeout time.Duration) (code int, output string, err error) {
 	rt := NewRuntime(0)
 	defer rt.Close()
-	var buf syncBuffer
+	var buf SyncBuffer
 	cmd := exec.Command(path)
 	cmd.Env = append([]string{"AWS_LAMBDA_RUNTIME_API=" + rt.Addr(), "AWS_REGION=us-east-1"}, env...)
 	cmd.Stdout, cmd.Stderr = &buf, &buf
