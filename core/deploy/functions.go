@@ -203,3 +203,8 @@ func SortedRoutes() []string {
 	sort.Strings(out)
 	return out
 }
+
+// ConfigKey is the key of the resources file in the config bucket (the
+// reconciler's BOSKOS_CONFIG_URI is s3://<bucket>/ConfigKey); template.yaml's
+// ConfigKey parameter defaults to it.
+const ConfigKey = "boskos.yaml"
