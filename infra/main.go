@@ -1,8 +1,12 @@
 // Command infra is the CDK (Go) app of boskos-serverless: one stack per
-// environment, chosen with `-c env=dev|staging|prod` (default dev); every
-// per-environment setting lives in stack.Environments. Run it through the
+// environment, chosen with `-c env=dev|staging|prod` (default dev; `all`
+// synthesizes every environment's stack at once, for make synth); every
+// per-environment setting lives in stack.Environments. `-c
+// janitorTargets=TYPE=TARGET,...` deploys the janitor with the cleaners of
+// a deployment (webhook URLs or Lambda function names), which do not belong
+// in the repository. Run it through the
 // CDK CLI (make synth, make deploy ENV=...). It reads the Lambda binaries
-// from ../build (make build) and the resources file config/<env>.yaml.
+// from ../build (make build; BOSKOS_BUILD_DIR overrides it) and the resources file config/<env>.yaml.
 package main
 
 import (
@@ -30,14 +34,9 @@ func run() error {
 	if v, ok := app.Node().TryGetContext(jsii.String("env")).(string); ok && v != "" {
 		env = v
 	}
-	s, err := stack.Lookup(env)
-	if err != nil {
-		return err
-	}
-	if v, ok := app.Node().TryGetContext(jsii.String("janitorTargets")).(string); ok && v != "" {
-		if s.JanitorTargets, err = stack.ParseJanitorTargets(v); err != nil {
-			return err
-		}
+	envs := []string{env}
+	if env == "all" { // make synth: every environment's stack in one run
+		envs = stack.EnvNames()
 	}
 	root, err := filepath.Abs("..")
 	if err != nil {
@@ -51,8 +50,19 @@ func run() error {
 	if a, r := os.Getenv("CDK_DEFAULT_ACCOUNT"), os.Getenv("CDK_DEFAULT_REGION"); a != "" && r != "" {
 		awsEnv = &awscdk.Environment{Account: jsii.String(a), Region: jsii.String(r)}
 	}
-	if _, err := stack.New(app, s, stack.Options{Root: root, BuildDir: build, Env: awsEnv}); err != nil {
-		return err
+	for _, env := range envs {
+		s, err := stack.Lookup(env)
+		if err != nil {
+			return err
+		}
+		if v, ok := app.Node().TryGetContext(jsii.String("janitorTargets")).(string); ok && v != "" {
+			if s.JanitorTargets, err = stack.ParseJanitorTargets(v); err != nil {
+				return err
+			}
+		}
+		if _, err := stack.New(app, s, stack.Options{Root: root, BuildDir: build, Env: awsEnv}); err != nil {
+			return err
+		}
 	}
 	stack.CheckNag(app)
 	app.Synth(nil)

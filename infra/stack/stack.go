@@ -100,7 +100,10 @@ func New(scope constructs.Construct, s Settings, o Options) (*Stack, error) {
 		Env:         o.Env,
 		Description: jsii.String("Boskos-compatible resource-leasing service (" + s.Env + "): HTTP API, one Lambda function per endpoint and job, one DynamoDB table."),
 	})
-	awscdk.Tags_Of(st).Add(jsii.String("boskos:env"), jsii.String(s.Env), nil)
+	// Dashboards take no tags in CloudFormation (cfn-lint E3002).
+	awscdk.Tags_Of(st).Add(jsii.String("boskos:env"), jsii.String(s.Env), &awscdk.TagProps{
+		ExcludeResourceTypes: jsii.Strings("AWS::CloudWatch::Dashboard"),
+	})
 	b := &Stack{Stack: st, Settings: s, Functions: map[string]awslambda.Function{},
 		DLQs: map[string]awssqs.Queue{}, Rules: map[string]awsevents.Rule{}, opts: o}
 	removal := awscdk.RemovalPolicy_DESTROY
