@@ -48,7 +48,10 @@ clean: ## Remove build outputs and local data
 # ENV is one of infra/stack's environments: dev, staging, prod.
 ENV ?=
 URL ?=
-.PHONY: synth deploy diff destroy deploy-local localstack-up localstack-down e2e
+.PHONY: synth cdk-bootstrap deploy diff destroy deploy-local localstack-up localstack-down e2e
+
+cdk-bootstrap: ## Run `cdk bootstrap` once per AWS account and region (before the first make deploy)
+	./scripts/cdk.sh bootstrap
 
 synth: ## Synthesize every environment's CloudFormation template into infra/cdk.out/ and cfn-lint them (needs make build, or BOSKOS_BUILD_DIR)
 	./scripts/cdk.sh synth

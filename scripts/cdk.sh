@@ -7,6 +7,7 @@
 #                                        account of the environment's credentials
 #   scripts/cdk.sh deploy-local [ENV]    cdklocal bootstrap + deploy to $AWS_ENDPOINT_URL
 #                                        (default LocalStack's http://localhost:4566)
+#   scripts/cdk.sh bootstrap             cdk bootstrap of the account and region of the credentials
 #   scripts/cdk.sh bin                   print the directory of the cdk and cdklocal commands
 #
 # The CLI comes from npm, pinned: aws-cdk@2.1148.1 (aws-cdk@3 refuses the cloud assembly of
@@ -58,6 +59,10 @@ shift || true
 EXTRA=(${CDK_ARGS:-})
 case "$CMD" in
   bin) install ;;
+  bootstrap)
+    bin="$(install)"
+    (cd "$ROOT/infra" && "$bin/cdk" bootstrap -o "$OUT" "${EXTRA[@]}")
+    ;;
   synth)
     bin="$(install)"
     out="$OUT"
@@ -99,5 +104,5 @@ case "$CMD" in
       "$bin/cdklocal" deploy -c env="$env" "boskos-$env" -o "$OUT" --require-approval never \
         --outputs-file "$OUT/outputs-local-$env.json" "${EXTRA[@]}")
     ;;
-  *) echo "usage: $0 synth | deploy|diff|destroy ENV | deploy-local [ENV] | bin" >&2; exit 2 ;;
+  *) echo "usage: $0 synth | deploy|diff|destroy ENV | deploy-local [ENV] | bootstrap | bin" >&2; exit 2 ;;
 esac

@@ -3,6 +3,7 @@ package stack_test
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -43,8 +44,20 @@ func TestEnvironments(t *testing.T) {
 			t.Run("cdk-nag", func(t *testing.T) {
 				assert.Empty(t, s.nag, "AwsSolutions findings without a justified suppression")
 			})
+			t.Run("cfn-lint", func(t *testing.T) { cfnLint(t, s) })
 		})
 	}
+}
+
+// cfnLint runs cfn-lint (preinstalled; the real AWS linter) on the
+// synthesized template. W3005 (a DependsOn that a GetAtt already implies)
+// is ignored: the CDK adds it on purpose, so that a function's role policy
+// exists before the function (scripts/cdk.sh synth ignores it too).
+func cfnLint(t *testing.T, s *synthesized) {
+	path := filepath.Join(t.TempDir(), s.settings.StackName+".template.json")
+	require.NoError(t, os.WriteFile(path, s.raw, 0o644))
+	out, err := exec.Command("cfn-lint", "--ignore-checks", "W3005", "--", path).CombinedOutput()
+	assert.NoError(t, err, "cfn-lint %s:\n%s", s.settings.StackName, out)
 }
 
 // TestJanitorTargets: with targets the janitor is deployed with its

@@ -66,6 +66,7 @@ func TestMain(m *testing.M) {
 type synthesized struct {
 	settings stack.Settings
 	tpl      template
+	raw      []byte // the template's JSON
 	// ids by function name.
 	fnIDs, roleIDs, ruleIDs, dlqIDs map[string]string
 	tableID, apiID, topicID, bucket string
@@ -104,6 +105,7 @@ func synthStack(s stack.Settings, mutate func(*stack.Stack)) (*synthesized, erro
 		return nil, err
 	}
 	out := &synthesized{settings: s, fnIDs: map[string]string{}, roleIDs: map[string]string{}, ruleIDs: map[string]string{}, dlqIDs: map[string]string{}}
+	out.raw = raw
 	if err := json.Unmarshal(raw, &out.tpl); err != nil {
 		return nil, err
 	}
