@@ -99,8 +99,10 @@ case "$CMD" in
     export AWS_REGION="${AWS_REGION:-us-east-1}" AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-${AWS_REGION:-us-east-1}}"
     account="${LOCAL_ACCOUNT:-000000000000}"
     [[ "$AWS_ENDPOINT_URL" == *4566* ]] || account="${LOCAL_ACCOUNT:-123456789012}" # moto's default account
+    # Bootstrap from outside infra/ (no cdk.json there): with the environment given it
+    # need not synthesize the app, which the deploy does once.
+    (cd "$ROOT" && "$bin/cdklocal" bootstrap "aws://$account/$AWS_REGION" -o "$OUT/bootstrap")
     (cd "$ROOT/infra" &&
-      "$bin/cdklocal" bootstrap "aws://$account/$AWS_REGION" -c env="$env" -o "$OUT" "${EXTRA[@]}" &&
       "$bin/cdklocal" deploy -c env="$env" "boskos-$env" -o "$OUT" --require-approval never \
         --outputs-file "$OUT/outputs-local-$env.json" "${EXTRA[@]}")
     ;;
