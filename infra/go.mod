@@ -16,6 +16,7 @@ require (
 	github.com/boskos-serverless/boskos v0.0.0
 	github.com/cdklabs/cdk-nag-go/cdknag/v2 v2.38.2
 	github.com/stretchr/testify v1.12.1
+	sigs.k8s.io/yaml v1.6.0
 )
 
 require (
@@ -47,7 +48,6 @@ require (
 	golang.org/x/tools v0.48.0 // indirect
 	golang.org/x/tools/cmd/godoc v0.1.0-deprecated // indirect
 	golang.org/x/tools/godoc v0.1.0-deprecated // indirect
-	sigs.k8s.io/yaml v1.6.0 // indirect
 )
 
 replace github.com/boskos-serverless/boskos => ../
