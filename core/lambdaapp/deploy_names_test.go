@@ -181,15 +181,15 @@ func (w *actionWorld) api(fn string, opts ...func(*dynamodb.Options)) http.Handl
 }
 
 // do sends one request to h and checks its status.
-func (w *actionWorld) do(h http.Handler, method, target, body string, status int) {
-	w.t.Helper()
+func (w *actionWorld) do(t *testing.T, h http.Handler, method, target, body string, status int) {
+	t.Helper()
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
 	}
 	rr := httptest.NewRecorder()
 	h.ServeHTTP(rr, httptest.NewRequest(method, target, rd))
-	require.Equal(w.t, status, rr.Code, "%s %s: %s", method, target, rr.Body.String())
+	require.Equal(t, status, rr.Code, "%s %s: %s", method, target, rr.Body.String())
 }
 
 // beforeFirst runs fn once, before the client's first request of
@@ -265,6 +265,7 @@ func TestDeployDynamoDBActions(t *testing.T) {
 	_, err = maintenance.Apply(w.ctx, w.setup, cfg, ranch.Origin{Source: "test:setup"})
 	require.NoError(t, err)
 	ctx := w.ctx
+	var carols []string // the names acquirebystate leases to carol
 
 	steps := []struct {
 		name string
@@ -272,24 +273,33 @@ func TestDeployDynamoDBActions(t *testing.T) {
 	}{
 		{"acquire", func(t *testing.T) {
 			h := w.api(deploy.FnAcquire)
-			w.do(h, "POST", "/acquire?type=proj&state=free&dest=busy&owner=alice", "", 200)
+			w.do(t, h, "POST", "/acquire?type=proj&state=free&dest=busy&owner=alice", "", 200)
 			// No vm exists: the request id is queued and one vm is created
 			// on demand (a transaction of a Put and the counter's Update).
-			w.do(h, "POST", "/acquire?type=vm&state=free&dest=busy&owner=bob&request_id=r1", "", 404)
+			w.do(t, h, "POST", "/acquire?type=vm&state=free&dest=busy&owner=bob&request_id=r1", "", 404)
 			// The queued id takes it: the lease and the entry's deletion in
 			// one transaction.
-			w.do(h, "POST", "/acquire?type=vm&state=free&dest=busy&owner=bob&request_id=r1", "", 200)
+			w.do(t, h, "POST", "/acquire?type=vm&state=free&dest=busy&owner=bob&request_id=r1", "", 200)
 			// Nothing free, no request id: the type's counter.
-			w.do(h, "POST", "/acquire?type=proj&state=cleaning&dest=busy&owner=bob", "", 404)
+			w.do(t, h, "POST", "/acquire?type=proj&state=cleaning&dest=busy&owner=bob", "", 404)
 		}},
 		{"acquirebystate", func(t *testing.T) {
+			// Two free names (acquire picks at random within its spread window).
+			all, err := w.setup.Resources(ctx)
+			require.NoError(t, err)
+			for _, r := range all {
+				if r.Type == "proj" && r.State == boskos.Free && len(carols) < 2 {
+					carols = append(carols, r.Name)
+				}
+			}
+			require.Len(t, carols, 2)
 			h := w.api(deploy.FnAcquireByState)
-			w.do(h, "POST", "/acquirebystate?state=free&dest=busy&owner=carol&names=p-5,p-6", "", 200)
-			w.do(h, "POST", "/acquirebystate?state=free&dest=busy&owner=carol&names=p-5,nope", "", 404)
+			w.do(t, h, "POST", "/acquirebystate?state=free&dest=busy&owner=carol&names="+carols[0]+","+carols[1], "", 200)
+			w.do(t, h, "POST", "/acquirebystate?state=free&dest=busy&owner=carol&names="+carols[0]+",nope", "", 404)
 		}},
 		{"update", func(t *testing.T) {
 			h := w.api(deploy.FnUpdate)
-			w.do(h, "POST", "/update?name=p-5&state=busy&owner=carol", `{"k":"v"}`, 200)
+			w.do(t, h, "POST", "/update?name="+carols[0]+"&state=busy&owner=carol", `{"k":"v"}`, 200)
 			var sb strings.Builder
 			sb.WriteString("{")
 			for i := range 70 {
@@ -299,22 +309,22 @@ func TestDeployDynamoDBActions(t *testing.T) {
 				sb.WriteString(`"k` + strconv.Itoa(i) + `":"v"`)
 			}
 			sb.WriteString("}")
-			w.do(h, "POST", "/update?name=p-5&state=busy&owner=carol", sb.String(), 200) // read, merge, write
-			w.do(h, "POST", "/update?name=nope&state=busy&owner=carol", "", 404)
+			w.do(t, h, "POST", "/update?name="+carols[0]+"&state=busy&owner=carol", sb.String(), 200) // read, merge, write
+			w.do(t, h, "POST", "/update?name=nope&state=busy&owner=carol", "", 404)
 		}},
 		{"release", func(t *testing.T) {
 			h := w.api(deploy.FnRelease)
-			w.do(h, "POST", "/release?name=p-6&dest=dirty&owner=carol", "", 200)
-			w.do(h, "POST", "/release?name=nope&dest=dirty&owner=carol", "", 404)
+			w.do(t, h, "POST", "/release?name="+carols[1]+"&dest=dirty&owner=carol", "", 200)
+			w.do(t, h, "POST", "/release?name=nope&dest=dirty&owner=carol", "", 404)
 			// A dynamic resource: its lifespan restarts (the life cycles
 			// re-read, a second write).
 			vm, err := w.setup.Acquire(ctx, "vm", boskos.Free, boskos.Busy, "dave", "")
 			if err != nil { // none free (bob holds the one): create one
-				w.do(w.api(deploy.FnAcquire), "POST", "/acquire?type=vm&state=free&dest=busy&owner=dave&request_id=r2", "", 404)
+				w.do(t, w.api(deploy.FnAcquire), "POST", "/acquire?type=vm&state=free&dest=busy&owner=dave&request_id=r2", "", 404)
 				vm, err = w.setup.Acquire(ctx, "vm", boskos.Free, boskos.Busy, "dave", "r2")
 			}
 			require.NoError(t, err)
-			w.do(h, "POST", "/release?name="+vm.Name+"&dest=dirty&owner=dave", "", 200)
+			w.do(t, h, "POST", "/release?name="+vm.Name+"&dest=dirty&owner=dave", "", 200)
 		}},
 		{"reset", func(t *testing.T) {
 			w.clock.Add(time.Hour)
@@ -328,15 +338,15 @@ func TestDeployDynamoDBActions(t *testing.T) {
 			h := w.api(deploy.FnReset, beforeFirst("UpdateItem", func() {
 				require.NoError(t, w.setup.Update(ctx, leased.Name, "erin", boskos.Leased, nil, nil))
 			}))
-			w.do(h, "POST", "/reset?type=proj&state=leased&expire=30m&dest=dirty", "", 200)
+			w.do(t, h, "POST", "/reset?type=proj&state=leased&expire=30m&dest=dirty", "", 200)
 		}},
 		{"metric", func(t *testing.T) {
 			h := w.api(deploy.FnMetric)
-			w.do(h, "GET", "/metric?type=proj", "", 200)
-			w.do(h, "GET", "/some/other/path", "", 200) // the catch-all
+			w.do(t, h, "GET", "/metric?type=proj", "", 200)
+			w.do(t, h, "GET", "/some/other/path", "", 200) // the catch-all
 		}},
 		{"metrics", func(t *testing.T) {
-			w.do(w.api(deploy.FnMetrics), "GET", "/metrics", "", 200)
+			w.do(t, w.api(deploy.FnMetrics), "GET", "/metrics", "", 200)
 		}},
 		{"janitor", func(t *testing.T) {
 			r := w.ranch(deploy.FnJanitor)
@@ -392,7 +402,7 @@ func TestDeployDynamoDBActions(t *testing.T) {
 			// A stale queue entry, a tombstone (from the cleaner), expired
 			// vms, and a new config: a new static name, one dropped, a
 			// higher min-count.
-			w.do(w.api(deploy.FnAcquire), "POST", "/acquire?type=proj&state=nothere&dest=busy&owner=gina&request_id=r9", "", 404)
+			w.do(t, w.api(deploy.FnAcquire), "POST", "/acquire?type=proj&state=nothere&dest=busy&owner=gina&request_id=r9", "", 404)
 			w.clock.Add(time.Hour)
 			next := strings.Replace(actionsConfig, "p-8]", "p-9]", 1)
 			next = strings.Replace(next, "min-count: 0", "min-count: 2", 1)
