@@ -4,7 +4,7 @@
 #   - `go mod tidy` would change neither go.mod nor go.sum of any module
 #     (a direct requirement marked `// indirect`, a missing or unused
 #     requirement, a stale go.sum line all fail);
-#   - go vet passes in every module;
+#   - go vet passes in every module (., tests/compat, infra);
 #   - cfn-lint accepts template.yaml.
 # Every check runs; the script fails at the end if any of them failed.
 set -uo pipefail
@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 GO="${GO:-go}"
 
 # The Go modules of the repository (each has its own go.mod).
-MODULES=(. tests/compat)
+MODULES=(. tests/compat infra)
 
 failed=()
 

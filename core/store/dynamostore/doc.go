@@ -32,7 +32,7 @@
 // AttrTTL (store.TTLAttr, "ttl", N, Unix seconds) is the table's Time to Live
 // attribute. Billing is PAY_PER_REQUEST. CreateTable creates exactly this
 // table (for tests and local runs); production tables are created by the
-// infrastructure code (CDK/SAM), which imports the constants of this package.
+// infrastructure code (CDK/SAM) from the same names, defined in core/deploy.
 //
 // # Operations
 //

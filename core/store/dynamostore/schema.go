@@ -10,35 +10,33 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/boskos-serverless/boskos/core/store"
+	"github.com/boskos-serverless/boskos/core/deploy"
 )
 
-// Names of the table's attributes and index. The infrastructure code (CDK,
-// SAM) imports them so that every name is defined once.
+// Names of the table's attributes and index. They are defined once, in
+// core/deploy (which imports no SDK), and shared with the infrastructure
+// code (CDK, SAM); see there for their meaning.
 const (
 	// AttrPK is the partition key (S): the key's namespace.
-	AttrPK = "pk"
+	AttrPK = deploy.AttrPK
 	// AttrSK is the sort key (S): the key after the namespace and its "/".
-	AttrSK = "sk"
+	AttrSK = deploy.AttrSK
 	// AttrVersion is the item's version (N).
-	AttrVersion = "v"
+	AttrVersion = deploy.AttrVersion
 	// IndexPool is the name of the global secondary index that Query reads.
-	IndexPool = "pool"
+	IndexPool = deploy.IndexPool
 	// AttrIndexPartition is IndexPool's partition key (S).
-	AttrIndexPartition = store.IndexPartition
+	AttrIndexPartition = deploy.AttrIndexPartition
 	// AttrIndexSort is the item attribute (S) that orders items in
-	// IndexPool. DynamoDB leaves items with equal index sort keys in no
-	// particular order, so the index's sort key is AttrIndexSortKey.
-	AttrIndexSort = store.IndexSort
+	// IndexPool (see deploy.AttrIndexSort).
+	AttrIndexSort = deploy.AttrIndexSort
 	// AttrIndexSortKey is IndexPool's sort key (S): the value of
-	// AttrIndexSort, a NUL byte and the item's key, written by the store
-	// with every change of AttrIndexSort, so that ties are ordered by key.
-	// Callers never see it.
-	AttrIndexSortKey = "ixsk"
+	// AttrIndexSort, a NUL byte and the item's key. Callers never see it.
+	AttrIndexSortKey = deploy.AttrIndexSortKey
 	// AttrTTL is the Time to Live attribute (N, Unix seconds).
-	AttrTTL = store.TTLAttr
+	AttrTTL = deploy.AttrTTL
 	// BillingMode is the table's billing mode.
-	BillingMode = types.BillingModePayPerRequest
+	BillingMode = types.BillingMode(deploy.BillingMode)
 )
 
 // TableAPI is the part of *dynamodb.Client that CreateTable and DeleteTable
@@ -56,7 +54,7 @@ var _ TableAPI = (*dynamodb.Client)(nil)
 // CreateTableInput returns the CreateTable request for the table named name:
 // the schema described in the package comment.
 func CreateTableInput(name string) *dynamodb.CreateTableInput {
-	s := types.ScalarAttributeTypeS
+	s := types.ScalarAttributeType(deploy.AttrTypeString)
 	return &dynamodb.CreateTableInput{
 		TableName:   aws.String(name),
 		BillingMode: BillingMode,
@@ -76,7 +74,7 @@ func CreateTableInput(name string) *dynamodb.CreateTableInput {
 				{AttributeName: aws.String(AttrIndexPartition), KeyType: types.KeyTypeHash},
 				{AttributeName: aws.String(AttrIndexSortKey), KeyType: types.KeyTypeRange},
 			},
-			Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll},
+			Projection: &types.Projection{ProjectionType: types.ProjectionType(deploy.IndexProjection)},
 		}},
 	}
 }

@@ -1,0 +1,210 @@
+package deploy
+
+import "sort"
+
+// Names of the environment variables the functions read (core/lambdaapp
+// parses them).
+const (
+	// EnvTable is the DynamoDB table name or ARN (every function).
+	EnvTable = "BOSKOS_TABLE"
+	// EnvLogLevel is the log level (every function).
+	EnvLogLevel = "BOSKOS_LOG_LEVEL"
+	// EnvRequestTTL is how long a request_id keeps its queue place.
+	EnvRequestTTL = "BOSKOS_REQUEST_TTL"
+	// EnvSpreadWindow is acquire's spread window.
+	EnvSpreadWindow = "BOSKOS_SPREAD_WINDOW"
+	// EnvConfigURI is the resources file the reconciler applies
+	// (s3://bucket/key).
+	EnvConfigURI = "BOSKOS_CONFIG_URI"
+	// EnvReaperExpire is the age after which the reaper resets a lease.
+	EnvReaperExpire = "BOSKOS_REAPER_EXPIRE"
+	// EnvReaperTargetState is where the reaper moves stale leases.
+	EnvReaperTargetState = "BOSKOS_REAPER_TARGET_STATE"
+	// EnvReaperExtraStates are states reaped besides busy, cleaning, leased.
+	EnvReaperExtraStates = "BOSKOS_REAPER_EXTRA_STATES"
+	// EnvJanitorTargets is the janitor's TYPE=TARGET list.
+	EnvJanitorTargets = "BOSKOS_JANITOR_TARGETS"
+	// EnvJanitorMaxFailures is the janitor's quarantine threshold.
+	EnvJanitorMaxFailures = "BOSKOS_JANITOR_MAX_FAILURES"
+)
+
+// CatchAll is the route of API Gateway's $default route key: the function
+// given it also answers every path no other route matches (upstream's
+// catch-all). It equals lambdaapp.CatchAll.
+const CatchAll = "$default"
+
+// Kind tells how a function is invoked.
+type Kind int
+
+const (
+	// API functions serve HTTP API routes (payload format 2.0).
+	API Kind = iota
+	// Job functions run one maintenance pass per EventBridge scheduled
+	// event.
+	Job
+)
+
+// Names of the functions: their directories under functions/ and build/.
+const (
+	FnAcquire        = "acquire"
+	FnAcquireByState = "acquirebystate"
+	FnRelease        = "release"
+	FnUpdate         = "update"
+	FnReset          = "reset"
+	FnMetric         = "metric"
+	FnMetrics        = "metrics"
+	FnReaper         = "reaper"
+	FnReconciler     = "reconciler"
+	FnCleaner        = "cleaner"
+	FnJanitor        = "janitor"
+)
+
+// DynamoDB IAM actions. A TransactWriteItems needs the action of each of
+// its items (PutItem, UpdateItem, DeleteItem, ConditionCheckItem); there is
+// no IAM action of its own.
+const (
+	ActGetItem      = "dynamodb:GetItem"
+	ActBatchGetItem = "dynamodb:BatchGetItem"
+	ActPutItem      = "dynamodb:PutItem"
+	ActUpdateItem   = "dynamodb:UpdateItem"
+	ActDeleteItem   = "dynamodb:DeleteItem"
+	ActQuery        = "dynamodb:Query"
+)
+
+// Function describes one Lambda function of the service.
+type Function struct {
+	// Name is the function's directory under functions/ (and build/).
+	Name string
+	// Kind is API or Job.
+	Kind Kind
+	// Routes are the HTTP API routes of an API function: paths at the
+	// host root, or CatchAll (lambdaapp.Routes[Name]).
+	Routes []string
+	// Env are the environment variables the function reads besides
+	// EnvTable and EnvLogLevel, which every function reads.
+	Env []string
+	// DynamoDBActions are the DynamoDB IAM actions its handler can issue,
+	// sorted: its policy grants exactly these on the table (and
+	// ActQuery on IndexPool). Derived from the use cases it runs and
+	// the requests dynamostore sends for them; proven against DynamoDB
+	// Local by core/lambdaapp/deploy_names_test.go.
+	DynamoDBActions []string
+}
+
+// apiEnv are the variables every API function reads (lambdaapp.FromEnv).
+var apiEnv = []string{EnvRequestTTL, EnvSpreadWindow}
+
+// Functions are every function of the service, API functions first, in a
+// fixed order.
+//
+// Derivation of DynamoDBActions (store operation -> DynamoDB request, see
+// core/store/dynamostore): Get -> GetItem, BatchGet -> BatchGetItem,
+// Create -> PutItem, Update -> UpdateItem, Delete -> DeleteItem, List and
+// Query -> Query, Transact -> the actions of its operations.
+//
+//   - acquire: the index query (Query), the lease (UpdateItem), the type's
+//     counter when nothing is free (GetItem); with a request_id the queue
+//     entry (UpdateItem), its deletion with the lease (DeleteItem), the
+//     life cycles (Query) and an on-demand dynamic creation (PutItem +
+//     counter UpdateItem).
+//   - acquirebystate: BatchGet (BatchGetItem) and one transaction of
+//     updates (UpdateItem).
+//   - release: the life cycles (Query), the release (UpdateItem), and a
+//     re-read of a resource that is gone (GetItem).
+//   - update: the heartbeat (UpdateItem); a re-read after a refused write,
+//     and the read-merge-write of a large delta (GetItem).
+//   - reset: the index query (Query), the resets (UpdateItem), a re-read
+//     after a conflict (GetItem).
+//   - metric, metrics: index and table queries only (Query).
+//   - reaper: the config in force (GetItem) and reset's actions.
+//   - cleaner: the config in force (GetItem), toBeDeleted resources
+//     (Query), their releases and tombstones (UpdateItem).
+//   - reconciler: syncs (PutItem, UpdateItem, DeleteItem, GetItem),
+//     reconciles (Query, creations and deletions in transactions) and
+//     collects queue entries (DeleteItem).
+//   - janitor: acquire without request_id, update, release and metric:
+//     GetItem, Query, UpdateItem. (core/janitor is not merged yet: the
+//     test drives those ranch use cases directly.)
+var Functions = []Function{
+	{Name: FnAcquire, Kind: API, Routes: []string{"/acquire"}, Env: apiEnv,
+		DynamoDBActions: []string{ActDeleteItem, ActGetItem, ActPutItem, ActQuery, ActUpdateItem}},
+	{Name: FnAcquireByState, Kind: API, Routes: []string{"/acquirebystate"}, Env: apiEnv,
+		DynamoDBActions: []string{ActBatchGetItem, ActUpdateItem}},
+	{Name: FnRelease, Kind: API, Routes: []string{"/release"}, Env: apiEnv,
+		DynamoDBActions: []string{ActGetItem, ActQuery, ActUpdateItem}},
+	{Name: FnUpdate, Kind: API, Routes: []string{"/update"}, Env: apiEnv,
+		DynamoDBActions: []string{ActGetItem, ActUpdateItem}},
+	{Name: FnReset, Kind: API, Routes: []string{"/reset"}, Env: apiEnv,
+		DynamoDBActions: []string{ActGetItem, ActQuery, ActUpdateItem}},
+	{Name: FnMetric, Kind: API, Routes: []string{"/metric", CatchAll}, Env: apiEnv,
+		DynamoDBActions: []string{ActQuery}},
+	{Name: FnMetrics, Kind: API, Routes: []string{"/metrics"}, Env: apiEnv,
+		DynamoDBActions: []string{ActQuery}},
+	{Name: FnReaper, Kind: Job, Env: []string{EnvReaperExpire, EnvReaperTargetState, EnvReaperExtraStates},
+		DynamoDBActions: []string{ActGetItem, ActQuery, ActUpdateItem}},
+	{Name: FnReconciler, Kind: Job, Env: []string{EnvConfigURI},
+		DynamoDBActions: []string{ActDeleteItem, ActGetItem, ActPutItem, ActQuery, ActUpdateItem}},
+	{Name: FnCleaner, Kind: Job,
+		DynamoDBActions: []string{ActGetItem, ActQuery, ActUpdateItem}},
+	{Name: FnJanitor, Kind: Job, Env: []string{EnvJanitorTargets, EnvJanitorMaxFailures},
+		DynamoDBActions: []string{ActGetItem, ActQuery, ActUpdateItem}},
+}
+
+// Lookup returns the function called name.
+func Lookup(name string) (Function, bool) {
+	for _, f := range Functions {
+		if f.Name == name {
+			return f, true
+		}
+	}
+	return Function{}, false
+}
+
+// Names returns the names of the functions of kind k, in Functions' order.
+func Names(k Kind) []string {
+	var out []string
+	for _, f := range Functions {
+		if f.Kind == k {
+			out = append(out, f.Name)
+		}
+	}
+	return out
+}
+
+// Routes returns every API function's routes by function name (a copy, in
+// the shape of lambdaapp.Routes).
+func Routes() map[string][]string {
+	out := map[string][]string{}
+	for _, f := range Functions {
+		if f.Kind == API {
+			out[f.Name] = append([]string(nil), f.Routes...)
+		}
+	}
+	return out
+}
+
+// RouteOwners returns route -> function name over every API function.
+func RouteOwners() map[string]string {
+	out := map[string]string{}
+	for _, f := range Functions {
+		for _, r := range f.Routes {
+			out[r] = f.Name
+		}
+	}
+	return out
+}
+
+// SortedRoutes returns every route of every API function, sorted.
+func SortedRoutes() []string {
+	var out []string
+	for r := range RouteOwners() {
+		out = append(out, r)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// ConfigKey is the key of the resources file in the config bucket (the
+// reconciler's BOSKOS_CONFIG_URI is s3://<bucket>/ConfigKey); template.yaml's
+// ConfigKey parameter defaults to it.
+const ConfigKey = "boskos.yaml"

@@ -1,0 +1,196 @@
+package stack
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+)
+
+// AuthMode is how the HTTP API authorizes requests.
+type AuthMode string
+
+const (
+	// AuthNone lets every request through (Boskos clients send no
+	// credentials; the authentication issue adds owner-bound ones).
+	AuthNone AuthMode = "none"
+	// AuthIAM requires SigV4-signed requests (execute-api:Invoke).
+	AuthIAM AuthMode = "iam"
+)
+
+// JanitorTarget is who cleans the resources of one type: exactly one of
+// Webhook (an http(s) URL POSTed the resource) and Function (a Lambda
+// function name or ARN invoked with it) is set. It is written into
+// BOSKOS_JANITOR_TARGETS as TYPE=TARGET.
+type JanitorTarget struct {
+	Type     string
+	Webhook  string
+	Function string
+}
+
+// Alarms are the thresholds of the CloudWatch alarms: an alarm fires when
+// the metric's sum over one period (5 minutes) is at least the threshold.
+type Alarms struct {
+	// FunctionErrors: invocation errors of one function.
+	FunctionErrors float64
+	// FunctionThrottles: throttled invocations of one function.
+	FunctionThrottles float64
+	// TableThrottles: throttled read and write events of the table.
+	TableThrottles float64
+	// TableSystemErrors: DynamoDB system errors (HTTP 500s).
+	TableSystemErrors float64
+	// DLQDepth: messages waiting in a schedule's dead-letter queue.
+	DLQDepth float64
+	// API5xx: 5xx answers of the HTTP API.
+	API5xx float64
+}
+
+// Settings are everything that differs between environments. Environments
+// holds one per environment: that table is the only place to change them.
+type Settings struct {
+	// Env is the environment's name (-c env=...).
+	Env string
+	// StackName is the CloudFormation stack's name.
+	StackName string
+	// ConfigFile is the resources file (relative to the repository root)
+	// uploaded to the config bucket at deploy.
+	ConfigFile string
+
+	// Schedules are the rates of the maintenance jobs, by function name.
+	Schedules map[string]time.Duration
+	// ScheduleRetries and ScheduleMaxEventAge bound EventBridge's delivery
+	// retries to a job before the event goes to the job's dead-letter queue.
+	ScheduleRetries     int
+	ScheduleMaxEventAge time.Duration
+
+	// APIMemoryMB and JobMemoryMB are the functions' memory.
+	APIMemoryMB, JobMemoryMB int
+	// APITimeout and JobTimeout are the functions' timeouts.
+	APITimeout, JobTimeout time.Duration
+	// APIReservedConcurrency caps each API function's concurrency (0 =
+	// unreserved), so a flood of clients cannot turn into unbounded
+	// conditional-write contention on the table (and leaves account
+	// concurrency for the jobs). JobReservedConcurrency caps each job.
+	APIReservedConcurrency, JobReservedConcurrency int
+
+	// LogRetention is the retention of the functions' logs and the API's
+	// access log.
+	LogRetention awslogs.RetentionDays
+	// LogLevel is BOSKOS_LOG_LEVEL.
+	LogLevel string
+	// RequestTTL is BOSKOS_REQUEST_TTL.
+	RequestTTL time.Duration
+	// ReaperExpire and ReaperTargetState configure the reaper.
+	ReaperExpire      time.Duration
+	ReaperTargetState string
+	// JanitorTargets; none means no janitor function and no schedule for
+	// it (it would have nothing to do). Lambda targets are granted
+	// lambda:InvokeFunction.
+	JanitorTargets []JanitorTarget
+	// JanitorMaxFailures is BOSKOS_JANITOR_MAX_FAILURES.
+	JanitorMaxFailures int
+
+	// Auth is the HTTP API's authorization mode.
+	Auth AuthMode
+	// ThrottleRate (requests per second, steady) and ThrottleBurst are the
+	// $default stage's throttling.
+	ThrottleRate  float64
+	ThrottleBurst int
+
+	// Alarms are the alarm thresholds.
+	Alarms Alarms
+	// AlarmEmail, if set, is subscribed to the alarm topic.
+	AlarmEmail string
+
+	// Retain keeps the table, the config bucket and the log groups when
+	// the stack is deleted or they are replaced (RETAIN), and turns on the
+	// table's deletion protection. Without it they are destroyed with the
+	// stack.
+	Retain bool
+}
+
+// Environments are the settings of every environment.
+var Environments = map[string]Settings{
+	"dev": {
+		Env: "dev", StackName: "boskos-dev", ConfigFile: "config/dev.yaml",
+		Schedules: map[string]time.Duration{
+			"reaper": 5 * time.Minute, "reconciler": 5 * time.Minute, "cleaner": 5 * time.Minute, "janitor": 5 * time.Minute,
+		},
+		ScheduleRetries: 2, ScheduleMaxEventAge: 10 * time.Minute,
+		APIMemoryMB: 256, JobMemoryMB: 256, APITimeout: 10 * time.Second, JobTimeout: 60 * time.Second,
+		LogRetention: awslogs.RetentionDays_ONE_WEEK, LogLevel: "debug", RequestTTL: 30 * time.Second,
+		ReaperExpire: 30 * time.Minute, ReaperTargetState: "dirty", JanitorMaxFailures: 3,
+		Auth: AuthNone, ThrottleRate: 50, ThrottleBurst: 100,
+		Alarms: Alarms{FunctionErrors: 5, FunctionThrottles: 5, TableThrottles: 10, TableSystemErrors: 1, DLQDepth: 1, API5xx: 10},
+	},
+	"staging": {
+		Env: "staging", StackName: "boskos-staging", ConfigFile: "config/staging.yaml",
+		Schedules: map[string]time.Duration{
+			"reaper": time.Minute, "reconciler": 2 * time.Minute, "cleaner": 2 * time.Minute, "janitor": time.Minute,
+		},
+		ScheduleRetries: 2, ScheduleMaxEventAge: 5 * time.Minute,
+		APIMemoryMB: 256, JobMemoryMB: 512, APITimeout: 10 * time.Second, JobTimeout: 120 * time.Second,
+		JobReservedConcurrency: 2,
+		LogRetention:           awslogs.RetentionDays_ONE_MONTH, LogLevel: "info", RequestTTL: 30 * time.Second,
+		ReaperExpire: 30 * time.Minute, ReaperTargetState: "dirty", JanitorMaxFailures: 3,
+		Auth: AuthIAM, ThrottleRate: 100, ThrottleBurst: 200,
+		Alarms: Alarms{FunctionErrors: 3, FunctionThrottles: 3, TableThrottles: 5, TableSystemErrors: 1, DLQDepth: 1, API5xx: 5},
+	},
+	"prod": {
+		Env: "prod", StackName: "boskos-prod", ConfigFile: "config/prod.yaml",
+		Schedules: map[string]time.Duration{
+			"reaper": time.Minute, "reconciler": time.Minute, "cleaner": time.Minute, "janitor": time.Minute,
+		},
+		ScheduleRetries: 3, ScheduleMaxEventAge: 5 * time.Minute,
+		APIMemoryMB: 512, JobMemoryMB: 512, APITimeout: 10 * time.Second, JobTimeout: 300 * time.Second,
+		APIReservedConcurrency: 50, JobReservedConcurrency: 2,
+		LogRetention: awslogs.RetentionDays_THREE_MONTHS, LogLevel: "info", RequestTTL: 30 * time.Second,
+		ReaperExpire: 30 * time.Minute, ReaperTargetState: "dirty", JanitorMaxFailures: 3,
+		Auth: AuthIAM, ThrottleRate: 500, ThrottleBurst: 1000,
+		Alarms: Alarms{FunctionErrors: 1, FunctionThrottles: 1, TableThrottles: 1, TableSystemErrors: 1, DLQDepth: 1, API5xx: 1},
+		Retain: true,
+	},
+}
+
+// EnvNames returns the environments' names, sorted.
+func EnvNames() []string {
+	out := make([]string, 0, len(Environments))
+	for n := range Environments {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Lookup returns the settings of environment env.
+func Lookup(env string) (Settings, error) {
+	s, ok := Environments[env]
+	if !ok {
+		return Settings{}, fmt.Errorf("unknown environment %q (use -c env=%v)", env, EnvNames())
+	}
+	return s, nil
+}
+
+// ParseJanitorTargets reads TYPE=TARGET,... (BOSKOS_JANITOR_TARGETS'
+// syntax; the -c janitorTargets=... context of a deployment whose cleaners
+// are not in the repository): an http(s) URL is a webhook, anything else a
+// Lambda function name or ARN.
+func ParseJanitorTargets(s string) ([]JanitorTarget, error) {
+	var out []JanitorTarget
+	for _, part := range strings.Split(s, ",") {
+		typ, target, ok := strings.Cut(strings.TrimSpace(part), "=")
+		if !ok || typ == "" || target == "" {
+			return nil, fmt.Errorf("janitor target %q: want TYPE=TARGET", part)
+		}
+		t := JanitorTarget{Type: typ}
+		if strings.HasPrefix(target, "http://") || strings.HasPrefix(target, "https://") {
+			t.Webhook = target
+		} else {
+			t.Function = target
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
