@@ -28,5 +28,8 @@ echo "DynamoDB Local at $DYNAMODB_ENDPOINT"
 echo "== main module tests (race detector on: concurrency is the heart of this service)"
 go test -race -count=1 -timeout 20m ./...
 
+echo "== infrastructure: CDK assertion tests, cdk-nag, cfn-lint; make deploy-local against moto_server"
+./scripts/infra-test.sh
+
 echo "== upstream client compatibility and Lambda end-to-end (tests/compat)"
 (cd tests/compat && go test -count=1 -timeout 20m ./...)
