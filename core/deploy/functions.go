@@ -123,8 +123,7 @@ var apiEnv = []string{EnvRequestTTL, EnvSpreadWindow}
 //     reconciles (Query, creations and deletions in transactions) and
 //     collects queue entries (DeleteItem).
 //   - janitor: acquire without request_id, update, release and metric:
-//     GetItem, Query, UpdateItem. (core/janitor is not merged yet: the
-//     test drives those ranch use cases directly.)
+//     GetItem, Query, UpdateItem.
 var Functions = []Function{
 	{Name: FnAcquire, Kind: API, Routes: []string{"/acquire"}, Env: apiEnv,
 		DynamoDBActions: []string{ActDeleteItem, ActGetItem, ActPutItem, ActQuery, ActUpdateItem}},
