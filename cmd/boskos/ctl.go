@@ -134,14 +134,21 @@ func cmdAcquire(ctx context.Context, args []string, stdout, stderr io.Writer) in
 // acquireWait polls /acquire with requestID until it succeeds, fails with
 // something other than 404/401, or ctx ends (then the last error).
 func acquireWait(ctx context.Context, c *apiClient, rtype, state, dest, requestID string, every time.Duration) (boskos.Resource, error) {
+	var refused error // the last 404 or 401
 	for {
 		res, err := c.acquire(ctx, rtype, state, dest, requestID)
 		if err == nil {
 			return res, nil
 		}
+		if ctx.Err() != nil && refused != nil {
+			// The wait ran out during a request: the answer is what the
+			// server last said, not the interrupted request.
+			return boskos.Resource{}, refused
+		}
 		if !isStatus(err, 404) && !isStatus(err, 401) {
 			return boskos.Resource{}, err
 		}
+		refused = err
 		select {
 		case <-ctx.Done():
 			return boskos.Resource{}, err

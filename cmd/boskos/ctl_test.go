@@ -85,7 +85,7 @@ func TestClientCommands(t *testing.T) {
 	assert.Contains(t, waitOut, `"owner":"dave"`)
 
 	// Unknown type with a short --timeout: not found after the wait.
-	code, _, stderr = runCmd(ctx, append([]string{"acquire", "--type", "nope", "--state", "new", "--target-state", "old", "--timeout", "50ms", "--poll-interval", "10ms"}, g("erin")...)...)
+	code, _, stderr = runCmd(ctx, append([]string{"acquire", "--type", "nope", "--state", "new", "--target-state", "old", "--timeout", "300ms", "--poll-interval", "10ms"}, g("erin")...)...)
 	assert.Equal(t, 1, code)
 	assert.Equal(t, "failed to acquire a resource: resources not found\n", stderr)
 }
