@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -125,6 +126,31 @@ type committedNoRetry struct{ aws.Retryer }
 func (r committedNoRetry) IsErrorRetryable(err error) bool {
 	if mayHaveApplied(err) {
 		return false
+	}
+	return r.Retryer.IsErrorRetryable(err)
+}
+
+// noteAmbiguous is a per-operation option that sets *flag when an attempt
+// that may have been applied is retried (TransactWriteItems, whose retries
+// are safe thanks to its idempotency token): its final error, even a
+// throttling one, then does not mean that nothing was applied.
+func noteAmbiguous(flag *atomic.Bool) func(*dynamodb.Options) {
+	return func(o *dynamodb.Options) {
+		if o.Retryer != nil {
+			o.Retryer = ambiguityNoter{Retryer: o.Retryer, flag: flag}
+		}
+	}
+}
+
+type ambiguityNoter struct {
+	aws.Retryer
+	flag *atomic.Bool
+}
+
+// IsErrorRetryable notes attempts that may have been applied.
+func (r ambiguityNoter) IsErrorRetryable(err error) bool {
+	if mayHaveApplied(err) {
+		r.flag.Store(true)
 	}
 	return r.Retryer.IsErrorRetryable(err)
 }

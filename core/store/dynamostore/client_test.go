@@ -92,6 +92,7 @@ func TestThrottlingRetried(t *testing.T) {
 			require.ErrorAs(t, err, &de)
 			assert.Equal(t, tc.code, de.Code)
 			assert.True(t, de.Throttled())
+			assert.ErrorIs(t, err, store.ErrUnavailable, "throttled: nothing applied")
 			assert.True(t, strings.HasPrefix(err.Error(), "dynamostore: get a/b: dynamodb: "+tc.code), "error %q", err)
 			var api smithy.APIError
 			assert.False(t, errors.As(err, &api), "the SDK error leaks: %v", err)
