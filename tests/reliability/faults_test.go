@@ -39,6 +39,15 @@ const (
 	faultLatency      = "latency spike"
 	faultCutBefore    = "connection cut before DynamoDB"
 	faultCutAfter     = "connection cut after DynamoDB applied it"
+	faultBurst        = "throttled in a burst (400)"
+)
+
+// A throttling burst starts at a request with probability burstRate and
+// throttles every request for burstLength: long enough for the SDK's
+// retries of one operation to run out, so that clients see the 503.
+const (
+	burstRate   = 0.002
+	burstLength = 300 * time.Millisecond
 )
 
 // faultRates are the probabilities of each fault per request.
@@ -48,6 +57,15 @@ var faultRates = []struct {
 }{
 	{faultThrottlePTE, 0.04}, {faultThrottling, 0.04}, {faultInternal, 0.01}, {faultInternalLate, 0.01},
 	{faultLatency, 0.02}, {faultCutBefore, 0.01}, {faultCutAfter, 0.01},
+}
+
+// faultKinds lists the kinds of faultRates.
+func faultKinds() []string {
+	var out []string
+	for _, f := range faultRates {
+		out = append(out, f.kind)
+	}
+	return out
 }
 
 // faultProxy stands between the service and DynamoDB Local and injects
@@ -60,6 +78,7 @@ type faultProxy struct {
 	requests map[string]int            // by operation
 	faults   map[string]map[string]int // kind -> operation -> count
 	on       atomic.Bool
+	burstEnd time.Time
 }
 
 func newFaultProxy(t testing.TB, upstream string, seed uint64) (*faultProxy, string) {
@@ -78,14 +97,23 @@ func (p *faultProxy) pick(op string) string {
 	if !p.on.Load() {
 		return ""
 	}
+	count := func(kind string) string {
+		if p.faults[kind] == nil {
+			p.faults[kind] = map[string]int{}
+		}
+		p.faults[kind][op]++
+		return kind
+	}
+	if now := time.Now(); now.Before(p.burstEnd) {
+		return count(faultBurst)
+	} else if p.rng.Float64() < burstRate {
+		p.burstEnd = now.Add(burstLength)
+		return count(faultBurst)
+	}
 	x := p.rng.Float64()
 	for _, f := range faultRates {
 		if x < f.p {
-			if p.faults[f.kind] == nil {
-				p.faults[f.kind] = map[string]int{}
-			}
-			p.faults[f.kind][op]++
-			return f.kind
+			return count(f.kind)
 		}
 		x -= f.p
 	}
@@ -111,7 +139,7 @@ func (p *faultProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	switch kind {
-	case faultThrottlePTE:
+	case faultThrottlePTE, faultBurst:
 		awsError(http.StatusBadRequest, "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
 			"The level of configured provisioned throughput for the table was exceeded. Consider increasing your provisioning level with the UpdateTable API.")
 		return
@@ -356,19 +384,22 @@ func TestDynamoFaults(t *testing.T) {
 	post := func(path string, q url.Values) (int, []byte) {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+path+"?"+q.Encode(), nil)
 		resp, err := hc.Do(req)
-		status, body := 0, []byte(nil)
+		status, body, retryAfter := 0, []byte(nil), ""
 		if err == nil {
 			body, err = io.ReadAll(resp.Body)
 			resp.Body.Close()
-			status = resp.StatusCode
+			status, retryAfter = resp.StatusCode, resp.Header.Get("Retry-After")
 			if err != nil {
 				status = 0
 			}
 		}
 		mu.Lock()
 		out.statuses[fmt.Sprintf("%s %d", path, status)]++
-		if status >= 500 && !bytes.Contains(bytes.ToLower(body), []byte("dynamodb")) {
+		switch {
+		case status >= 500 && !bytes.Contains(bytes.ToLower(body), []byte("dynamodb")):
 			out.unclear = append(out.unclear, fmt.Sprintf("%s %d: %q", path, status, body))
+		case status == http.StatusServiceUnavailable && (retryAfter == "" || !bytes.Contains(body, []byte("Exception"))):
+			out.unclear = append(out.unclear, fmt.Sprintf("%s 503 (Retry-After %q): %q", path, retryAfter, body))
 		}
 		mu.Unlock()
 		return status, body
@@ -381,19 +412,24 @@ func TestDynamoFaults(t *testing.T) {
 	// release repeats a release until its answer is definite. held says
 	// whether the caller knows the resource is its own. It reports whether
 	// the resource was the caller's, and whether that is only possible:
-	// 200 means it was; 401 after an ambiguous try means the try freed it
-	// when held, and is undecidable otherwise.
+	// 200 means it was; 401 after an ambiguous try (500, broken
+	// connection) means the try freed it when held, and is undecidable
+	// otherwise. A 503 applied nothing: the release is simply repeated.
 	release := func(name, owner string, held bool) (was, maybe bool) {
-		for tries := 0; ctx.Err() == nil; tries++ {
+		ambiguous := false
+		for ctx.Err() == nil {
 			status, body := post("/release", url.Values{"name": {name}, "dest": {"free"}, "owner": {owner}})
 			switch {
 			case status == http.StatusOK:
 				return true, false
-			case status == http.StatusUnauthorized && tries == 0:
+			case status == http.StatusUnauthorized && !ambiguous:
 				return false, false
 			case status == http.StatusUnauthorized:
 				return held, !held
-			case status == 0 || status == http.StatusInternalServerError || status == http.StatusServiceUnavailable:
+			case status == http.StatusServiceUnavailable:
+				continue
+			case status == 0 || status == http.StatusInternalServerError:
+				ambiguous = true
 				continue
 			default:
 				unexpected("release %s: %d %s", name, status, body)
@@ -427,8 +463,10 @@ func TestDynamoFaults(t *testing.T) {
 					mu.Lock()
 					out.leases = append(out.leases, faultLease{name: res.Name, owner: owner, epoch: res.Epoch, acqRecv: recv, relSent: relSent})
 					mu.Unlock()
-				case http.StatusNotFound:
-				case 0, http.StatusInternalServerError, http.StatusServiceUnavailable:
+				case http.StatusNotFound, http.StatusServiceUnavailable:
+					// A 503 applied nothing (the accounting checks it):
+					// nothing to clean up.
+				case 0, http.StatusInternalServerError:
 					// Possibly applied: whatever this client holds now is
 					// a hidden lease of this acquire.
 					for _, n := range names {
@@ -469,13 +507,13 @@ func TestDynamoFaults(t *testing.T) {
 	defer proxy.mu.Unlock()
 	var kinds []string
 	injected := 0
-	for _, f := range faultRates {
+	for _, kind := range append(faultKinds(), faultBurst) {
 		n := 0
-		for _, c := range proxy.faults[f.kind] {
+		for _, c := range proxy.faults[kind] {
 			n += c
 		}
 		injected += n
-		kinds = append(kinds, fmt.Sprintf("%s=%d", f.kind, n))
+		kinds = append(kinds, fmt.Sprintf("%s=%d", kind, n))
 	}
 	requests := 0
 	for _, n := range proxy.requests {
