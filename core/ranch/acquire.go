@@ -78,7 +78,7 @@ func (r *Ranch) Acquire(ctx context.Context, rtype, state, dest, owner, requestI
 			}
 			// Cannot happen: scan reads until rank is covered.
 		} else {
-			got, ok, err := r.tryCandidates(ctx, v, state, dest, owner, now)
+			got, ok, reserved, err := r.tryCandidates(ctx, v, state, dest, owner, now)
 			if err != nil {
 				return true, err
 			}
@@ -93,9 +93,15 @@ func (r *Ranch) Acquire(ctx context.Context, rtype, state, dest, owner, requestI
 				res = got
 				return true, nil
 			}
-			// Every candidate was taken meanwhile: look again.
+			// Every candidate was taken meanwhile, or a resource reserved
+			// for the queue ahead was: look again. Only the former is a
+			// race lost to other callers of the same rank; the latter means
+			// the queue ahead moved (somebody was served), so it does not
+			// use up lostRoundsLimit, only the retries.
 			lost = &v
-			lostRounds++
+			if !reserved {
+				lostRounds++
+			}
 		}
 		if lost != nil && (lostRounds >= lostRoundsLimit || attempt == r.opts.MaxRetries) {
 			// Other clients won every race for the resources this caller
@@ -206,10 +212,10 @@ func rankOf(queue []queueEntry, id string, now time.Time) (int, *queueEntry) {
 
 // tryCandidates tries to take one of the free resources from the caller's
 // rank on, moving to the next one on a conflict. ok is false when all of
-// them were taken meanwhile, or when one of the resources reserved for the
-// request_ids ranked ahead was (see take): the view is stale then, and the
-// caller must look again.
-func (r *Ranch) tryCandidates(ctx context.Context, v poolView, state, dest, owner string, now time.Time) (boskos.Resource, bool, error) {
+// them were taken meanwhile, or, with reserved set, when one of the
+// resources reserved for the request_ids ranked ahead was (see take): the
+// view is stale then, and the caller must look again.
+func (r *Ranch) tryCandidates(ctx context.Context, v poolView, state, dest, owner string, now time.Time) (res boskos.Resource, ok, reserved bool, err error) {
 	ahead := v.free[:v.rank-1]
 	if len(ahead) > maxReservedChecks {
 		ahead = ahead[len(ahead)-maxReservedChecks:]
@@ -223,20 +229,20 @@ func (r *Ranch) tryCandidates(ctx context.Context, v poolView, state, dest, owne
 		if err == nil {
 			res, err := toResource(it)
 			if err != nil {
-				return boskos.Resource{}, false, internal("acquire %s: %w", c.Key, err)
+				return boskos.Resource{}, false, false, internal("acquire %s: %w", c.Key, err)
 			}
-			return res, true, nil
+			return res, true, false, nil
 		}
 		if errors.Is(err, errReservedTaken) {
 			r.log.Debug("ranch: acquire: a resource reserved for the queue was taken, looking again", "key", c.Key)
-			return boskos.Resource{}, false, nil
+			return boskos.Resource{}, false, true, nil
 		}
 		if !isRetryable(err) {
-			return boskos.Resource{}, false, internal("acquire %s: %w", c.Key, err)
+			return boskos.Resource{}, false, false, internal("acquire %s: %w", c.Key, err)
 		}
 		r.log.Debug("ranch: acquire candidate taken, moving on", "key", c.Key)
 	}
-	return boskos.Resource{}, false, nil
+	return boskos.Resource{}, false, false, nil
 }
 
 // pick returns the index of the candidate to try: the first one, or with a
