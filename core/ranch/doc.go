@@ -41,13 +41,14 @@
 // any of them was taken or changed since the read (by a caller ranked ahead,
 // an /acquirebystate, or another process whose view was older), nothing is
 // written and the caller reads again with its new rank; so the last free
-// resource cannot go to a caller while a request_id ranked ahead of it
-// waits, on every backend and across processes. It costs nothing while
+// resource cannot go to a caller while a request_id that its read ranked
+// ahead of it waits, on every backend and across processes. It costs nothing while
 // nobody waits, and one transaction of k+1 items (at most
 // store.MaxTransactItems: beyond 98 request_ids ahead only the nearest 98
 // reserved resources are checked) per lease while somebody does. On
-// DynamoDB the index is eventually consistent: an entry written a moment
-// before the read may not be seen yet, as before.
+// DynamoDB the index is eventually consistent: a queue entry written a
+// moment before the read may be missing from it, and the caller then does
+// not know that its request_id waits (open, as before).
 //
 // Errors returned are *boskos.Error; store failures are boskos.Internal.
 package ranch
