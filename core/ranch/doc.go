@@ -37,16 +37,17 @@
 // one of the others. While nobody waits (k = 1, no own entry) the lease is
 // one conditional update, as before. While somebody waits, the lease is one
 // transaction: the conditional update, the deletion of the caller's own
-// entry, and a version check (store.Check) of each reserved resource. If
-// any of them was taken or changed since the read (by a caller ranked ahead,
-// an /acquirebystate, or another process whose view was older), nothing is
-// written and the caller reads again with its new rank; so the last free
-// resource cannot go to a caller while a request_id that its read ranked
-// ahead of it waits, on every backend and across processes. It costs nothing while
-// nobody waits, and one transaction of k+1 items (at most
-// store.MaxTransactItems: beyond 98 request_ids ahead only the nearest 98
-// reserved resources are checked) per lease while somebody does. On
-// DynamoDB the index is eventually consistent: a queue entry written a
+// entry, and a version check (store.Check) of each of the k-1 reserved
+// resources. If any of them was taken or changed since the read (by a
+// caller ranked ahead, an /acquirebystate, or another process whose view
+// was older), nothing is written and the caller reads again with its new
+// rank (without using up lostRoundsLimit: the queue moved). So the last
+// free resource cannot go to a caller while a request_id that its read
+// ranked ahead of it waits, on every backend and across processes. It costs
+// nothing while nobody waits, and a transaction of at most k+1 items per
+// lease while somebody does (at most store.MaxTransactItems: beyond 98
+// request_ids ahead only the nearest 98 reserved resources are checked).
+// On DynamoDB the index is eventually consistent: a queue entry written a
 // moment before the read may be missing from it, and the caller then does
 // not know that its request_id waits (open, as before).
 //
