@@ -330,9 +330,10 @@ func TestFaultViolations(t *testing.T) {
 	}
 }
 
-// TestDynamoFaults runs 64 clients through the service (the HTTP handler
-// in this process, as `boskos serve` and the Lambda functions run it) over
-// a DynamoDB Local table behind faultProxy, which throttles, fails with
+// TestDynamoFaults runs 64 clients through the service over a DynamoDB
+// Local table behind faultProxy (two targets: the HTTP handler in this
+// process, with the SDK's attempts counted, and a `boskos serve --store
+// dynamodb:TABLE` process with its default retry settings), which throttles, fails with
 // 500 (before and after DynamoDB applied the request), delays, and cuts
 // connections (before and after). Each client cycles acquire/release over
 // 8 resources; an ambiguous acquire (5xx, broken connection) is resolved by
@@ -348,28 +349,59 @@ func TestDynamoFaults(t *testing.T) {
 	if endpoint == "" {
 		t.Skipf("%s is not set: start DynamoDB Local with `scripts/dynamodb-local.sh start` and export its URL (make test does)", dynamotest.EnvEndpoint)
 	}
+	clients := knob(t, "BOSKOS_RELIABILITY_FAULT_CLIENTS", 64, 64)
+	targets := []struct {
+		name   string
+		grants int64
+		serve  bool
+	}{
+		{"in-process handler", int64(knob(t, "BOSKOS_RELIABILITY_FAULT_GRANTS", 300, 3000)), false},
+		{"boskos serve", int64(knob(t, "BOSKOS_RELIABILITY_FAULT_SERVE_GRANTS", 100, 1000)), true},
+	}
+	for _, tc := range targets {
+		t.Run(tc.name, func(t *testing.T) { runFaults(t, endpoint, tc.serve, clients, tc.grants) })
+	}
+}
+
+// runFaults is one fault run of TestDynamoFaults: target grants by
+// clients, through a `boskos serve` process when serve is set, otherwise
+// through the handler in this process.
+func runFaults(t *testing.T, endpoint string, serve bool, clients int, target int64) {
 	const (
 		resources   = 8
-		maxAttempts = 4
+		maxAttempts = 4 // of the in-process client
 	)
-	clients := knob(t, "BOSKOS_RELIABILITY_FAULT_CLIENTS", 64, 64)
-	target := int64(knob(t, "BOSKOS_RELIABILITY_FAULT_GRANTS", 300, 3000))
 	s := seed(t)
 	direct, table := dynamotest.NewTable(t)
 	proxy, proxyURL := newFaultProxy(t, endpoint, s)
-	meter := &sdkMeter{}
-	api, err := dynamostore.NewClient(context.Background(), dynamostore.ClientConfig{
-		Region: dynamotest.Region, Endpoint: proxyURL, MaxAttempts: maxAttempts, MaxBackoff: 100 * time.Millisecond,
-		Credentials:   credentials.NewStaticCredentialsProvider("local", "local", ""),
-		ClientOptions: []func(*dynamodb.Options){meter.option},
-	})
-	require.NoError(t, err)
 	cfg, names := poolConfig("flt", resources)
-	r := ranch.New(dynamostore.New(api, table, dynamostore.Options{}), ranch.Options{
-		RequestTTL: 10 * time.Minute, SpreadWindow: ranch.DefaultSpreadWindow, Logger: quietLogger()})
-	require.NoError(t, r.SyncConfig(context.Background(), cfg))
-	srv := httptest.NewServer(httpapi.New(r, httpapi.Options{Logger: quietLogger()}))
-	t.Cleanup(srv.Close)
+	var meter *sdkMeter
+	var base string
+	if serve {
+		for _, kv := range [][2]string{
+			{"AWS_ACCESS_KEY_ID", "local"}, {"AWS_SECRET_ACCESS_KEY", "local"},
+			{"AWS_REGION", dynamotest.Region}, {"AWS_EC2_METADATA_DISABLED", "true"},
+		} {
+			t.Setenv(kv[0], kv[1])
+		}
+		base = startServe(t, "--config", writeConfig(t, cfg), "--store", "dynamodb:"+table,
+			"--dynamodb-endpoint", proxyURL, "--dynamodb-region", dynamotest.Region,
+			"--request-ttl", "10m", "--gc-period", "10m").URL
+	} else {
+		meter = &sdkMeter{}
+		api, err := dynamostore.NewClient(context.Background(), dynamostore.ClientConfig{
+			Region: dynamotest.Region, Endpoint: proxyURL, MaxAttempts: maxAttempts, MaxBackoff: 100 * time.Millisecond,
+			Credentials:   credentials.NewStaticCredentialsProvider("local", "local", ""),
+			ClientOptions: []func(*dynamodb.Options){meter.option},
+		})
+		require.NoError(t, err)
+		r := ranch.New(dynamostore.New(api, table, dynamostore.Options{}), ranch.Options{
+			RequestTTL: 10 * time.Minute, SpreadWindow: ranch.DefaultSpreadWindow, Logger: quietLogger()})
+		require.NoError(t, r.SyncConfig(context.Background(), cfg))
+		srv := httptest.NewServer(httpapi.New(r, httpapi.Options{Logger: quietLogger()}))
+		t.Cleanup(srv.Close)
+		base = srv.URL
+	}
 	hc := newHTTPClient(clients, 30*time.Second)
 	proxy.on.Store(true)
 
@@ -382,7 +414,7 @@ func TestDynamoFaults(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute) // failure guard only
 	defer cancel()
 	post := func(path string, q url.Values) (int, []byte) {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+path+"?"+q.Encode(), nil)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+path+"?"+q.Encode(), nil)
 		resp, err := hc.Do(req)
 		status, body, retryAfter := 0, []byte(nil), ""
 		if err == nil {
@@ -501,7 +533,13 @@ func TestDynamoFaults(t *testing.T) {
 	assert.Empty(t, violations, "double leases or lost writes")
 	assert.Empty(t, out.unexpected, "answers no client should get")
 	assert.Empty(t, out.unclear, "5xx bodies that do not say what failed")
-	assert.LessOrEqual(t, meter.maxAttempts.Load(), int64(maxAttempts), "attempts of one DynamoDB operation")
+	sdk := "sdk: not counted (another process)"
+	if meter != nil {
+		assert.LessOrEqual(t, meter.maxAttempts.Load(), int64(maxAttempts), "attempts of one DynamoDB operation")
+		ops, attempts := meter.ops.Load(), meter.attempts.Load()
+		sdk = fmt.Sprintf("sdk-operations=%d sdk-retries=%d (%.3f per operation, at most %d attempts of one)",
+			ops, attempts-ops, float64(attempts-ops)/float64(ops), meter.maxAttempts.Load())
+	}
 
 	proxy.mu.Lock()
 	defer proxy.mu.Unlock()
@@ -533,8 +571,11 @@ func TestDynamoFaults(t *testing.T) {
 		statuses = append(statuses, fmt.Sprintf("%s=%d", k, v))
 	}
 	sort.Strings(statuses)
-	ops, attempts := meter.ops.Load(), meter.attempts.Load()
-	t.Logf("reliability: dynamodb faults: clients=%d resources=%d grants=%d hidden-leases=%d (+%d possible) proxy-requests=%d faults-injected=%d (%s) sdk-operations=%d sdk-retries=%d (%.3f per operation, at most %d attempts of one) answers: %s violations=%d",
-		clients, resources, acquired.Load(), hidden, maybe, requests, injected, strings.Join(kinds, ", "),
-		ops, attempts-ops, float64(attempts-ops)/float64(ops), meter.maxAttempts.Load(), strings.Join(statuses, " "), len(violations))
+	via := "in-process handler"
+	if serve {
+		via = "boskos serve"
+	}
+	t.Logf("reliability: dynamodb faults (%s): clients=%d resources=%d grants=%d hidden-leases=%d (+%d possible) proxy-requests=%d faults-injected=%d (%s) %s answers: %s violations=%d",
+		via, clients, resources, acquired.Load(), hidden, maybe, requests, injected, strings.Join(kinds, ", "),
+		sdk, strings.Join(statuses, " "), len(violations))
 }
