@@ -355,8 +355,8 @@ func TestDynamoFaults(t *testing.T) {
 		grants int64
 		serve  bool
 	}{
-		{"in-process handler", int64(knob(t, "BOSKOS_RELIABILITY_FAULT_GRANTS", 300, 3000)), false},
-		{"boskos serve", int64(knob(t, "BOSKOS_RELIABILITY_FAULT_SERVE_GRANTS", 100, 1000)), true},
+		{"in-process handler", int64(knob(t, "BOSKOS_RELIABILITY_FAULT_GRANTS", 200, 3000)), false},
+		{"boskos serve", int64(knob(t, "BOSKOS_RELIABILITY_FAULT_SERVE_GRANTS", 60, 1000)), true},
 	}
 	for _, tc := range targets {
 		t.Run(tc.name, func(t *testing.T) { runFaults(t, endpoint, tc.serve, clients, tc.grants) })

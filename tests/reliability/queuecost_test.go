@@ -100,7 +100,7 @@ func TestQueueContentionCost(t *testing.T) {
 		leaseHold = 20 * time.Millisecond
 	)
 	clients := knob(t, "BOSKOS_RELIABILITY_QUEUE_CLIENTS", 64, 64)
-	target := int64(knob(t, "BOSKOS_RELIABILITY_QUEUE_GRANTS", 200, 2000))
+	target := int64(knob(t, "BOSKOS_RELIABILITY_QUEUE_GRANTS", 100, 2000))
 	_, table := dynamotest.NewTable(t)
 	meter, proxyURL := newRequestMeter(t, endpoint)
 	cfg, names := poolConfig("qc", resources)
