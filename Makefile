@@ -22,7 +22,7 @@ run: ## Start the local server on http://127.0.0.1:$(PORT), embedded store in $(
 test: ## Run every test: unit, conformance, DynamoDB Local integration, Lambda binaries, upstream-client compatibility
 	./scripts/test.sh
 
-reliability: ## Long forms of the reliability suite (linearizability, crashes, overload; FUZZTIME of fuzzing per target); figures in .reliability/figures.txt
+reliability: ## Long forms of the reliability suite (linearizability, crashes, overload, DynamoDB faults, queue cost; FUZZTIME of fuzzing per target); figures in .reliability/figures.txt
 	./scripts/reliability.sh
 
 # How long `make fuzz` runs each fuzz target.

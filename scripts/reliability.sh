@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs the long forms of the reliability suite (tests/reliability): more
-# linearizability histories and operations, more crashes, longer overload,
-# on every target including two `boskos serve` processes on one DynamoDB
-# Local table, then fuzzes every fuzz target for FUZZTIME. The figures of
+# linearizability histories and operations (with the strict request_id
+# queue model), more crashes, longer overload, a longer run under faults
+# injected between the service and DynamoDB (3,000 grants), the cost of the
+# queue under contention (2,000 grants), on every target including two
+# `boskos serve` processes on one DynamoDB Local table, then fuzzes every fuzz target for FUZZTIME. The figures of
 # the run are the lines starting with "reliability:" (also written to
 # $BOSKOS_RELIABILITY_ARTIFACTS/figures.txt). Every knob of the suite can be
 # set in the environment (see tests/reliability/env_test.go), e.g.

@@ -20,11 +20,12 @@ const (
 	ETooLarge      Code = "too_large"      // 413
 	EMethod        Code = "method"         // 405
 	EInternal      Code = "internal"       // 500
+	EUnavailable   Code = "unavailable"    // 503
 )
 
 // Codes returns every Code, in the order declared above.
 func Codes() []Code {
-	return []Code{EOwnerMismatch, ENotFound, ETypeNotFound, EStateMismatch, EStaleEpoch, EInvalid, ETooLarge, EMethod, EInternal}
+	return []Code{EOwnerMismatch, ENotFound, ETypeNotFound, EStateMismatch, EStaleEpoch, EInvalid, ETooLarge, EMethod, EInternal, EUnavailable}
 }
 
 // Error is the one error type of the domain. Its message is API: clients
@@ -91,6 +92,13 @@ func Invalid(format string, args ...any) *Error {
 // TooLarge is a request whose payload exceeds a limit (413).
 func TooLarge(format string, args ...any) *Error {
 	return &Error{Code: ETooLarge, Message: fmt.Sprintf(format, args...)}
+}
+
+// Unavailable wraps a storage refusal for lack of capacity (503): the
+// store throttled the request after its own retries, and nothing was
+// applied; the client may retry later.
+func Unavailable(err error) *Error {
+	return &Error{Code: EUnavailable, Message: err.Error(), Err: err}
 }
 
 // Internal wraps an unexpected error (500).

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -53,6 +54,17 @@ func (c *clock) advance(d time.Duration) {
 type failingStore struct {
 	store.Store
 	fail atomic.Bool
+	// throttle makes the injected failures refusals for lack of capacity
+	// (store.ErrUnavailable).
+	throttle atomic.Bool
+}
+
+// injected is the error of a failing write.
+func (s *failingStore) injected() error {
+	if s.throttle.Load() {
+		return fmt.Errorf("injected throttling: %w", store.ErrUnavailable)
+	}
+	return errInjected
 }
 
 var errInjected = &injectedError{}
@@ -63,28 +75,28 @@ func (*injectedError) Error() string { return "injected write failure" }
 
 func (s *failingStore) Create(ctx context.Context, it store.Item) (store.Item, error) {
 	if s.fail.Load() {
-		return store.Item{}, errInjected
+		return store.Item{}, s.injected()
 	}
 	return s.Store.Create(ctx, it)
 }
 
 func (s *failingStore) Update(ctx context.Context, u store.Update) (store.Item, error) {
 	if s.fail.Load() {
-		return store.Item{}, errInjected
+		return store.Item{}, s.injected()
 	}
 	return s.Store.Update(ctx, u)
 }
 
 func (s *failingStore) Delete(ctx context.Context, key string, conds ...store.Cond) error {
 	if s.fail.Load() {
-		return errInjected
+		return s.injected()
 	}
 	return s.Store.Delete(ctx, key, conds...)
 }
 
 func (s *failingStore) Transact(ctx context.Context, ops []store.Op) error {
 	if s.fail.Load() {
-		return errInjected
+		return s.injected()
 	}
 	return s.Store.Transact(ctx, ops)
 }

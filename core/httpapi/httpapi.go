@@ -202,6 +202,9 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, status int, msg s
 		level = slog.LevelError
 	}
 	h.log.Log(r.Context(), level, "httpapi: request failed", "method", r.Method, "path", r.URL.Path, "status", status, "msg", msg)
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", retryAfterSeconds)
+	}
 	http.Error(w, msg, status)
 }
 

@@ -224,6 +224,32 @@ func TestStoreFailures(t *testing.T) {
 	}
 }
 
+// TestStoreThrottled: a write the store refused for lack of capacity
+// (nothing applied) answers 503 with Retry-After and a body that says what
+// failed; the same write failing otherwise answers 500 without it.
+func TestStoreThrottled(t *testing.T) {
+	tests := []struct {
+		name       string
+		throttle   bool
+		status     int
+		retryAfter string
+	}{
+		{"throttled", true, http.StatusServiceUnavailable, "1"},
+		{"failed", false, http.StatusInternalServerError, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t, worldOpts{})
+			w.store.fail.Store(true)
+			w.store.throttle.Store(tc.throttle)
+			r := w.do("POST", "/acquire?type=t&state=free&dest=busy&owner=o", "")
+			assert.Equal(t, tc.status, r.status, "body %q", r.body)
+			assert.Equal(t, tc.retryAfter, r.header.Get("Retry-After"))
+			assert.True(t, strings.HasPrefix(r.body, "Acquire failed: ranch: acquire "), "got body %q", r.body)
+		})
+	}
+}
+
 // panicky is the ranch with a Metric that panics.
 type panicky struct{ *ranch.Ranch }
 

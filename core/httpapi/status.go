@@ -17,7 +17,13 @@ var codeStatus = map[boskos.Code]int{
 	boskos.ETooLarge:      http.StatusRequestEntityTooLarge,
 	boskos.EMethod:        http.StatusMethodNotAllowed,
 	boskos.EInternal:      http.StatusInternalServerError,
+	boskos.EUnavailable:   http.StatusServiceUnavailable,
 }
+
+// retryAfterSeconds is the Retry-After of every 503: the storage refused
+// the request for lack of capacity, nothing was applied, and a retry a
+// moment later usually goes through.
+const retryAfterSeconds = "1"
 
 // HTTPStatus returns the HTTP status for err: that of the code of the first
 // *boskos.Error in its chain (boskos.ErrorCode), 500 when it has none.

@@ -28,6 +28,7 @@ func TestHTTPStatus(t *testing.T) {
 		{"too large", boskos.TooLarge("big %d", 3), http.StatusRequestEntityTooLarge},
 		{"method", &boskos.Error{Code: boskos.EMethod, Message: "m"}, http.StatusMethodNotAllowed},
 		{"internal", boskos.Internal(fmt.Errorf("disk")), http.StatusInternalServerError},
+		{"unavailable", boskos.Unavailable(fmt.Errorf("throttled")), http.StatusServiceUnavailable},
 		{"wrapped", fmt.Errorf("wrapped: %w", boskos.TypeNotFound("t")), http.StatusNotFound},
 		{"plain error", fmt.Errorf("plain"), http.StatusInternalServerError},
 		{"unknown code", &boskos.Error{Code: "nope", Message: "?"}, http.StatusInternalServerError},
@@ -40,7 +41,7 @@ func TestHTTPStatus(t *testing.T) {
 }
 
 // TestEveryCodeHasStatus: the table covers every boskos.Code, and only
-// EInternal is a 5xx.
+// EInternal and EUnavailable are 5xx.
 func TestEveryCodeHasStatus(t *testing.T) {
 	for _, c := range boskos.Codes() {
 		t.Run(string(c), func(t *testing.T) {
@@ -48,7 +49,7 @@ func TestEveryCodeHasStatus(t *testing.T) {
 			if !assert.True(t, ok, "code %q has no HTTP status", c) {
 				return
 			}
-			assert.Equal(t, c == boskos.EInternal, s >= 500, "code %q: got status %d", c, s)
+			assert.Equal(t, c == boskos.EInternal || c == boskos.EUnavailable, s >= 500, "code %q: got status %d", c, s)
 		})
 	}
 	assert.Len(t, codeStatus, len(boskos.Codes()), "the table has only known codes")

@@ -78,7 +78,7 @@ func (r *Ranch) Acquire(ctx context.Context, rtype, state, dest, owner, requestI
 			}
 			// Cannot happen: scan reads until rank is covered.
 		} else {
-			got, ok, err := r.tryCandidates(ctx, v, state, dest, owner, now)
+			got, ok, reserved, err := r.tryCandidates(ctx, v, state, dest, owner, now)
 			if err != nil {
 				return true, err
 			}
@@ -93,9 +93,15 @@ func (r *Ranch) Acquire(ctx context.Context, rtype, state, dest, owner, requestI
 				res = got
 				return true, nil
 			}
-			// Every candidate was taken meanwhile: look again.
+			// Every candidate was taken meanwhile, or a resource reserved
+			// for the queue ahead was: look again. Only the former is a
+			// race lost to other callers of the same rank; the latter means
+			// the queue ahead moved (somebody was served), so it does not
+			// use up lostRoundsLimit, only the retries.
 			lost = &v
-			lostRounds++
+			if !reserved {
+				lostRounds++
+			}
 		}
 		if lost != nil && (lostRounds >= lostRoundsLimit || attempt == r.opts.MaxRetries) {
 			// Other clients won every race for the resources this caller
@@ -206,27 +212,37 @@ func rankOf(queue []queueEntry, id string, now time.Time) (int, *queueEntry) {
 
 // tryCandidates tries to take one of the free resources from the caller's
 // rank on, moving to the next one on a conflict. ok is false when all of
-// them were taken meanwhile.
-func (r *Ranch) tryCandidates(ctx context.Context, v poolView, state, dest, owner string, now time.Time) (boskos.Resource, bool, error) {
+// them were taken meanwhile, or, with reserved set, when one of the
+// resources reserved for the request_ids ranked ahead was (see take): the
+// view is stale then, and the caller must look again.
+func (r *Ranch) tryCandidates(ctx context.Context, v poolView, state, dest, owner string, now time.Time) (res boskos.Resource, ok, reserved bool, err error) {
+	ahead := v.free[:v.rank-1]
+	if len(ahead) > maxReservedChecks {
+		ahead = ahead[len(ahead)-maxReservedChecks:]
+	}
 	cands := append([]store.Item(nil), v.free[v.rank-1:]...)
 	for len(cands) > 0 {
 		i := r.pick(cands)
 		c := cands[i]
 		cands = append(cands[:i], cands[i+1:]...)
-		it, err := r.take(ctx, c, v.own, state, dest, owner, now)
+		it, err := r.take(ctx, c, ahead, v.own, state, dest, owner, now)
 		if err == nil {
 			res, err := toResource(it)
 			if err != nil {
-				return boskos.Resource{}, false, internal("acquire %s: %w", c.Key, err)
+				return boskos.Resource{}, false, false, internal("acquire %s: %w", c.Key, err)
 			}
-			return res, true, nil
+			return res, true, false, nil
+		}
+		if errors.Is(err, errReservedTaken) {
+			r.log.Debug("ranch: acquire: a resource reserved for the queue was taken, looking again", "key", c.Key)
+			return boskos.Resource{}, false, true, nil
 		}
 		if !isRetryable(err) {
-			return boskos.Resource{}, false, internal("acquire %s: %w", c.Key, err)
+			return boskos.Resource{}, false, false, internal("acquire %s: %w", c.Key, err)
 		}
 		r.log.Debug("ranch: acquire candidate taken, moving on", "key", c.Key)
 	}
-	return boskos.Resource{}, false, nil
+	return boskos.Resource{}, false, false, nil
 }
 
 // pick returns the index of the candidate to try: the first one, or with a
@@ -264,26 +280,67 @@ func leaseUpdate(c store.Item, state, dest, owner string, now time.Time) store.U
 	}
 }
 
-// take leases candidate c: one conditional update, or, when the caller has
-// a queue entry, one transaction of that update and the entry's deletion.
-// own is nil for an entry that rankOf counted as absent (expired more than
-// queueGrace ago): take leaves that stale item alone (see rankOf).
-func (r *Ranch) take(ctx context.Context, c store.Item, own *queueEntry, state, dest, owner string, now time.Time) (store.Item, error) {
+// maxReservedChecks bounds the resources reserved for the queue that one
+// lease checks (take): a transaction holds at most store.MaxTransactItems
+// operations, two of which are the lease and the caller's queue entry.
+const maxReservedChecks = store.MaxTransactItems - 2
+
+// errReservedTaken is take's error when a resource reserved for a
+// request_id ranked ahead of the caller was no longer as the caller's view
+// saw it.
+var errReservedTaken = errors.New("a resource reserved for the queue was taken")
+
+// take leases candidate c. Without a queue entry of the caller and without
+// request_ids ranked ahead (nobody waits: the uncontended case) it is one
+// conditional update. Otherwise it is one transaction: the update, the
+// deletion of the caller's entry (own), and a version check of every free
+// resource in ahead, the ones the caller's view reserved for the request_ids
+// ranked ahead of it. That enforces the queue at the write: if any of them
+// was taken (or changed) since the caller's index read, by an acquire ranked
+// ahead, an /acquirebystate, or an acquire of another process whose view
+// was older, the caller's rank no longer holds and nothing is written
+// (errReservedTaken). own is nil for an entry that rankOf counted as absent
+// (expired more than queueGrace ago): take leaves that stale item alone
+// (see rankOf).
+func (r *Ranch) take(ctx context.Context, c store.Item, ahead []store.Item, own *queueEntry, state, dest, owner string, now time.Time) (store.Item, error) {
 	u := leaseUpdate(c, state, dest, owner, now)
+	if own == nil && len(ahead) == 0 {
+		return r.store.Update(ctx, u)
+	}
+	u.Cond = append(u.Cond, store.VersionIs(c.Version))
+	ops := []store.Op{{Update: &u}}
+	checksFrom := 1
 	if own != nil {
-		u.Cond = append(u.Cond, store.VersionIs(c.Version))
-		err := r.store.Transact(ctx, []store.Op{{Update: &u}, {Delete: &store.Delete{Key: own.item.Key}}})
+		ops = append(ops, store.Op{Delete: &store.Delete{Key: own.item.Key}})
+		checksFrom = 2
+	}
+	for _, a := range ahead {
+		ops = append(ops, store.Op{Check: &store.Check{Key: a.Key, Cond: []store.Cond{store.VersionIs(a.Version)}}})
+	}
+	for {
+		err := r.store.Transact(ctx, ops)
 		if err == nil {
 			return u.Apply(c), nil
 		}
 		var txe *store.TxError
-		if !errors.As(err, &txe) || txe.Index != 1 || !errors.Is(err, store.ErrNotFound) {
+		if !errors.As(err, &txe) {
 			return store.Item{}, err
 		}
-		// The entry is gone (collected): lease without it.
-		u.Cond = u.Cond[:len(u.Cond)-1]
+		switch {
+		case txe.Index >= checksFrom:
+			return store.Item{}, fmt.Errorf("%w: %w", errReservedTaken, err)
+		case own != nil && txe.Index == 1 && errors.Is(err, store.ErrNotFound):
+			// The entry is gone (collected): lease without it.
+			ops = append(ops[:1], ops[2:]...)
+			checksFrom, own = 1, nil
+			if len(ops) == 1 {
+				u.Cond = u.Cond[:len(u.Cond)-1]
+				return r.store.Update(ctx, u)
+			}
+			continue
+		}
+		return store.Item{}, err
 	}
-	return r.store.Update(ctx, u)
 }
 
 // miss answers an acquire that found no resource at the caller's rank: it

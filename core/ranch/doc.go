@@ -28,5 +28,28 @@
 // names the config lists under that type (string statics, a JSON list), which
 // Reconcile leaves alone.
 //
+// # Queue order at the write
+//
+// An acquire computes its rank k from one index read: the live request_id
+// entries ahead of it (every live one for a caller without request_id) and
+// the free resources, least recently updated first. The first k-1 free
+// resources are reserved for the request_ids ranked ahead; the caller takes
+// one of the others. While nobody waits (k = 1, no own entry) the lease is
+// one conditional update, as before. While somebody waits, the lease is one
+// transaction: the conditional update, the deletion of the caller's own
+// entry, and a version check (store.Check) of each of the k-1 reserved
+// resources. If any of them was taken or changed since the read (by a
+// caller ranked ahead, an /acquirebystate, or another process whose view
+// was older), nothing is written and the caller reads again with its new
+// rank (without using up lostRoundsLimit: the queue moved). So the last
+// free resource cannot go to a caller while a request_id that its read
+// ranked ahead of it waits, on every backend and across processes. It costs
+// nothing while nobody waits, and a transaction of at most k+1 items per
+// lease while somebody does (at most store.MaxTransactItems: beyond 98
+// request_ids ahead only the nearest 98 reserved resources are checked).
+// On DynamoDB the index is eventually consistent: a queue entry written a
+// moment before the read may be missing from it, and the caller then does
+// not know that its request_id waits (open, as before).
+//
 // Errors returned are *boskos.Error; store failures are boskos.Internal.
 package ranch

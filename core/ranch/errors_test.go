@@ -1,6 +1,8 @@
 package ranch
 
 import (
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/boskos-serverless/boskos/core/boskos"
+	"github.com/boskos-serverless/boskos/core/store"
 	"github.com/boskos-serverless/boskos/core/store/faultstore"
 )
 
@@ -63,6 +66,31 @@ func TestStoreFailures(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestStoreUnavailable: a store that refuses for lack of capacity
+// (store.ErrUnavailable: throttled, nothing applied) gives a 503
+// (boskos.EUnavailable) that says what failed; any other failure stays a
+// 500.
+func TestStoreUnavailable(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want boskos.Code
+	}{
+		{"throttled", fmt.Errorf("dynamostore: query t: %w", store.ErrUnavailable), boskos.EUnavailable},
+		{"other failure", errors.New("disk on fire"), boskos.EInternal},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, Options{}, faultstore.Fail(faultstore.Method(faultstore.Query), tc.err, 0))
+			e.seed(res{name: "r", rtype: "t", state: "free"})
+			_, err := e.r.Acquire(e.ctx, "t", "free", "busy", "o", "")
+			require.Error(t, err)
+			assert.Equal(t, tc.want, boskos.ErrorCode(err), "got code for %v", err)
+			assert.True(t, strings.HasPrefix(err.Error(), "ranch: acquire t: query: "), err.Error())
+		})
 	}
 }
 

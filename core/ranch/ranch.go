@@ -98,9 +98,15 @@ func New(s store.Store, opts Options) *Ranch {
 
 func (r *Ranch) now() time.Time { return r.opts.Now() }
 
-// internal wraps a store failure with the operation as a 500.
+// internal wraps a store failure with the operation: a 503 when the store
+// refused it for lack of capacity (store.ErrUnavailable: nothing applied),
+// otherwise a 500.
 func internal(format string, args ...any) *boskos.Error {
-	return boskos.Internal(fmt.Errorf("ranch: "+format, args...))
+	err := fmt.Errorf("ranch: "+format, args...)
+	if errors.Is(err, store.ErrUnavailable) {
+		return boskos.Unavailable(err)
+	}
+	return boskos.Internal(err)
 }
 
 // validateFields checks request parameters given as kind, value pairs.

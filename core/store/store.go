@@ -35,6 +35,10 @@ var (
 	// ErrTooLarge means the write would make an item larger than the
 	// backend allows (see MaxItemBytes). It is not retryable.
 	ErrTooLarge = errors.New("item too large")
+	// ErrUnavailable means the backend refused the request for lack of
+	// capacity (throttling, after the backend's own retries) and applied
+	// nothing. Retrying later may succeed; retrying at once mostly adds load.
+	ErrUnavailable = errors.New("unavailable")
 	// ErrNotFound means the key does not exist.
 	ErrNotFound = errors.New("not found")
 	// ErrExists means Create found the key already there.

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -14,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
 
 // Defaults of ClientConfig.
@@ -97,12 +100,20 @@ func NewRetryer(maxAttempts int, maxBackoff time.Duration) aws.Retryer {
 }
 
 // noRetryAfterCommit is a per-operation option for writes that are not
-// idempotent (PutItem, UpdateItem, DeleteItem): an attempt that got an HTTP
-// 200 was committed by DynamoDB even if reading its response then failed
-// (seen as "deserialization failed ... use of closed network connection"),
-// so repeating it would apply the write twice (an Upsert would add 2 to the
-// version). Such an error is returned instead. TransactWriteItems carries
-// an idempotency token and keeps the SDK's retries.
+// idempotent (PutItem, UpdateItem, DeleteItem): an attempt that may have
+// been applied is never repeated, since repeating it could apply the write
+// twice (an Upsert would add 2 to the version; a lease whose first attempt
+// was applied would fail its own condition on the second and look taken by
+// someone else). Such an attempt's error is returned instead, for the caller
+// to report as possibly applied. May have been applied: an attempt that got
+// an HTTP 2xx (committed, then reading the response failed, seen as
+// "deserialization failed ... use of closed network connection"), a 5xx
+// (DynamoDB's InternalServerError leaves the outcome unknown), and a
+// connection that broke after the request was sent (reset, EOF, timeout:
+// no answer). A request that never left (the connection could not be
+// dialed) and a throttling or other 4xx refusal are retried as before.
+// TransactWriteItems carries an idempotency token and keeps the SDK's
+// retries.
 func noRetryAfterCommit(o *dynamodb.Options) {
 	if o.Retryer != nil {
 		o.Retryer = committedNoRetry{o.Retryer}
@@ -111,13 +122,53 @@ func noRetryAfterCommit(o *dynamodb.Options) {
 
 type committedNoRetry struct{ aws.Retryer }
 
-// IsErrorRetryable refuses errors of answered (2xx) attempts.
+// IsErrorRetryable refuses errors of attempts that may have been applied.
 func (r committedNoRetry) IsErrorRetryable(err error) bool {
-	var status interface{ HTTPStatusCode() int }
-	if errors.As(err, &status) && status.HTTPStatusCode() >= 200 && status.HTTPStatusCode() < 300 {
+	if mayHaveApplied(err) {
 		return false
 	}
 	return r.Retryer.IsErrorRetryable(err)
+}
+
+// noteAmbiguous is a per-operation option that sets *flag when an attempt
+// that may have been applied is retried (TransactWriteItems, whose retries
+// are safe thanks to its idempotency token): its final error, even a
+// throttling one, then does not mean that nothing was applied.
+func noteAmbiguous(flag *atomic.Bool) func(*dynamodb.Options) {
+	return func(o *dynamodb.Options) {
+		if o.Retryer != nil {
+			o.Retryer = ambiguityNoter{Retryer: o.Retryer, flag: flag}
+		}
+	}
+}
+
+type ambiguityNoter struct {
+	aws.Retryer
+	flag *atomic.Bool
+}
+
+// IsErrorRetryable notes attempts that may have been applied.
+func (r ambiguityNoter) IsErrorRetryable(err error) bool {
+	if mayHaveApplied(err) {
+		r.flag.Store(true)
+	}
+	return r.Retryer.IsErrorRetryable(err)
+}
+
+// mayHaveApplied reports whether err is that of an attempt DynamoDB may have
+// applied: answered 2xx or 5xx, or sent without an answer.
+func mayHaveApplied(err error) bool {
+	var status interface{ HTTPStatusCode() int }
+	if errors.As(err, &status) && status.HTTPStatusCode() != 0 { // 0: no answer
+		c := status.HTTPStatusCode()
+		return (c >= 200 && c < 300) || c >= 500
+	}
+	var send *smithyhttp.RequestSendError
+	if errors.As(err, &send) {
+		var op *net.OpError
+		return !(errors.As(err, &op) && op.Op == "dial")
+	}
+	return false
 }
 
 // NewClient returns a DynamoDB client configured by cfg and the SDK's

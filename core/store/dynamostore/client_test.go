@@ -92,6 +92,7 @@ func TestThrottlingRetried(t *testing.T) {
 			require.ErrorAs(t, err, &de)
 			assert.Equal(t, tc.code, de.Code)
 			assert.True(t, de.Throttled())
+			assert.ErrorIs(t, err, store.ErrUnavailable, "throttled: nothing applied")
 			assert.True(t, strings.HasPrefix(err.Error(), "dynamostore: get a/b: dynamodb: "+tc.code), "error %q", err)
 			var api smithy.APIError
 			assert.False(t, errors.As(err, &api), "the SDK error leaks: %v", err)
@@ -251,4 +252,79 @@ func TestRequestBodyEndsCleanlyAfterClose(t *testing.T) {
 	n, err := io.Copy(io.Discard, body)
 	assert.NoError(t, err, "net/http's probe for extra bytes after the SDK closed the body")
 	assert.Zero(t, n)
+}
+
+// ambiguousFirst is a fake DynamoDB endpoint whose first request gets no
+// usable answer (mode "cut": the connection is closed after the request was
+// read; "500": an InternalServerError), and whose later requests succeed.
+type ambiguousFirst struct {
+	mu       sync.Mutex
+	mode     string
+	requests int
+}
+
+func (f *ambiguousFirst) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	_, _ = io.Copy(io.Discard, r.Body)
+	f.mu.Lock()
+	f.requests++
+	first := f.requests == 1
+	f.mu.Unlock()
+	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+	switch {
+	case first && f.mode == "cut":
+		conn, _, err := w.(http.Hijacker).Hijack()
+		if err == nil {
+			_ = conn.Close()
+		}
+		return
+	case first:
+		w.WriteHeader(http.StatusInternalServerError)
+		_, _ = io.WriteString(w, `{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"Internal server error"}`)
+		return
+	}
+	_, _ = io.WriteString(w, `{"Item":{"pk":{"S":"a"},"sk":{"S":"b"},"v":{"N":"4"}},"Attributes":{"pk":{"S":"a"},"sk":{"S":"b"},"v":{"N":"5"}}}`)
+}
+
+// TestNoRetryAfterAmbiguousAnswer: a write whose attempt may have been
+// applied (the connection broke after the request was sent, or DynamoDB
+// answered 500) is not repeated: its error is returned, for the caller to
+// report as possibly applied. Reads are retried.
+func TestNoRetryAfterAmbiguousAnswer(t *testing.T) {
+	update := func(s *dynamostore.Store) error {
+		_, err := s.Update(t.Context(), store.Update{Key: "a/b", Upsert: true, AddNum: map[string]int64{"n": 1}})
+		return err
+	}
+	get := func(s *dynamostore.Store) error { _, err := s.Get(t.Context(), "a/b"); return err }
+	tests := []struct {
+		name         string
+		mode         string
+		call         func(s *dynamostore.Store) error
+		wantRequests int
+		wantErr      bool
+	}{
+		{"update after a cut connection", "cut", update, 1, true},
+		{"update after a 500", "500", update, 1, true},
+		{"delete after a cut connection", "cut", func(s *dynamostore.Store) error { return s.Delete(t.Context(), "a/b") }, 1, true},
+		{"get after a cut connection", "cut", get, 2, false},
+		{"get after a 500", "500", get, 2, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			fake := &ambiguousFirst{mode: tc.mode}
+			srv := httptest.NewServer(fake)
+			defer srv.Close()
+			client, err := dynamostore.NewClient(t.Context(), dynamostore.ClientConfig{
+				Region: "us-east-1", Endpoint: srv.URL, MaxBackoff: time.Millisecond,
+				Credentials: credentials.NewStaticCredentialsProvider("k", "s", ""),
+			})
+			require.NoError(t, err)
+			err = tc.call(dynamostore.New(client, "t", dynamostore.Options{}))
+			assert.Equal(t, tc.wantRequests, fake.requests, "requests")
+			if tc.wantErr {
+				require.Error(t, err)
+			} else {
+				require.NoError(t, err)
+			}
+		})
+	}
 }

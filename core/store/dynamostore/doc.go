@@ -62,15 +62,19 @@
 // store.ErrNotFound, store.ErrExists, store.ErrConflict (and
 // *store.ConditionError, *store.TxError) wrapped with the operation and key,
 // as in "dynamostore: update resources/p-1: not found", or a plain error
-// carrying the DynamoDB error code and message; never an SDK type.
+// carrying the DynamoDB error code and message (an *Error); never an SDK
+// type. Throttling that outlasted the SDK's retries also matches
+// store.ErrUnavailable (nothing was applied), unless an earlier attempt of a
+// transaction may have been applied.
 //
 // NewClient builds a *dynamodb.Client whose standard retryer retries
 // throttling (ThrottlingException, ProvisionedThroughputExceededException)
 // with capped, full-jitter exponential backoff. PutItem, UpdateItem and
 // DeleteItem are not idempotent: an attempt that DynamoDB answered with
 // HTTP 200 is never repeated, even when reading its response failed (the
-// write was committed; repeating it would apply it twice), and the error is
-// returned instead. TransactWriteItems is retried (it carries an idempotency
+// write was committed; repeating it would apply it twice), and neither is one
+// answered with a 5xx or whose connection broke after the request was sent
+// (the outcome is unknown): the error is returned instead. TransactWriteItems is retried (it carries an idempotency
 // token).
 //
 // Package dynamotest runs DynamoDB Local for tests and creates a fresh table

@@ -67,6 +67,10 @@ func apiError(code, msg string) error {
 type Error struct {
 	Code    string
 	Message string
+	// MayHaveApplied is set on the final error of a transaction an earlier
+	// attempt of which may have been applied (its answer was lost): even a
+	// throttling error then does not mean that nothing was applied.
+	MayHaveApplied bool
 }
 
 func (e *Error) Error() string {
@@ -77,9 +81,16 @@ func (e *Error) Error() string {
 }
 
 // Is reports whether e is target: ErrNoTable for DynamoDB's
-// ResourceNotFoundException.
+// ResourceNotFoundException, store.ErrUnavailable for throttling (after the
+// SDK's retries) when no attempt may have been applied.
 func (e *Error) Is(target error) bool {
-	return target == ErrNoTable && e.Code == codeNoTable
+	switch target {
+	case ErrNoTable:
+		return e.Code == codeNoTable
+	case store.ErrUnavailable:
+		return e.Throttled() && !e.MayHaveApplied
+	}
+	return false
 }
 
 // Throttled reports whether the error means DynamoDB refused the request for

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -385,13 +386,19 @@ func (s *Store) Transact(ctx context.Context, ops []store.Op) error {
 			}
 			items[i] = ti
 		}
-		_, err := s.api.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+		var ambiguous atomic.Bool
+		_, err := s.api.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items}, noteAmbiguous(&ambiguous))
 		if err == nil {
 			return nil
 		}
 		var canceled *types.TransactionCanceledException
 		if !errors.As(err, &canceled) {
-			return &store.TxError{Index: -1, Err: wrap("transact", "", translate(err))}
+			err = translate(err)
+			var de *Error
+			if errors.As(err, &de) && ambiguous.Load() {
+				de.MayHaveApplied = true
+			}
+			return &store.TxError{Index: -1, Err: wrap("transact", "", err)}
 		}
 		retry, txErr := s.cancellation(ops, plans, absent, canceled.CancellationReasons, attempt)
 		if txErr != nil {

@@ -8,6 +8,6 @@
 // local server, several processes on one table, and the Lambda functions
 // behind a gateway.
 //
-// What the model promises and what it does not yet enforce (queue order)
-// is written on Model.
+// What the model promises (queue order included, strictly) is written on
+// Model.
 package linearize

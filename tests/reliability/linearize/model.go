@@ -67,12 +67,16 @@ type resState struct {
 	epoch        int64
 }
 
-// modelState is the whole modelled service. waiting holds the request_ids
-// queued per state ("state\x1fid" entries, sorted, joined by "\n").
+// modelState is the whole modelled service. waiting is the request_id
+// queue: "state\x1fid" entries in queue order (first refusal first), joined
+// by "\n"; an entry that ends in "\x1f?" is abandoned (see Model).
 type modelState struct {
 	res     [MaxPool]resState
 	waiting string
 }
+
+// abandonedMark ends the entry of a request_id whose client stopped.
+const abandonedMark = "\x1f?"
 
 func (s modelState) waitingList() []string {
 	if s.waiting == "" {
@@ -81,28 +85,66 @@ func (s modelState) waitingList() []string {
 	return strings.Split(s.waiting, "\n")
 }
 
-func withWaiting(s modelState, entry string, present bool) modelState {
-	l := s.waitingList()
-	i, found := slices.BinarySearch(l, entry)
-	switch {
-	case present && !found:
-		l = slices.Insert(l, i, entry)
-	case !present && found:
-		l = slices.Delete(l, i, i+1)
-	}
+func withList(s modelState, l []string) modelState {
 	s.waiting = strings.Join(l, "\n")
 	return s
 }
 
-// waitingIn counts the request_ids queued for state.
-func (s modelState) waitingIn(state string) int {
-	n := 0
-	for _, e := range s.waitingList() {
-		if strings.HasPrefix(e, state+"\x1f") {
-			n++
+// queueView is what one acquire's caller sees of its state's queue.
+type queueView struct {
+	pos int // index of the caller's entry in the whole list, -1 if none
+	// ahead counts the entries of the state ranked ahead of the caller
+	// (every one for an anonymous or new caller); aheadLive leaves the
+	// abandoned ones out.
+	ahead, aheadLive int
+	abandoned        bool // the caller's own entry is abandoned
+}
+
+func (s modelState) queueFor(state, id string) queueView {
+	v := queueView{pos: -1}
+	for i, e := range s.waitingList() {
+		st, rest, _ := strings.Cut(e, "\x1f")
+		if st != state {
+			continue
+		}
+		eid, ab := strings.CutSuffix(rest, abandonedMark)
+		if id != "" && eid == id {
+			v.pos, v.abandoned = i, ab
+			return v
+		}
+		v.ahead++
+		if !ab {
+			v.aheadLive++
 		}
 	}
-	return n
+	return v
+}
+
+// enqueued is s with id waiting in state: its entry kept where it is, or
+// a new one at the tail; abandoned marks it so.
+func enqueued(s modelState, state, id string, abandoned bool) modelState {
+	l := s.waitingList()
+	e := state + "\x1f" + id
+	if abandoned {
+		e += abandonedMark
+	}
+	if v := s.queueFor(state, id); v.pos >= 0 {
+		l = slices.Clone(l)
+		if abandoned {
+			l[v.pos] = e
+		}
+		return withList(s, l)
+	}
+	return withList(s, append(slices.Clone(l), e))
+}
+
+// dequeued is s without id's entry in state.
+func dequeued(s modelState, state, id string) modelState {
+	if v := s.queueFor(state, id); v.pos >= 0 {
+		l := s.waitingList()
+		return withList(s, slices.Delete(slices.Clone(l), v.pos, v.pos+1))
+	}
+	return s
 }
 
 // Model is the sequential specification of the Boskos API on one
@@ -111,22 +153,24 @@ func (s modelState) waitingIn(state string) int {
 // grant, owner/state/epoch checks on /update and /release, all-or-nothing
 // /acquirebystate, per-resource /reset.
 //
-// The request_id queue is modelled only as far as today's server keeps it:
-// a request_id that was refused is waiting until it is granted, and an
-// acquire without request_id may be refused only while at least as many
-// request_ids wait as resources are free. Queue order is NOT enforced: a
-// grant to a caller ranked behind a waiting request_id (or to an
-// anonymous caller) is accepted. Issue 9's first known finding is that the
-// server lets callers jump the queue (the rank comes from an index read,
-// the conditional write checks only the candidate); once that is fixed the
-// model must only grant the rank-th free resource to a request_id at rank
-// k, and refuse anonymous callers while request_ids wait.
+// The request_id queue is enforced strictly (FIFO, per state): a
+// request_id joins the tail of its state's queue at its first refusal and
+// keeps its place until it is granted. A grant to a caller with k waiting
+// request_ids ranked ahead of it (every waiting one, for a caller without
+// request_id) is legal only while more than k resources are free: the
+// request_ids ranked ahead must be served before the caller takes the last
+// free resource (issue 9's first finding, fixed in core/ranch). A refusal
+// is legal only while at most k resources are free. Which free resource a
+// grant takes is not checked (the spread window picks at random).
 //
-// The one refusal it does check is strict on purpose: an anonymous acquire
-// that lost every race for the candidates it saw (ranch's lostRoundsLimit)
-// answers 404 even though, in principle, a resource could have been free at
-// every instant of the call. No run has shown it yet; if one does, that is
-// where to look.
+// A request_id whose call was ambiguous belongs to a client that stops
+// there: its entry may stay behind until its TTL, so it is abandoned, and
+// counts leniently: it may explain a refusal, but a grant may pass it.
+//
+// The refusals are strict on purpose: an acquire that lost every race for
+// the candidates it saw (ranch's lostRoundsLimit) answers 404 even though,
+// in principle, a resource could have been free at every instant of the
+// call. No run has shown it yet; if one does, that is where to look.
 type Model struct {
 	names []string
 	index map[string]int
@@ -192,37 +236,48 @@ func (m *Model) step(s modelState, in opInput, out opOutput) []modelState {
 	switch in.kind {
 	case opAcquire:
 		free := m.free(s, in.state)
-		entry := in.state + "\x1f" + in.requestID
+		q := s.queueFor(in.state, in.requestID)
+		mayGrant := q.aheadLive < len(free)
+		mayRefuse := q.ahead >= len(free)
 		took := func(i int) modelState {
 			n := grant(s, i, in)
 			if in.requestID != "" {
-				n = withWaiting(n, entry, false)
+				n = dequeued(n, in.state, in.requestID)
 			}
 			return n
 		}
 		if out.ambiguous {
-			next := []modelState{s}
-			if in.requestID != "" {
-				next = append(next, withWaiting(s, entry, true))
+			next := []modelState{}
+			switch {
+			case in.requestID != "":
+				next = append(next, enqueued(s, in.state, in.requestID, true))
+				if q.pos < 0 {
+					next = append(next, s)
+				}
+			default:
+				next = append(next, s)
 			}
-			for _, i := range free {
-				next = append(next, took(i))
+			if mayGrant {
+				for _, i := range free {
+					next = append(next, took(i))
+				}
 			}
 			return next
 		}
 		switch out.status {
 		case http.StatusOK:
-			if !slices.Contains(free, out.res) || out.epochs[0] != s.res[out.res].epoch+1 {
+			if !mayGrant || !slices.Contains(free, out.res) || out.epochs[0] != s.res[out.res].epoch+1 {
 				return nil
 			}
 			return []modelState{took(out.res)}
 		case http.StatusNotFound:
+			if !mayRefuse {
+				return nil
+			}
 			if in.requestID != "" {
-				return []modelState{withWaiting(s, entry, true)}
+				return []modelState{enqueued(s, in.state, in.requestID, false)}
 			}
-			if len(free) <= s.waitingIn(in.state) {
-				return []modelState{s}
-			}
+			return []modelState{s}
 		}
 		return nil
 	case opAcquireByState:
@@ -377,7 +432,7 @@ func (m *Model) describeState(s modelState) string {
 		parts = append(parts, fmt.Sprintf("%s: %s/%s/e%d", n, r.state, owner, r.epoch))
 	}
 	if w := s.waitingList(); len(w) > 0 {
-		parts = append(parts, "waiting: "+strings.ReplaceAll(strings.Join(w, " "), "\x1f", ":"))
+		parts = append(parts, "waiting: "+strings.ReplaceAll(strings.ReplaceAll(strings.Join(w, " "), abandonedMark, "(abandoned)"), "\x1f", ":"))
 	}
 	return strings.Join(parts, ", ")
 }
