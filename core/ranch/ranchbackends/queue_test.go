@@ -2,8 +2,6 @@ package ranchbackends_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -15,6 +13,7 @@ import (
 	"github.com/boskos-serverless/boskos/core/ranch"
 	"github.com/boskos-serverless/boskos/core/store"
 	"github.com/boskos-serverless/boskos/core/store/faultstore"
+	"github.com/boskos-serverless/boskos/core/testkit"
 )
 
 // afterFirstQuery runs hook once, right after the first index query of its
@@ -57,11 +56,11 @@ func TestQueueOrderAtTheWrite(t *testing.T) {
 	}
 	for _, b := range backends {
 		for _, tc := range tests {
-			t.Run(b.name+"/"+tc.name, func(t *testing.T) {
+			t.Run(b.Name+"/"+tc.name, func(t *testing.T) {
 				ctx := context.Background()
-				s := b.open(t)
-				c := &clock{now: time.Date(2100, 1, 2, 15, 4, 5, 0, time.UTC)}
-				quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+				s := b.Open(t)
+				c := testkit.NewClock()
+				quiet := testkit.Quiet()
 				p1 := ranch.New(s, ranch.Options{Now: c.Now, Logger: quiet})
 				require.NoError(t, p1.SyncConfig(ctx, &boskos.Config{Resources: []boskos.ResourceEntry{
 					{Type: "t", State: boskos.Free, Names: []string{"r1", "r2"}}}}))
