@@ -199,7 +199,7 @@ func TestNoRetryAfterCommit(t *testing.T) {
 			})
 			require.NoError(t, err)
 			err = tc.call(dynamostore.New(client, "t", dynamostore.Options{}))
-			assert.Equal(t, tc.wantRequests, fake.requests, "requests")
+			assert.Equal(t, tc.wantRequests, fake.count(), "requests")
 			if tc.wantErr {
 				require.Error(t, err)
 				var api smithy.APIError
@@ -285,6 +285,13 @@ func (f *ambiguousFirst) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.WriteString(w, `{"Item":{"pk":{"S":"a"},"sk":{"S":"b"},"v":{"N":"4"}},"Attributes":{"pk":{"S":"a"},"sk":{"S":"b"},"v":{"N":"5"}}}`)
 }
 
+// count returns how many requests came (the server's goroutines write it).
+func (f *ambiguousFirst) count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.requests
+}
+
 // TestNoRetryAfterAmbiguousAnswer: a write whose attempt may have been
 // applied (the connection broke after the request was sent, or DynamoDB
 // answered 500) is not repeated: its error is returned, for the caller to
@@ -319,7 +326,7 @@ func TestNoRetryAfterAmbiguousAnswer(t *testing.T) {
 			})
 			require.NoError(t, err)
 			err = tc.call(dynamostore.New(client, "t", dynamostore.Options{}))
-			assert.Equal(t, tc.wantRequests, fake.requests, "requests")
+			assert.Equal(t, tc.wantRequests, fake.count(), "requests")
 			if tc.wantErr {
 				require.Error(t, err)
 			} else {
