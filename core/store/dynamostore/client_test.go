@@ -125,6 +125,13 @@ type answering struct {
 	requests int
 }
 
+// count returns how many requests came (the server's goroutines write it).
+func (a *answering) count() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.requests
+}
+
 func (a *answering) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.Copy(io.Discard, r.Body)
 	a.mu.Lock()
