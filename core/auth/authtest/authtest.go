@@ -157,7 +157,9 @@ func Run(t *testing.T, send Send, snapshot Snapshot) {
 				switch c.status {
 				case 401:
 					assert.Equal(t, `Basic realm="boskos"`, got.Header.Get("WWW-Authenticate"))
-					assert.NotContains(t, got.Body, c.who.password, "the body echoes the password")
+					if c.who.password != "" {
+						assert.NotContains(t, got.Body, c.who.password, "the body echoes the password")
+					}
 				case 403:
 					if c.name == "wrong owner" {
 						assert.Contains(t, got.Body, `"ci-b-1"`, "the 403 names the owner")
