@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -148,26 +149,41 @@ func TestLimiter(t *testing.T) {
 	now := testkit.T0
 	l := newLimiter(3, 10*time.Second, 100)
 	for i := range 3 {
-		assert.Zero(t, l.reserve(now, "a"), "failure %d is within the burst", i+1)
+		assert.Zero(t, l.wait(now, "a"), "failure %d is within the burst", i+1)
+		l.fail(now, "a")
 	}
-	assert.Equal(t, 10*time.Second, l.reserve(now, "a"), "the 4th waits one interval")
-	assert.Zero(t, l.reserve(now, "b"), "another key is not throttled")
-	assert.Equal(t, 10*time.Second, l.reserve(now, "b", "a"), "throttled if any key is")
-	assert.Equal(t, 4*time.Second, l.reserve(now.Add(6*time.Second), "a"))
-	assert.Zero(t, l.reserve(now.Add(10*time.Second), "a"), "one failure allowed per interval")
-	assert.NotZero(t, l.reserve(now.Add(10*time.Second), "a"))
-
-	l.refund(now, "b")
-	assert.Zero(t, l.reserve(now, "b"))
-	assert.Zero(t, l.reserve(now, "b"))
+	assert.Equal(t, 10*time.Second, l.wait(now, "a"), "after the burst, wait one interval")
+	assert.Zero(t, l.wait(now, "b"), "another key is not throttled")
+	assert.Equal(t, 10*time.Second, l.wait(now, "b", "a"), "throttled if any key is")
+	assert.Equal(t, 4*time.Second, l.wait(now.Add(6*time.Second), "a"))
+	assert.Zero(t, l.wait(now.Add(10*time.Second), "a"), "one failure allowed per interval")
+	l.fail(now.Add(10*time.Second), "a")
+	assert.Equal(t, 10*time.Second, l.wait(now.Add(10*time.Second), "a"))
+	assert.Zero(t, l.wait(now.Add(40*time.Second), "a"), "all forgiven after burst intervals")
 
 	t.Run("bounded", func(t *testing.T) {
 		l := newLimiter(1, time.Second, 10)
 		for i := range 100 {
-			l.reserve(now, fmt.Sprint(i))
+			l.fail(now, fmt.Sprint(i))
 		}
 		assert.LessOrEqual(t, len(l.tat), 10)
 	})
+}
+
+func TestSlots(t *testing.T) {
+	s := &slots{size: 2, sem: map[string]*slot{}}
+	require.True(t, s.acquire("a", nil))
+	require.True(t, s.acquire("a", nil))
+	done := make(chan struct{})
+	close(done)
+	assert.False(t, s.acquire("a", done), "full: gives up when done")
+	assert.True(t, s.acquire("b", nil), "another address has its own slots")
+	s.release("a")
+	assert.True(t, s.acquire("a", nil))
+	s.release("a")
+	s.release("a")
+	s.release("b")
+	assert.Empty(t, s.sem, "unused slots are dropped")
 }
 
 // guardFixture is a guard over one client principal in front of a handler
@@ -318,17 +334,46 @@ func TestBruteForce(t *testing.T) {
 	for c := range codes {
 		count[c]++
 	}
-	assert.Equal(t, map[int]int{401: 10, 429: 990}, count)
-	var ras []string
-	retryAfter.Range(func(k, _ any) bool { ras = append(ras, k.(string)); return true })
-	assert.Equal(t, []string{"6"}, ras, "Retry-After")
-	assert.EqualValues(t, 10+1, f.guard.bcrypts.Load(), "bcrypt only for the burst (and the other caller's first request)")
+	// Up to ChecksPerAddr-1 guesses may be in their bcrypt when the 10th
+	// failure is recorded.
+	assert.Equal(t, 1000, count[401]+count[429], "only 401s and 429s: %v", count)
+	assert.GreaterOrEqual(t, count[401], 10)
+	assert.LessOrEqual(t, count[401], 10+DefaultChecksPerAddr-1)
+	// Retry-After: one interval per failure beyond the burst.
+	maxWait := 0
+	retryAfter.Range(func(k, _ any) bool {
+		n, err := strconv.Atoi(k.(string))
+		require.NoError(t, err)
+		assert.Zero(t, n%6, "Retry-After %d", n)
+		maxWait = max(maxWait, n)
+		return true
+	})
+	assert.Equal(t, 6*(count[401]-10+1), maxWait, "Retry-After")
+	assert.EqualValues(t, count[401]+1, f.guard.bcrypts.Load(), "bcrypt only for the burst (and the other caller's first request)")
 
 	// The right password from the attacked address is throttled too, until
 	// Retry-After has passed.
 	assert.Equal(t, 429, f.do("POST", "/acquire?owner=ci-1", "10.6.6.6", "ci", "secret").Code)
-	f.clk.Add(6 * time.Second)
+	f.clk.Add(time.Duration(maxWait) * time.Second)
 	assert.Equal(t, 200, f.do("POST", "/acquire?owner=ci-1", "10.6.6.6", "ci", "secret").Code)
+}
+
+// TestConcurrentFirstRequests: many clients of one principal starting
+// together from one address (16 CI jobs on one runner) are all served,
+// and pay bcrypt a few times, not once each.
+func TestConcurrentFirstRequests(t *testing.T) {
+	f := newGuardFixture(t, Options{FailureBurst: 2})
+	var wg sync.WaitGroup
+	codes := make(chan int, 64)
+	for range 64 {
+		wg.Go(func() { codes <- f.do("POST", "/acquire?owner=ci-1", "10.0.0.1", "ci", "secret").Code })
+	}
+	wg.Wait()
+	close(codes)
+	for c := range codes {
+		require.Equal(t, 200, c)
+	}
+	assert.LessOrEqual(t, f.guard.bcrypts.Load(), int64(DefaultChecksPerAddr), "waiting requests find the verified header in the cache")
 }
 
 // TestBruteForceManyAddresses: guesses of one principal's password from

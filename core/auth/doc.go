@@ -29,8 +29,10 @@
 // TTL, not per request. Failed attempts are throttled per client address
 // and per principal (Options.FailureBurst at once, then one per
 // Options.FailureInterval; beyond, 429 with Retry-After) before any bcrypt
-// is spent, so a brute force costs the server little and callers whose
-// credentials are cached are not slowed. An unknown principal spends the
+// is spent, and at most Options.ChecksPerAddr passwords of one address are
+// checked at once (others wait, then find the address throttled or their
+// header verified), so a brute force costs the server a few bcrypts and
+// callers whose credentials are cached are not slowed. An unknown principal spends the
 // same bcrypt time as a wrong password, so timing does not reveal names.
 //
 // Nothing here logs a password, a hash or an Authorization header.

@@ -23,6 +23,7 @@ const (
 	DefaultCacheTTL        = 30 * time.Second
 	DefaultFailureBurst    = 10
 	DefaultFailureInterval = 6 * time.Second
+	DefaultChecksPerAddr   = 4
 	defaultMaxEntries      = 100_000
 )
 
@@ -58,6 +59,9 @@ type Options struct {
 	// DefaultFailureBurst, DefaultFailureInterval); beyond, 429.
 	FailureBurst    int
 	FailureInterval time.Duration
+	// ChecksPerAddr is how many password checks (bcrypt) run at once for
+	// one client address; more wait (default DefaultChecksPerAddr).
+	ChecksPerAddr int
 	// MaxEntries bounds the cache and the failure table (default 100,000).
 	MaxEntries int
 	// Now is the clock of the cache and the rate limits (default time.Now).
@@ -75,6 +79,7 @@ type Guard struct {
 	log   *slog.Logger
 	now   func() time.Time
 	fails *limiter
+	slots *slots
 
 	mu    sync.Mutex
 	cache map[[sha256.Size]byte]cached
@@ -103,6 +108,9 @@ func NewGuard(h *Holder, opts Options) *Guard {
 	if opts.FailureInterval <= 0 {
 		opts.FailureInterval = DefaultFailureInterval
 	}
+	if opts.ChecksPerAddr <= 0 {
+		opts.ChecksPerAddr = DefaultChecksPerAddr
+	}
 	if opts.MaxEntries <= 0 {
 		opts.MaxEntries = defaultMaxEntries
 	}
@@ -114,6 +122,7 @@ func NewGuard(h *Holder, opts Options) *Guard {
 		g.now = time.Now
 	}
 	g.fails = newLimiter(opts.FailureBurst, opts.FailureInterval, opts.MaxEntries)
+	g.slots = &slots{size: opts.ChecksPerAddr, sem: map[string]*slot{}}
 	return g
 }
 
@@ -170,20 +179,28 @@ func (g *Guard) authenticate(r *http.Request, creds *Credentials, header string)
 		return p, 0, 0
 	}
 	addr := clientAddr(r)
+	if !g.slots.acquire(addr, r.Context().Done()) {
+		return nil, http.StatusUnauthorized, 0 // the caller went away
+	}
+	defer g.slots.release(addr)
+	now = g.now()
+	if p := g.cachedPrincipal(key, creds, now); p != nil {
+		return p, 0, 0 // verified while this request waited
+	}
 	p := creds.Lookup(user)
 	keys := []string{"addr:" + addr}
 	if p != nil {
 		keys = append(keys, "principal:"+p.Name)
 	}
-	if wait := g.fails.reserve(now, keys...); wait > 0 {
+	if wait := g.fails.wait(now, keys...); wait > 0 {
 		g.log.Warn("auth: failed attempts throttled", "addr", addr, "principal", principalName(p), "retry_in", wait)
 		return nil, http.StatusTooManyRequests, wait
 	}
 	if !g.verify(p, pass) {
+		g.fails.fail(now, keys...)
 		g.log.Info("auth: authentication failed", "addr", addr, "principal", principalName(p))
 		return nil, http.StatusUnauthorized, 0
 	}
-	g.fails.refund(now, keys...)
 	g.remember(key, cached{creds: creds, p: p, expires: now.Add(g.opts.CacheTTL)}, now)
 	return p, 0, 0
 }

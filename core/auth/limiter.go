@@ -7,9 +7,7 @@ import (
 
 // limiter throttles failed authentication attempts per key (a client
 // address, a principal) with the generic cell rate algorithm: each key may
-// fail burst times at once, then once per interval. An attempt reserves a
-// failure before the password is checked (so concurrent guesses cannot all
-// slip past the check) and a success refunds it.
+// fail burst times at once, then once per interval.
 type limiter struct {
 	burst    int
 	interval time.Duration
@@ -23,10 +21,8 @@ func newLimiter(burst int, interval time.Duration, maxKeys int) *limiter {
 	return &limiter{burst: burst, interval: interval, maxKeys: maxKeys, tat: map[string]time.Time{}}
 }
 
-// reserve checks every key at now. When one is throttled it returns how
-// long until it may try again, and reserves nothing; otherwise it reserves
-// one failure on each key and returns 0.
-func (l *limiter) reserve(now time.Time, keys ...string) time.Duration {
+// wait returns how long until every key may try again at now (0: now).
+func (l *limiter) wait(now time.Time, keys ...string) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	allowance := time.Duration(l.burst-1) * l.interval
@@ -38,9 +34,13 @@ func (l *limiter) reserve(now time.Time, keys ...string) time.Duration {
 			}
 		}
 	}
-	if wait > 0 {
-		return wait
-	}
+	return wait
+}
+
+// fail records one failure at now on each key.
+func (l *limiter) fail(now time.Time, keys ...string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	if len(l.tat)+len(keys) > l.maxKeys {
 		l.prune(now)
 	}
@@ -50,24 +50,6 @@ func (l *limiter) reserve(now time.Time, keys ...string) time.Duration {
 			t = now
 		}
 		l.tat[k] = t.Add(l.interval)
-	}
-	return 0
-}
-
-// refund gives back the failures reserved on keys (the password was right).
-func (l *limiter) refund(now time.Time, keys ...string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, k := range keys {
-		t, ok := l.tat[k]
-		if !ok {
-			continue
-		}
-		if t = t.Add(-l.interval); !t.After(now) {
-			delete(l.tat, k)
-		} else {
-			l.tat[k] = t
-		}
 	}
 }
 
@@ -82,5 +64,60 @@ func (l *limiter) prune(now time.Time) {
 	}
 	if len(l.tat) >= l.maxKeys {
 		clear(l.tat)
+	}
+}
+
+// slots bounds the password checks running at once per client address, so
+// that concurrent guesses from one address are checked a few at a time
+// against the failure limits (a guess waits for a slot, then finds its
+// address throttled) instead of all slipping past them together. Waiting
+// requests of one caller also find the header that the first one verified
+// in the cache.
+type slots struct {
+	size int
+
+	mu  sync.Mutex
+	sem map[string]*slot
+}
+
+type slot struct {
+	ch    chan struct{}
+	users int // holders and waiters; the slot is dropped at 0
+}
+
+// acquire takes a slot of key, waiting until one is free or done closes
+// (then false).
+func (s *slots) acquire(key string, done <-chan struct{}) bool {
+	s.mu.Lock()
+	e := s.sem[key]
+	if e == nil {
+		e = &slot{ch: make(chan struct{}, s.size)}
+		s.sem[key] = e
+	}
+	e.users++
+	s.mu.Unlock()
+	select {
+	case e.ch <- struct{}{}:
+		return true
+	case <-done:
+		s.drop(key, e)
+		return false
+	}
+}
+
+// release gives back a slot of key taken by acquire.
+func (s *slots) release(key string) {
+	s.mu.Lock()
+	e := s.sem[key]
+	s.mu.Unlock()
+	<-e.ch
+	s.drop(key, e)
+}
+
+func (s *slots) drop(key string, e *slot) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e.users--; e.users == 0 {
+		delete(s.sem, key)
 	}
 }
