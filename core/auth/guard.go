@@ -193,7 +193,7 @@ func (g *Guard) authenticate(r *http.Request, creds *Credentials, header string)
 		keys = append(keys, "principal:"+p.Name)
 	}
 	if wait := g.fails.wait(now, keys...); wait > 0 {
-		g.log.Warn("auth: failed attempts throttled", "addr", addr, "principal", principalName(p), "retry_in", wait)
+		g.log.Debug("auth: failed attempts throttled", "addr", addr, "principal", principalName(p), "retry_in", wait)
 		return nil, http.StatusTooManyRequests, wait
 	}
 	if !g.verify(p, pass) {
