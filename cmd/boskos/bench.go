@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -29,8 +31,9 @@ func (r benchResult) CyclesPerSec() float64 {
 }
 
 // runBench runs concurrency workers doing acquire→release cycles against c's
-// server until d has passed or ctx ends. Each worker owns as bench-<i>.
-func runBench(ctx context.Context, serverURL, rtype, state, dest string, concurrency int, d time.Duration) (benchResult, error) {
+// server until d has passed or ctx ends. Each worker owns as bench-<i>; with
+// a username, every request carries HTTP Basic credentials.
+func runBench(ctx context.Context, serverURL, username, password, rtype, state, dest string, concurrency int, d time.Duration) (benchResult, error) {
 	hc := &http.Client{
 		Timeout:   30 * time.Second,
 		Transport: &http.Transport{MaxIdleConns: concurrency * 2, MaxIdleConnsPerHost: concurrency * 2, IdleConnTimeout: 30 * time.Second},
@@ -42,6 +45,7 @@ func runBench(ctx context.Context, serverURL, rtype, state, dest string, concurr
 		if err != nil {
 			return benchResult{}, err
 		}
+		c.username, c.password = username, password
 		clients[i] = c
 	}
 	ctx, cancel := context.WithTimeout(ctx, d)
@@ -79,7 +83,7 @@ func runBench(ctx context.Context, serverURL, rtype, state, dest string, concurr
 					fail(fmt.Errorf("acquire: %w", err))
 					continue
 				}
-				if err := c.release(opCtx, res.Name, state); err != nil {
+				if err := c.release(opCtx, res.Name, state, res.Epoch); err != nil {
 					fail(fmt.Errorf("release %s: %w", res.Name, err))
 					continue
 				}
@@ -130,8 +134,23 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	dest := fs.String("dest", "busy", "state while leased")
 	conc := fs.Int("concurrency", 16, "number of concurrent clients")
 	d := fs.Duration("duration", 10*time.Second, "how long to run")
+	username := fs.String("username", "", "HTTP Basic username (a principal that may act as bench-*)")
+	passwordFile := fs.String("password-file", "", "file holding the password of --username")
 	if code, done := parseFlags(fs, args); done {
 		return code
+	}
+	if (*username == "") != (*passwordFile == "") {
+		fmt.Fprintln(stderr, "boskos bench: --username and --password-file go together")
+		return 2
+	}
+	var password string
+	if *passwordFile != "" {
+		b, err := os.ReadFile(*passwordFile)
+		if err != nil {
+			fmt.Fprintf(stderr, "boskos bench: %v\n", err)
+			return 2
+		}
+		password = strings.TrimSpace(string(b))
 	}
 	if *rtype == "" {
 		fmt.Fprintln(stderr, "boskos bench: --type is required")
@@ -141,7 +160,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stderr, "boskos bench: --concurrency and --duration must be positive")
 		return 2
 	}
-	res, err := runBench(ctx, *serverURL, *rtype, *state, *dest, *conc, *d)
+	res, err := runBench(ctx, *serverURL, *username, password, *rtype, *state, *dest, *conc, *d)
 	if err != nil {
 		fmt.Fprintf(stderr, "boskos bench: %v\n", err)
 		return 2

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -127,14 +128,26 @@ func (c *apiClient) acquire(ctx context.Context, rtype, state, dest, requestID s
 	return r, nil
 }
 
-// release calls POST /release.
-func (c *apiClient) release(ctx context.Context, name, dest string) error {
-	_, err := c.do(ctx, http.MethodPost, "/release", url.Values{"name": {name}, "dest": {dest}, "owner": {c.owner}}, nil)
+// release calls POST /release. A non-zero epoch (acquire's fencing token;
+// leases have epochs from 1) is sent, so a holder whose lease was reaped
+// and given to someone else gets 409 instead of releasing it.
+func (c *apiClient) release(ctx context.Context, name, dest string, epoch int64) error {
+	q := url.Values{"name": {name}, "dest": {dest}, "owner": {c.owner}}
+	setEpoch(q, epoch)
+	_, err := c.do(ctx, http.MethodPost, "/release", q, nil)
 	return err
 }
 
-// update calls POST /update (the heartbeat). A nil ud sends no body.
-func (c *apiClient) update(ctx context.Context, name, state string, ud boskos.UserData) error {
+// setEpoch adds a non-zero epoch to q.
+func setEpoch(q url.Values, epoch int64) {
+	if epoch != 0 {
+		q.Set("epoch", strconv.FormatInt(epoch, 10))
+	}
+}
+
+// update calls POST /update (the heartbeat). A nil ud sends no body; a
+// non-zero epoch is sent as for release.
+func (c *apiClient) update(ctx context.Context, name, state string, ud boskos.UserData, epoch int64) error {
 	var body []byte
 	if ud != nil {
 		b, err := json.Marshal(ud)
@@ -143,7 +156,9 @@ func (c *apiClient) update(ctx context.Context, name, state string, ud boskos.Us
 		}
 		body = append(b, '\n')
 	}
-	_, err := c.do(ctx, http.MethodPost, "/update", url.Values{"name": {name}, "state": {state}, "owner": {c.owner}}, body)
+	q := url.Values{"name": {name}, "state": {state}, "owner": {c.owner}}
+	setEpoch(q, epoch)
+	_, err := c.do(ctx, http.MethodPost, "/update", q, body)
 	return err
 }
 

@@ -71,12 +71,12 @@ func TestContention(t *testing.T) {
 							errs <- fmt.Errorf("%s: acquire returned owner %q state %q", c.owner, res.Owner, res.State)
 							return
 						}
-						if err := c.update(ctx, res.Name, "busy", map[string]string{"holder": c.owner}); err != nil {
+						if err := c.update(ctx, res.Name, "busy", map[string]string{"holder": c.owner}, 0); err != nil {
 							errs <- fmt.Errorf("%s: heartbeat %s: %w", c.owner, res.Name, err)
 							return
 						}
 						l.tEnd = time.Now()
-						if err := c.release(ctx, res.Name, "free"); err != nil {
+						if err := c.release(ctx, res.Name, "free", 0); err != nil {
 							errs <- fmt.Errorf("%s: release %s: %w", c.owner, res.Name, err)
 							return
 						}

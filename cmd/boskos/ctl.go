@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -164,6 +165,7 @@ func cmdRelease(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	g.register(fs)
 	name := fs.String("name", "", "Name of the resource lease to release (required)")
 	target := fs.String("target-state", "", "Move resource to this state after releasing (required)")
+	epoch := fs.Int64("epoch", 0, "The epoch of the lease (the \"epoch\" of acquire's output): the release then fails with 409 if the lease was reaped and given to someone else (0: not sent)")
 	if code, done := parseFlags(fs, args); done {
 		return code
 	}
@@ -176,7 +178,11 @@ func cmdRelease(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintf(stderr, "failed to initialize the Boskos client: %v\n", err)
 		return 1
 	}
-	if err := c.release(ctx, *name, *target); err != nil {
+	if *epoch < 0 {
+		fmt.Fprintf(stderr, "Error: --epoch must not be negative\n")
+		return 2
+	}
+	if err := c.release(ctx, *name, *target, *epoch); err != nil {
 		fmt.Fprintf(stderr, "failed to release resource %q: %v\n", *name, err)
 		return 1
 	}
@@ -227,6 +233,7 @@ func cmdHeartbeat(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	period := fs.Duration("period", 30*time.Second, "Period to send heartbeats on")
 	timeout := fs.Duration("timeout", 5*time.Hour, "How long to send heartbeats for")
 	retries := fs.Int("retries", 10, "How many failed heartbeats to tolerate")
+	epoch := fs.Int64("epoch", 0, "The epoch of the lease (default: the \"epoch\" of --resource; 0 there: not sent); a heartbeat with a stale epoch (the lease was reaped and given to someone else) fails with 409 and stops at once")
 	if code, done := parseFlags(fs, args); done {
 		return code
 	}
@@ -260,6 +267,13 @@ func cmdHeartbeat(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintf(stderr, "failed to parse resource: name and state must be set\n")
 		return 1
 	}
+	if *epoch < 0 {
+		fmt.Fprintf(stderr, "Error: --epoch must not be negative\n")
+		return 2
+	}
+	if *epoch != 0 {
+		res.Epoch = *epoch
+	}
 	tctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
 	tick := time.NewTicker(*period)
@@ -268,7 +282,12 @@ func cmdHeartbeat(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	for {
 		select {
 		case <-tick.C:
-			if err := c.update(tctx, res.Name, res.State, res.UserData); err != nil {
+			if err := c.update(tctx, res.Name, res.State, res.UserData, res.Epoch); err != nil {
+				if isStatus(err, http.StatusConflict) && res.Epoch != 0 {
+					// Fenced out: retrying cannot win the lease back.
+					fmt.Fprintf(stderr, "lost the lease of resource %q (epoch %d): %v\n", res.Name, res.Epoch, err)
+					return 1
+				}
 				fmt.Fprintf(stderr, "failed to send heartbeat for resource %q: %v\n", res.Name, err)
 				failures++
 				if failures > *retries {

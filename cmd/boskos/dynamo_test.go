@@ -37,7 +37,7 @@ func TestServeDynamoDB(t *testing.T) {
 	c := mustClient(t, srv.URL, "me")
 	r, err := c.acquire(ctx, "t", "free", "busy", "")
 	require.NoError(t, err)
-	require.NoError(t, c.update(ctx, r.Name, "busy", map[string]string{"k": "v"}))
+	require.NoError(t, c.update(ctx, r.Name, "busy", map[string]string{"k": "v"}, 0))
 	require.Equal(t, 0, srv.stop(t))
 
 	// A second server process on the same table sees the lease.
@@ -46,7 +46,7 @@ func TestServeDynamoDB(t *testing.T) {
 	m, err := c.metric(ctx, "t")
 	require.NoError(t, err)
 	assert.Equal(t, map[string]int{"busy": 1, "free": 1}, m.Current)
-	require.NoError(t, c.release(ctx, r.Name, "free"))
+	require.NoError(t, c.release(ctx, r.Name, "free", 0))
 }
 
 func TestServeDynamoDBMissingTable(t *testing.T) {

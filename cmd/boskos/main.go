@@ -22,6 +22,7 @@ Commands:
   release           release a resource lease (boskosctl compatible)
   metrics           print the metric of a resource type (boskosctl compatible)
   heartbeat         send periodic heartbeats for a lease (boskosctl compatible)
+  credentials add   add or replace a principal in a credentials file (serve --credentials)
   bench             measure acquire/release cycles per second against a server
   table create      create the DynamoDB table
   table delete      delete the DynamoDB table
@@ -66,6 +67,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return cmdMetrics(ctx, rest, stdout, stderr)
 	case "heartbeat":
 		return cmdHeartbeat(ctx, rest, stdout, stderr)
+	case "credentials":
+		return cmdCredentials(rest, os.Stdin, stdout, stderr)
 	case "bench":
 		return cmdBench(ctx, rest, stdout, stderr)
 	case "table":

@@ -66,7 +66,7 @@ func TestServeMaintenance(t *testing.T) {
 `)
 	requireReload(t, srv, "")
 	assert.Equal(t, map[string]int{"busy": 1, "free": 1}, metric("t"), "a is owned: kept")
-	require.NoError(t, me.release(ctx, "a", "dirty"))
+	require.NoError(t, me.release(ctx, "a", "dirty", 0))
 	eventually(t, "a deleted after its release", func() (bool, any) {
 		m := metric("t")
 		return len(m) == 1 && m["free"] == 1, m
@@ -77,7 +77,7 @@ func TestServeMaintenance(t *testing.T) {
 	// tombstones it, the reconciler deletes it and refills min-count.
 	dyn, err := me.acquire(ctx, "d", "free", "busy", "")
 	require.NoError(t, err)
-	require.NoError(t, me.release(ctx, dyn.Name, "free"))
+	require.NoError(t, me.release(ctx, dyn.Name, "free", 0))
 	steps := []string{"marked resource toBeDeleted", "clean: tombstoned", "deleted tombstoned resource"}
 	eventually(t, "expired dynamic resource replaced by a new one", func() (bool, any) {
 		logs := srv.Stderr.String()
@@ -112,7 +112,7 @@ func TestServeReaper(t *testing.T) {
 	start := time.Now()
 	eventually(t, "stale lease reaped", func() (bool, any) {
 		// The live job heartbeats every poll (50ms << 1.5s).
-		if err := alive.update(ctx, kept.Name, "busy", nil); err != nil {
+		if err := alive.update(ctx, kept.Name, "busy", nil, 0); err != nil {
 			return false, "heartbeat: " + err.Error()
 		}
 		m, err := alive.metric(ctx, "t")
@@ -122,7 +122,7 @@ func TestServeReaper(t *testing.T) {
 		return m.Current["dirty"] == 1, m.Current
 	})
 	assert.GreaterOrEqual(t, time.Since(start), 1500*time.Millisecond, "not before the expiry")
-	err = dead.release(ctx, gone.Name, "free")
+	err = dead.release(ctx, gone.Name, "free", 0)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "401")
 	m, err := alive.metric(ctx, "t")

@@ -44,6 +44,8 @@ type serveHooks struct {
 	wrapStore func(store.Store) store.Store
 	// reloadRetry replaces defaultReloadRetry.
 	reloadRetry time.Duration
+	// credentialsReloaded is called after each credentials reload attempt.
+	credentialsReloaded func(err error)
 }
 
 // defaultReloadRetry is how long the config watcher waits before applying
@@ -81,6 +83,8 @@ type serveConfig struct {
 	janitorConcurrency int
 	janitorMaxFailures int
 	janitorRetryDelay  time.Duration
+
+	auth authFlags
 }
 
 func parseServeFlags(args []string, stderr io.Writer) (serveConfig, int, bool) {
@@ -114,10 +118,11 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, int, bool) {
 	fs.IntVar(&c.janitorMaxFailures, "janitor-max-failures", janitor.DefaultMaxFailures, "consecutive failed cleanups after which a resource is quarantined")
 	fs.DurationVar(&c.janitorRetryDelay, "janitor-retry-delay", janitor.DefaultRetryDelay, "a resource whose cleanup failed is not cleaned again within this delay")
 	fs.BoolVar(&c.cleaner, "cleaner", true, "run the cleaner: toBeDeleted dynamic resources release their leased resources and become tombstones")
+	c.auth.register(fs)
 	if code, done := parseFlags(fs, args); done {
 		return c, code, true
 	}
-	var errs []string
+	errs := c.auth.check(c.addr)
 	if c.port < 0 || c.port > 65535 {
 		errs = append(errs, fmt.Sprintf("--port %d: want 0 to 65535", c.port))
 	}
@@ -293,12 +298,17 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, hook
 	}
 	log.Info("config applied", "path", c.configPath, "entries", len(cfg.Resources))
 
+	guard, startAuth, err := serveAuth(c.auth, log, c.debounce, hooks.credentialsReloaded)
+	if err != nil {
+		fmt.Fprintf(stderr, "boskos serve: %v\n", err)
+		return 1
+	}
 	ln, err := net.Listen("tcp", net.JoinHostPort(c.addr, strconv.Itoa(c.port)))
 	if err != nil {
 		fmt.Fprintf(stderr, "boskos serve: listen: %v\n", err)
 		return 1
 	}
-	api := httpapi.New(r, httpapi.Options{Logger: log, MaxBodyBytes: c.maxBody, Registry: reg})
+	api := httpapi.New(r, httpapi.Options{Logger: log, MaxBodyBytes: c.maxBody, Registry: reg, Middleware: guard})
 	srv := newHTTPServer(api, log)
 	extra, err := listenExtra(c, api, log)
 	if err != nil {
@@ -312,6 +322,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, hook
 	if err := w.start(bgCtx, &wg); err != nil {
 		// Serving without reload is still useful; say so loudly.
 		log.Error("config reload disabled", "path", c.configPath, "err", err)
+	}
+	if startAuth != nil {
+		startAuth(bgCtx, &wg)
 	}
 	wg.Go(func() { maintenance.Loop(bgCtx, c.gcPeriod, log, nil, jobs...) })
 

@@ -43,7 +43,7 @@ func TestRestartDurability(t *testing.T) {
 	rb, err := bob.acquire(ctx, "t", "free", "busy", "")
 	require.NoError(t, err)
 	require.NotEqual(t, ra.Name, rb.Name)
-	require.NoError(t, alice.update(ctx, ra.Name, "busy", map[string]string{"secret": "s3cr3t", "n": "1"}))
+	require.NoError(t, alice.update(ctx, ra.Name, "busy", map[string]string{"secret": "s3cr3t", "n": "1"}, 0))
 	// Nothing free: q1 then q2 queue up, in that order.
 	_, err = q1.acquire(ctx, "t", "free", "busy", "req-1")
 	require.True(t, isStatus(err, 404), "got %v, want 404", err)
@@ -60,8 +60,8 @@ func TestRestartDurability(t *testing.T) {
 	assert.Equal(t, map[string]int{"busy": 2}, m.Current)
 	assert.Equal(t, map[string]int{"alice": 1, "bob": 1}, m.Owners)
 	// Bob's lease survived: alice cannot release it, bob can.
-	require.True(t, isStatus(alice.release(ctx, rb.Name, "free"), 401))
-	require.NoError(t, bob.release(ctx, rb.Name, "free"))
+	require.True(t, isStatus(alice.release(ctx, rb.Name, "free", 0), 401))
+	require.NoError(t, bob.release(ctx, rb.Name, "free", 0))
 	// One resource free; req-2 is second in the queue, anonymous callers
 	// are behind both: neither gets it.
 	_, err = q2.acquire(ctx, "t", "free", "busy", "req-2")
@@ -73,8 +73,8 @@ func TestRestartDurability(t *testing.T) {
 	assert.Equal(t, rb.Name, got1.Name)
 	assert.Equal(t, rb.Epoch+1, got1.Epoch, "epoch continues after a restart")
 	// Alice's lease and userdata survived; her release goes to req-2.
-	require.NoError(t, alice.update(ctx, ra.Name, "busy", nil))
-	require.NoError(t, alice.release(ctx, ra.Name, "free"))
+	require.NoError(t, alice.update(ctx, ra.Name, "busy", nil, 0))
+	require.NoError(t, alice.release(ctx, ra.Name, "free", 0))
 	got2, err := q2.acquire(ctx, "t", "free", "busy", "req-2")
 	require.NoError(t, err)
 	assert.Equal(t, ra.Name, got2.Name)

@@ -64,6 +64,10 @@ type Options struct {
 	Gatherer prometheus.Gatherer
 	// Now is the clock used to time requests (default time.Now).
 	Now func() time.Time
+	// Middleware, if set, wraps the endpoints, inside the request timing
+	// and panic recovery (so its refusals are counted in
+	// boskos_http_request_duration_seconds): package auth's Guard.Wrap.
+	Middleware func(http.Handler) http.Handler
 }
 
 type handler struct {
@@ -71,7 +75,7 @@ type handler struct {
 	log     *slog.Logger
 	maxBody int64
 	now     func() time.Time
-	mux     *http.ServeMux
+	mux     http.Handler
 	httpm   *metrics.HTTP // nil when registration failed
 }
 
@@ -137,6 +141,9 @@ func New(svc Service, opts Options) http.Handler {
 		prom.ServeHTTP(w, r)
 	})
 	h.mux = mux
+	if opts.Middleware != nil {
+		h.mux = opts.Middleware(mux)
+	}
 	return h
 }
 

@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/boskos-serverless/boskos/core/auth"
 	"github.com/boskos-serverless/boskos/core/httpapi"
 	"github.com/boskos-serverless/boskos/core/metrics"
 	"github.com/boskos-serverless/boskos/core/ranch"
@@ -39,8 +40,10 @@ func NewRanch(ctx context.Context, cfg Config, o ranch.Options) (*ranch.Ranch, e
 
 // NewHandler builds, once per execution environment, the ranch (NewRanch)
 // and the Boskos HTTP handler (with its Prometheus registry and the
-// acquire-duration observer). It makes no request: a missing table shows up
-// as 500s on the first requests.
+// acquire-duration observer), behind package auth's Guard when
+// cfg.CredentialsFile is set (read once here: an unreadable or invalid file
+// is an error). It makes no request: a missing table shows up as 500s on
+// the first requests.
 func NewHandler(ctx context.Context, cfg Config) (http.Handler, error) {
 	log := cfg.Log()
 	reg := prometheus.NewRegistry()
@@ -54,5 +57,13 @@ func NewHandler(ctx context.Context, cfg Config) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return httpapi.New(r, httpapi.Options{Logger: log, Registry: reg, Now: cfg.Now}), nil
+	opts := httpapi.Options{Logger: log, Registry: reg, Now: cfg.Now}
+	if cfg.CredentialsFile != "" {
+		creds, _, err := auth.LoadFile(cfg.CredentialsFile)
+		if err != nil {
+			return nil, fmt.Errorf("lambdaapp: %s: %w", EnvCredentialsFile, err)
+		}
+		opts.Middleware = auth.NewGuard(auth.NewHolder(creds), auth.Options{AnonymousMetrics: cfg.AnonymousMetrics, Logger: log, Now: cfg.Now}).Wrap
+	}
+	return httpapi.New(r, opts), nil
 }

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -21,6 +22,14 @@ const (
 	EnvSpreadWindow = "BOSKOS_SPREAD_WINDOW"
 	EnvLogLevel     = "BOSKOS_LOG_LEVEL"
 	EnvEndpoint     = "AWS_ENDPOINT_URL_DYNAMODB"
+	// EnvCredentialsFile is the interim source of the API functions'
+	// credentials (a file in the deployment package or a mounted volume,
+	// read once per execution environment) until they come from AWS
+	// Secrets Manager.
+	EnvCredentialsFile = "BOSKOS_CREDENTIALS_FILE"
+	// EnvAnonymousMetrics ("true") opens GET /metric and /metrics to
+	// requests without credentials, as `serve --anonymous-metrics`.
+	EnvAnonymousMetrics = "BOSKOS_ANONYMOUS_METRICS"
 )
 
 // tableName is DynamoDB's rule for table names.
@@ -43,6 +52,13 @@ type Config struct {
 	// Endpoint overrides the DynamoDB endpoint (AWS_ENDPOINT_URL_DYNAMODB,
 	// which the SDK also honours by itself); "" means the SDK's default.
 	Endpoint string
+	// CredentialsFile, when set, enables HTTP Basic authentication with
+	// the principals of this file (BOSKOS_CREDENTIALS_FILE; see package
+	// auth). Interim: the AWS wiring reads them from Secrets Manager.
+	CredentialsFile string
+	// AnonymousMetrics opens the metric reads to anonymous requests
+	// (BOSKOS_ANONYMOUS_METRICS).
+	AnonymousMetrics bool
 
 	// The fields below are not read from the environment; tests set them.
 
@@ -118,6 +134,21 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 			errs = append(errs, fmt.Errorf("%s: %q is not an http(s) URL", EnvEndpoint, v))
 		} else {
 			cfg.Endpoint = v
+		}
+	}
+
+	if v, ok := get(EnvCredentialsFile); ok {
+		cfg.CredentialsFile = v
+	}
+	if v, ok := get(EnvAnonymousMetrics); ok {
+		b, err := strconv.ParseBool(v)
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("%s: %q is not a boolean (true or false)", EnvAnonymousMetrics, v))
+		case b && cfg.CredentialsFile == "":
+			errs = append(errs, fmt.Errorf("%s: needs %s (without credentials everything is anonymous)", EnvAnonymousMetrics, EnvCredentialsFile))
+		default:
+			cfg.AnonymousMetrics = b
 		}
 	}
 

@@ -18,6 +18,9 @@
 //	BOSKOS_REQUEST_TTL         how long a request_id keeps its queue place (Go duration, default 30s)
 //	BOSKOS_LOG_LEVEL           debug, info, warn or error (default info)
 //	AWS_ENDPOINT_URL_DYNAMODB  DynamoDB endpoint override (e.g. DynamoDB Local); optional
+//	BOSKOS_CREDENTIALS_FILE    credentials file (package auth): HTTP Basic on every endpoint; optional.
+//	                           Interim, until the credentials come from AWS Secrets Manager.
+//	BOSKOS_ANONYMOUS_METRICS   true: GET /metric and /metrics need no credentials (default false)
 //
 // Region and credentials come from the standard AWS SDK chain (the Lambda
 // environment provides them).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,7 +12,10 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	upstream "sigs.k8s.io/boskos/client"
+	"sigs.k8s.io/boskos/common"
 
+	"github.com/boskos-serverless/boskos/core/auth/authtest"
 	"github.com/boskos-serverless/boskos/core/boskos"
 	"github.com/boskos-serverless/boskos/core/lambdaapp"
 	"github.com/boskos-serverless/boskos/core/ranch"
@@ -39,15 +43,22 @@ func buildLambdas(t *testing.T) map[string]string {
 // to them as the SAM template does.
 func startAPI(t *testing.T, bins map[string]string, table, endpoint string, instances map[string]int) string {
 	t.Helper()
+	return startAPIEnv(t, bins, table, endpoint, instances)
+}
+
+// startAPIEnv is startAPI with more environment variables for every
+// function.
+func startAPIEnv(t *testing.T, bins map[string]string, table, endpoint string, instances map[string]int, env ...string) string {
+	t.Helper()
 	gw := &lambdarun.Gateway{Routes: map[string]lambdarun.Invoker{}, Timeout: 20 * time.Second,
 		Logger: slog.New(slog.NewTextHandler(testWriter{t}, nil))}
 	for name, routes := range lambdaapp.Routes {
 		fn, err := lambdarun.StartFunction(name, bins[name], lambdarun.Options{
-			Env: []string{
+			Env: append([]string{
 				"BOSKOS_TABLE=" + table,
 				"AWS_ENDPOINT_URL_DYNAMODB=" + endpoint,
 				"BOSKOS_LOG_LEVEL=warn",
-			},
+			}, env...),
 			Instances: instances[name],
 		})
 		require.NoError(t, err)
@@ -114,4 +125,48 @@ type testWriter struct{ t *testing.T }
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
+}
+
+// TestCompatLambdaCredentials: the real Lambda binaries with
+// BOSKOS_CREDENTIALS_FILE serve the upstream Go client with a username and
+// password file; a wrong password, and an owner outside the principal's
+// ci-a-*, fail.
+func TestCompatLambdaCredentials(t *testing.T) {
+	bins := buildLambdas(t)
+	dir := t.TempDir()
+	creds := filepath.Join(dir, "credentials.yaml")
+	require.NoError(t, os.WriteFile(creds, []byte(authtest.Credentials(t)), 0o600))
+	pw, wrong := filepath.Join(dir, "pw"), filepath.Join(dir, "wrong")
+	require.NoError(t, os.WriteFile(pw, []byte(authtest.ClientPassword+"\n"), 0o600))
+	require.NoError(t, os.WriteFile(wrong, []byte("guess\n"), 0o600))
+	endpoint := dynamotest.Endpoint(t)
+	client, table := dynamotest.NewTable(t)
+	seedTable(t, client, table, authConfig)
+	url := startAPIEnv(t, bins, table, endpoint, nil, "BOSKOS_CREDENTIALS_FILE="+creds)
+
+	suiteMu.Lock()
+	defer suiteMu.Unlock()
+	saved := upstream.SleepFunc
+	upstream.SleepFunc = func(time.Duration) {}
+	defer func() { upstream.SleepFunc = saved }()
+	newClient := func(owner, pwFile string) *upstream.Client {
+		c, err := upstream.NewClient(owner, url, authtest.Client, pwFile)
+		require.NoError(t, err)
+		return c
+	}
+	a := newClient("ci-a-1", pw)
+	res, err := a.Acquire("aws-account", common.Free, common.Busy)
+	require.NoError(t, err)
+	require.NoError(t, a.UpdateOne(res.Name, common.Busy, nil))
+	_, err = newClient("ci-a-1", wrong).Metric("aws-account")
+	require.Error(t, err, "a wrong password fails")
+	b := newClient("ci-b-1", pw)
+	_, err = b.Acquire("aws-account", common.Free, common.Busy)
+	require.Error(t, err)
+	require.Error(t, b.Release(res.Name, common.Dirty))
+	require.Error(t, b.Update(res.Name, common.Busy, nil))
+	m, err := a.Metric("aws-account")
+	require.NoError(t, err)
+	assert.Equal(t, map[string]int{"ci-a-1": 1, "": 2}, m.Owners, "the refusals changed nothing")
+	require.NoError(t, a.ReleaseOne(res.Name, common.Dirty))
 }

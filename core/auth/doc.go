@@ -1,0 +1,43 @@
+// Package auth authenticates and authorizes callers of the Boskos API:
+// a credentials file of principals (Parse, AddToFile), the role rules of
+// each path (RuleFor, Authorize), and the HTTP middleware that enforces
+// them in front of the shared handler (Guard), used alike by `boskos
+// serve` and by the Lambda functions.
+//
+// A principal has a name (its HTTP Basic username), a bcrypt password hash
+// (never the password), the owners it may act as (exact names and globs
+// in which '*' matches any run of characters) and a role:
+//
+//   - client: /acquire, /update and /release as one of its owners; GET
+//     /metric and /metrics.
+//   - maintainer: also /reset and /acquirebystate (reapers, janitors,
+//     Mason).
+//   - admin: everything, as any owner, including paths without a rule of
+//     their own (upstream's catch-all; future operator endpoints).
+//
+// /healthz and /healthz/ready are always open. When credentials are in
+// force (a Holder that holds some), every other request needs HTTP Basic
+// credentials: missing or wrong ones are a 401 with `WWW-Authenticate:
+// Basic realm="boskos"`, a principal that lacks the role or may not act as
+// the request's owner a 403 naming the owner or the role; the handler is
+// not called then, so nothing changes in the store. Options.AnonymousMetrics
+// opens GET /metric and /metrics to requests without credentials.
+//
+// Cost: a verified Authorization header is cached (by its SHA-256, for
+// Options.CacheTTL, and only for the credentials it was verified against:
+// a reload invalidates the cache), so bcrypt is paid once per client per
+// TTL, not per request. Failed attempts are throttled per client address
+// and per principal (Options.FailureBurst at once, then one per
+// Options.FailureInterval; beyond, 429 with Retry-After) before any bcrypt
+// is spent, and at most Options.ChecksPerAddr passwords of one address are
+// checked at once (others wait, then find the address throttled or their
+// header verified), so a brute force costs the server a few bcrypts and
+// callers whose credentials are cached are not slowed. An unknown principal spends the
+// same bcrypt time as a wrong password, so timing does not reveal names.
+//
+// Nothing here logs a password, a hash or an Authorization header.
+//
+// The credentials come from a file (LoadFile, Watcher for hot reload);
+// another source, such as AWS Secrets Manager, only needs to Parse its
+// bytes and Holder.Store the result.
+package auth
