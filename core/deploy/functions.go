@@ -26,6 +26,11 @@ const (
 	EnvJanitorTargets = "BOSKOS_JANITOR_TARGETS"
 	// EnvJanitorMaxFailures is the janitor's quarantine threshold.
 	EnvJanitorMaxFailures = "BOSKOS_JANITOR_MAX_FAILURES"
+	// EnvCredentialsFile is the API functions' credentials file (interim,
+	// until Secrets Manager; not set by the stack yet).
+	EnvCredentialsFile = "BOSKOS_CREDENTIALS_FILE"
+	// EnvAnonymousMetrics opens the metric reads to anonymous callers.
+	EnvAnonymousMetrics = "BOSKOS_ANONYMOUS_METRICS"
 )
 
 // CatchAll is the route of API Gateway's $default route key: the function

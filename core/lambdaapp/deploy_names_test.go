@@ -77,6 +77,8 @@ func TestDeployEnvNames(t *testing.T) {
 		{"log level", deploy.EnvLogLevel, lambdaapp.EnvLogLevel},
 		{"request ttl", deploy.EnvRequestTTL, lambdaapp.EnvRequestTTL},
 		{"spread window", deploy.EnvSpreadWindow, lambdaapp.EnvSpreadWindow},
+		{"credentials file", deploy.EnvCredentialsFile, lambdaapp.EnvCredentialsFile},
+		{"anonymous metrics", deploy.EnvAnonymousMetrics, lambdaapp.EnvAnonymousMetrics},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -86,7 +88,7 @@ func TestDeployEnvNames(t *testing.T) {
 	known := map[string]bool{}
 	for _, v := range []string{deploy.EnvTable, deploy.EnvLogLevel, deploy.EnvRequestTTL, deploy.EnvSpreadWindow,
 		deploy.EnvConfigURI, deploy.EnvReaperExpire, deploy.EnvReaperTargetState, deploy.EnvReaperExtraStates,
-		deploy.EnvJanitorTargets, deploy.EnvJanitorMaxFailures} {
+		deploy.EnvJanitorTargets, deploy.EnvJanitorMaxFailures, deploy.EnvCredentialsFile, deploy.EnvAnonymousMetrics} {
 		known[v] = true
 	}
 	declared := boskosEnvConstants(t)
