@@ -3,6 +3,7 @@ package lambdaapp
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/url"
 	"os"
@@ -56,6 +57,11 @@ type Config struct {
 	// Client, if set, is used instead of a client built from the fields
 	// above (tests pass one that counts requests).
 	Client dynamostore.API
+	// Function is the function dimension of the EMF metrics: the deployed
+	// name (AWS_LAMBDA_FUNCTION_NAME; Main and MainJob set it).
+	Function string
+	// MetricsOut receives the EMF metric lines (default os.Stdout).
+	MetricsOut io.Writer
 }
 
 // FromEnv reads a Config through lookup (os.LookupEnv in a main). It reports

@@ -10,6 +10,7 @@ import (
 	"github.com/boskos-serverless/boskos/core/janitor"
 	"github.com/boskos-serverless/boskos/core/janitor/lambdatarget"
 	"github.com/boskos-serverless/boskos/core/maintenance"
+	"github.com/boskos-serverless/boskos/core/metrics/emf"
 	"github.com/boskos-serverless/boskos/core/ranch"
 )
 
@@ -20,7 +21,7 @@ import (
 // margin before the deadline and the pass waits for its cleanups; a cleanup
 // that outlives one invocation answers "dispatched" and releases the
 // resource itself.
-func newJanitorJob(ctx context.Context, r *ranch.Ranch, jc JobConfig) (maintenance.Job, error) {
+func newJanitorJob(ctx context.Context, r *ranch.Ranch, jc JobConfig, em *emf.Emitter) (maintenance.Job, error) {
 	api := jc.LambdaClient
 	factory := func(target string) (janitor.Cleaner, error) {
 		if api == nil {
@@ -41,11 +42,13 @@ func newJanitorJob(ctx context.Context, r *ranch.Ranch, jc JobConfig) (maintenan
 		return nil, fmt.Errorf("lambdaapp: %w", err)
 	}
 	j, err := janitor.New(r, janitor.Options{
-		Types:       maintenance.ConfigTypes(r),
-		Targets:     targets,
-		MaxFailures: jc.JanitorMaxFailures,
-		Concurrency: jc.JanitorConcurrency,
-		Logger:      jc.Log(),
+		Types:         maintenance.ConfigTypes(r),
+		Targets:       targets,
+		MaxFailures:   jc.JanitorMaxFailures,
+		Concurrency:   jc.JanitorConcurrency,
+		Logger:        jc.Log(),
+		OnResult:      janitorResult(em),
+		OnQuarantined: em.OnQuarantined,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("lambdaapp: %w", err)

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/boskos-serverless/boskos/core/maintenance"
+	"github.com/boskos-serverless/boskos/core/metrics/emf"
 	"github.com/boskos-serverless/boskos/core/ranch"
 	"github.com/boskos-serverless/boskos/core/s3config"
 )
@@ -22,12 +23,27 @@ const DefaultSafetyMargin = 5 * time.Second
 
 // NewJob builds, once per execution environment, the ranch (NewRanch) and
 // the job jc.Job over it: the reaper, the reconciler (with the S3 object
-// jc.ConfigURI as its source), the cleaner or the janitor. It makes no
-// request.
+// jc.ConfigURI as its source), the cleaner or the janitor. Its metrics are
+// EMF lines on jc.MetricsOut (package emf): Reaped, JanitorCleaned,
+// JanitorFailed and Quarantined from the jobs' hooks, and the Conflicts
+// (failed conditional writes) of each pass. It makes no request.
 func NewJob(ctx context.Context, jc JobConfig) (maintenance.Job, error) {
+	em := jc.emitter()
+	c := &conflicts{em: em}
+	j, err := newJob(ctx, jc, em, c)
+	if err != nil {
+		return nil, err
+	}
+	return meteredJob{Job: j, c: c}, nil
+}
+
+// newJob is NewJob's body: the job over a ranch whose conflicts c counts,
+// its hooks emitting to em (Reaped; JanitorCleaned, JanitorFailed and
+// Quarantined).
+func newJob(ctx context.Context, jc JobConfig, em *emf.Emitter, c *conflicts) (maintenance.Job, error) {
 	log := jc.Log()
 	jc.Logger = log
-	r, err := NewRanch(ctx, jc.Config, ranch.Options{})
+	r, err := newRanch(ctx, jc.Config, ranch.Options{}, c.wrap)
 	if err != nil {
 		return nil, err
 	}
@@ -35,6 +51,7 @@ func NewJob(ctx context.Context, jc JobConfig) (maintenance.Job, error) {
 	case JobReaper:
 		o := jc.Reaper
 		o.Logger = log
+		o.OnReaped = em.OnReaped
 		j, err := maintenance.NewReaper(r, o)
 		if err != nil {
 			return nil, fmt.Errorf("lambdaapp: %w", err)
@@ -58,7 +75,7 @@ func NewJob(ctx context.Context, jc JobConfig) (maintenance.Job, error) {
 	case JobCleaner:
 		return maintenance.NewCleaner(r), nil
 	case JobJanitor:
-		return newJanitorJob(ctx, r, jc)
+		return newJanitorJob(ctx, r, jc, em)
 	}
 	return nil, fmt.Errorf("lambdaapp: %q is not a scheduled job", jc.Job)
 }
@@ -140,6 +157,7 @@ func MainJob(name string, lookup func(string) (string, bool), stderr io.Writer) 
 		fmt.Fprintf(stderr, "%s: invalid configuration:\n%v\n", name, err)
 		return 2
 	}
+	jc.Function = functionName(name, lookup)
 	log := jc.Log()
 	jc.Logger = log
 	job, err := NewJob(context.Background(), jc)
