@@ -2,7 +2,6 @@ package lambdaapp
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 
 	"github.com/boskos-serverless/boskos/core/httpapi"
@@ -25,11 +24,7 @@ func NewRanch(ctx context.Context, cfg Config, o ranch.Options) (*ranch.Ranch, e
 func newRanch(ctx context.Context, cfg Config, o ranch.Options, wrap func(store.Store) store.Store) (*ranch.Ranch, error) {
 	api := cfg.Client
 	if api == nil {
-		c, err := dynamostore.NewClient(ctx, dynamostore.ClientConfig{Region: cfg.Region, Endpoint: cfg.Endpoint})
-		if err != nil {
-			return nil, fmt.Errorf("lambdaapp: %w", err)
-		}
-		api = c
+		api = dynamostore.NewClientFromConfig(cfg.AWS.Config(), dynamostore.ClientConfig{Region: cfg.Region, Endpoint: cfg.Endpoint})
 	}
 	var st store.Store = dynamostore.New(api, cfg.Table, dynamostore.Options{})
 	if wrap != nil {

@@ -62,6 +62,10 @@ type Config struct {
 	Function string
 	// MetricsOut receives the EMF metric lines (default os.Stdout).
 	MetricsOut io.Writer
+	// AWS is the region and credentials the clients are built with when
+	// Client (S3Client) is nil (Main and MainJob read it
+	// with AWSFromEnv).
+	AWS AWSEnv
 }
 
 // FromEnv reads a Config through lookup (os.LookupEnv in a main). It reports

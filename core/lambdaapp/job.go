@@ -63,11 +63,7 @@ func newJob(ctx context.Context, jc JobConfig, em *emf.Emitter, c *conflicts) (m
 		}
 		api := jc.S3Client
 		if api == nil {
-			c, err := s3config.NewClient(ctx, s3config.ClientConfig{Region: jc.Region, Endpoint: jc.S3Endpoint})
-			if err != nil {
-				return nil, fmt.Errorf("lambdaapp: %w", err)
-			}
-			api = c
+			return nil, fmt.Errorf("lambdaapp: the reconciler needs an S3 client (JobConfig.S3Client, or MainJob with WithS3)")
 		}
 		return maintenance.NewReconciler(r, maintenance.ReconcilerOptions{
 			Source: s3config.New(api, jc.ConfigURI), Logger: log,
@@ -78,6 +74,15 @@ func newJob(ctx context.Context, jc JobConfig, em *emf.Emitter, c *conflicts) (m
 		return newJanitorJob(ctx, r, jc, em)
 	}
 	return nil, fmt.Errorf("lambdaapp: %q is not a scheduled job", jc.Job)
+}
+
+// WithS3 gives the reconciler an S3 client built from jc.AWS (region,
+// S3Endpoint) when it has none: the option of functions/reconciler's
+// MainJob.
+func WithS3(jc *JobConfig) {
+	if jc.S3Client == nil {
+		jc.S3Client = s3config.NewClientFromConfig(jc.AWS.Config(), s3config.ClientConfig{Region: jc.Region, Endpoint: jc.S3Endpoint})
+	}
 }
 
 // JobReport is what a job function answers and logs for one event.
@@ -151,13 +156,21 @@ func JobHandler(job maintenance.Job, log *slog.Logger, margin time.Duration, now
 // runtime ends the process. It returns only when it cannot start, with the
 // exit code for os.Exit, after writing the problems to stderr: 2 for a bad
 // name or configuration, 1 for a failure to build the job.
-func MainJob(name string, lookup func(string) (string, bool), stderr io.Writer) int {
+//
+// opts complete the configuration before the job is built: the reconciler's
+// main passes WithS3 and the janitor's janitorlambda.Targets, so that only
+// their bootstraps link the S3 and Lambda clients.
+func MainJob(name string, lookup func(string) (string, bool), stderr io.Writer, opts ...func(*JobConfig)) int {
 	jc, err := JobFromEnv(name, lookup)
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: invalid configuration:\n%v\n", name, err)
 		return 2
 	}
 	jc.Function = functionName(name, lookup)
+	jc.AWS = AWSFromEnv(lookup)
+	for _, o := range opts {
+		o(&jc)
+	}
 	log := jc.Log()
 	jc.Logger = log
 	job, err := NewJob(context.Background(), jc)
