@@ -16,7 +16,6 @@ import (
 	"github.com/boskos-serverless/boskos/core/lambdaapp"
 	"github.com/boskos-serverless/boskos/core/ranch"
 	"github.com/boskos-serverless/boskos/core/store/dynamostore"
-	"github.com/boskos-serverless/boskos/core/store/dynamostore/dynamotest"
 	"github.com/boskos-serverless/boskos/tests/compat/lambdarun"
 )
 
@@ -85,7 +84,8 @@ func seedTable(t *testing.T, client dynamostore.API, table, config string) {
 // host with scripts/build-lambdas.sh) under a fake Lambda Runtime API: a
 // function given a bad environment must refuse to start, and the functions
 // behind an API Gateway-like front, on a DynamoDB Local table, must pass the
-// upstream-client suite.
+// end-to-end checks (the upstream-client suite and a stale lease reaped by
+// the reaper function: e2eLambda).
 func TestCompatLambda(t *testing.T) {
 	bins := buildLambdas(t)
 
@@ -100,12 +100,7 @@ func TestCompatLambda(t *testing.T) {
 		}
 	})
 
-	t.Run("upstream client", func(t *testing.T) {
-		endpoint := dynamotest.Endpoint(t)
-		client, table := dynamotest.NewTable(t)
-		seedTable(t, client, table, CompatConfig)
-		runCompat(t, startAPI(t, bins, table, endpoint, map[string]int{"acquire": 2, "release": 2}))
-	})
+	t.Run("e2e", func(t *testing.T) { e2eLambda(t, bins) })
 }
 
 // testWriter sends log lines to t.Log.
