@@ -93,5 +93,14 @@ localstack-up: ## Start LocalStack with Docker (localstack/docker-compose.yml)
 localstack-down: ## Stop LocalStack
 	docker compose -f localstack/docker-compose.yml down
 
-e2e: ## Not yet: the end-to-end suite against URL= is a later part of issue 7
-	@echo "e2e: not implemented yet (issue 7, item 5); for now: go run ./cmd/boskos acquire --server-url \$$URL ..." >&2; exit 1
+# The reaper expiry and schedule period of the stack under `make e2e` (its
+# BOSKOS_REAPER_EXPIRE): the reaping scenario waits expiry + 2 periods, and is
+# skipped (saying so) when that is over E2E_MAX_WAIT.
+REAPER_EXPIRE ?= 30m
+REAPER_PERIOD ?= 1m
+E2E_MAX_WAIT  ?= 5m
+e2e: ## Run the end-to-end checks (upstream-client suite, a stale lease reaped) against URL= (a fresh stack with tests/compat/testdata/e2e.yaml; REAPER_EXPIRE= its reaper expiry)
+	@test -n "$(URL)" || { echo "usage: make e2e URL=<the stack's ApiUrl> [REAPER_EXPIRE=1m REAPER_PERIOD=1m E2E_MAX_WAIT=5m]" >&2; exit 2; }
+	cd tests/compat && BOSKOS_E2E_URL='$(URL)' BOSKOS_E2E_REAPER_EXPIRE='$(REAPER_EXPIRE)' \
+		BOSKOS_E2E_REAPER_PERIOD='$(REAPER_PERIOD)' BOSKOS_E2E_MAX_WAIT='$(E2E_MAX_WAIT)' \
+		$(GO) test -count=1 -timeout 30m -run '^TestE2E(Deployed|Config)$$' -v .

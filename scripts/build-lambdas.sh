@@ -13,6 +13,9 @@
 #   GOARCH     target architecture (default arm64)
 #   BUILD_DIR  output directory (default build/ at the repository root)
 #   FUNCTIONS  space-separated subset of function names (default: all)
+#   BOOTSTRAP_MAX_BYTES  the build fails when a linux/arm64 bootstrap is larger
+#              (default 10485760, 10 MiB; checked only for the AWS target, as
+#              host builds for tests differ in size)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -41,8 +44,19 @@ pkgs=()
 for n in "${names[@]}"; do pkgs+=("./functions/$n"); done
 go build -tags lambda.norpc -trimpath -ldflags='-s -w' -o "$tmp/" "${pkgs[@]}"
 
+max="${BOOTSTRAP_MAX_BYTES:-10485760}"
+too_big=()
 for n in "${names[@]}"; do
   mkdir -p "$out/$n"
   mv -f "$tmp/$n" "$out/$n/bootstrap"
-  echo "$out/$n/bootstrap ($GOOS/$GOARCH)"
+  size=$(wc -c <"$out/$n/bootstrap")
+  echo "$out/$n/bootstrap ($GOOS/$GOARCH, $size bytes)"
+  if [ "$GOOS/$GOARCH" = linux/arm64 ] && [ "$size" -gt "$max" ]; then
+    too_big+=("$n ($size bytes)")
+  fi
 done
+if [ "${#too_big[@]}" -gt 0 ]; then
+  echo "build-lambdas: bootstraps over $max bytes: ${too_big[*]}" >&2
+  echo "  (keep SDK clients and heavy libraries out of functions that do not use them: see README, Deploying)" >&2
+  exit 1
+fi

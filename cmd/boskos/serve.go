@@ -308,7 +308,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, hook
 		fmt.Fprintf(stderr, "boskos serve: listen: %v\n", err)
 		return 1
 	}
-	api := httpapi.New(r, httpapi.Options{Logger: log, MaxBodyBytes: c.maxBody, Registry: reg, Middleware: guard})
+	prom := metrics.NewAPI(reg, reg, r, log)
+	api := httpapi.New(r, httpapi.Options{Logger: log, MaxBodyBytes: c.maxBody, Metrics: prom.Handler, ObserveRequest: prom.Observe, Middleware: guard})
 	srv := newHTTPServer(api, log)
 	extra, err := listenExtra(c, api, log)
 	if err != nil {

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/boskos-serverless/boskos/core/auth"
@@ -52,7 +51,7 @@ func BenchmarkAcquireRelease(b *testing.B) {
 			if err := r.SyncConfig(context.Background(), &boskos.Config{Resources: []boskos.ResourceEntry{{Type: "bench", Names: names}}}); err != nil {
 				b.Fatal(err)
 			}
-			opts := httpapi.Options{Logger: testkit.Quiet(), Registry: prometheus.NewRegistry()}
+			opts := httpapi.Options{Logger: testkit.Quiet()}
 			if withAuth {
 				h, err := bcrypt.GenerateFromPassword([]byte("bench-pw"), bcrypt.DefaultCost)
 				if err != nil {

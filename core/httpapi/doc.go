@@ -40,7 +40,9 @@
 //     Upstream accepts anything. These checks run after upstream's
 //     missing-parameter check, so upstream's 400 texts are unchanged.
 //   - GET /healthz and GET /healthz/ready answer 200 "OK" and GET /metrics
-//     serves the Prometheus metrics (package metrics) on the API port;
+//     serves Options.Metrics (the local server: package metrics'
+//     Prometheus registry; by default boskos_resources alone, computed from
+//     the store, package promtext) on the API port;
 //     upstream serves them on separate ports (8081 and 9090) and answers 200
 //     empty here. Other methods on these paths are a 405.
 //   - boskos_http_request_duration_seconds has no user_agent label (it is

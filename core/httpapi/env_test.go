@@ -144,7 +144,8 @@ func newWorld(t testing.TB, o worldOpts) *world {
 	if o.svc != nil {
 		svc = o.svc(w.ranch)
 	}
-	w.h = httpapi.New(svc, httpapi.Options{Logger: o.logger, Registry: w.reg, Now: w.clock.Now})
+	m := metrics.NewAPI(w.reg, w.reg, svc, o.logger)
+	w.h = httpapi.New(svc, httpapi.Options{Logger: o.logger, Metrics: m.Handler, ObserveRequest: m.Observe, Now: w.clock.Now})
 	w.srv = httptest.NewServer(w.h)
 	t.Cleanup(w.srv.Close)
 	return w

@@ -13,12 +13,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-
 	"github.com/boskos-serverless/boskos/core/boskos"
-	"github.com/boskos-serverless/boskos/core/metrics"
+	"github.com/boskos-serverless/boskos/core/metrics/promtext"
 )
 
 // DefaultMaxBodyBytes is the default limit of a request body (1 MiB).
@@ -54,14 +50,16 @@ type Options struct {
 	Logger *slog.Logger
 	// MaxBodyBytes limits the /update body (default DefaultMaxBodyBytes).
 	MaxBodyBytes int64
-	// Registry is where the handler registers boskos_resources and
-	// boskos_http_request_duration_seconds. Nil means a private registry,
-	// which also gets the Go and process collectors.
-	Registry prometheus.Registerer
-	// Gatherer is what GET /metrics serves. Nil means Registry when it is
-	// a prometheus.Gatherer (a *prometheus.Registry is), else the private
-	// registry.
-	Gatherer prometheus.Gatherer
+	// Metrics serves GET and HEAD /metrics. Nil means boskos_resources
+	// alone, computed from svc at every request, in the Prometheus text
+	// format (package promtext): what the Lambda functions serve. The
+	// local server passes package metrics' Prometheus registry
+	// (metrics.NewAPI).
+	Metrics http.Handler
+	// ObserveRequest, if set, is called after every request with its path,
+	// method, status and duration (metrics.NewAPI's Observe records
+	// boskos_http_request_duration_seconds).
+	ObserveRequest func(path, method string, status int, d time.Duration)
 	// Now is the clock used to time requests (default time.Now).
 	Now func() time.Time
 	// Middleware, if set, wraps the endpoints, inside the request timing
@@ -76,14 +74,12 @@ type handler struct {
 	maxBody int64
 	now     func() time.Time
 	mux     http.Handler
-	httpm   *metrics.HTTP // nil when registration failed
+	observe func(path, method string, status int, d time.Duration) // nil: none
 }
 
-// New returns the Boskos API handler over svc. It never fails: a metric that
-// cannot be registered (a different metric of the same name is already in
-// Options.Registry) is logged and left out.
+// New returns the Boskos API handler over svc.
 func New(svc Service, opts Options) http.Handler {
-	h := &handler{svc: svc, log: opts.Logger, maxBody: opts.MaxBodyBytes, now: opts.Now}
+	h := &handler{svc: svc, log: opts.Logger, maxBody: opts.MaxBodyBytes, now: opts.Now, observe: opts.ObserveRequest}
 	if h.log == nil {
 		h.log = slog.Default()
 	}
@@ -93,30 +89,9 @@ func New(svc Service, opts Options) http.Handler {
 	if h.now == nil {
 		h.now = time.Now
 	}
-	reg, gat := opts.Registry, opts.Gatherer
-	if reg == nil {
-		private := prometheus.NewRegistry()
-		private.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-		reg = private
-		if gat == nil {
-			gat = private
-		}
-	}
-	if gat == nil {
-		if g, ok := reg.(prometheus.Gatherer); ok {
-			gat = g
-		} else {
-			gat = prometheus.NewRegistry() // serves nothing rather than failing
-			h.log.Warn("httpapi: Options.Registry is not a Gatherer and no Gatherer is set: /metrics is empty")
-		}
-	}
-	if m, err := metrics.NewHTTP(reg); err != nil {
-		h.log.Warn("httpapi: HTTP metrics disabled", "err", err)
-	} else {
-		h.httpm = m
-	}
-	if err := metrics.RegisterResources(reg, svc, h.log); err != nil {
-		h.log.Warn("httpapi: boskos_resources disabled", "err", err)
+	metricsHandler := opts.Metrics
+	if metricsHandler == nil {
+		metricsHandler = promtext.Handler(svc, 0, h.log)
 	}
 
 	mux := http.NewServeMux()
@@ -129,16 +104,12 @@ func New(svc Service, opts Options) http.Handler {
 	mux.HandleFunc("/metric", h.metric)
 	mux.HandleFunc("/healthz", h.healthz)
 	mux.HandleFunc("/healthz/ready", h.healthz) // upstream's readiness probe
-	prom := promhttp.HandlerFor(gat, promhttp.HandlerOpts{
-		ErrorLog:      slogPrinter{h.log},
-		ErrorHandling: promhttp.ContinueOnError,
-	})
 	mux.HandleFunc("/metrics", func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			h.fail(w, r, http.StatusMethodNotAllowed, fmt.Sprintf("Method %v, /metrics only accepts GET.", r.Method))
 			return
 		}
-		prom.ServeHTTP(w, r)
+		metricsHandler.ServeHTTP(w, r)
 	})
 	h.mux = mux
 	if opts.Middleware != nil {
@@ -158,8 +129,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				http.Error(sw, "internal error", http.StatusInternalServerError)
 			}
 		}
-		if h.httpm != nil {
-			h.httpm.Observe(r.URL.Path, r.Method, sw.status(), h.now().Sub(start))
+		if h.observe != nil {
+			h.observe(r.URL.Path, r.Method, sw.status(), h.now().Sub(start))
 		}
 	}()
 	h.mux.ServeHTTP(sw, r)
@@ -195,11 +166,6 @@ func (w *statusWriter) status() int {
 
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-// slogPrinter adapts a slog.Logger to promhttp.Logger.
-type slogPrinter struct{ log *slog.Logger }
-
-func (p slogPrinter) Println(v ...any) { p.log.Error("httpapi: /metrics: " + fmt.Sprint(v...)) }
 
 // fail writes msg like http.Error and logs it (5xx at error level, others
 // at debug level).

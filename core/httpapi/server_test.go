@@ -16,6 +16,7 @@ import (
 
 	"github.com/boskos-serverless/boskos/core/boskos"
 	"github.com/boskos-serverless/boskos/core/httpapi"
+	"github.com/boskos-serverless/boskos/core/metrics"
 	"github.com/boskos-serverless/boskos/core/ranch"
 )
 
@@ -127,9 +128,11 @@ func TestAcquireDurationOnlySuccess(t *testing.T) {
 	}, acquireDurations(t, w))
 }
 
-func TestPrivateRegistry(t *testing.T) {
+// TestDefaultMetrics: without Options.Metrics, /metrics serves
+// boskos_resources alone, computed from the store (what the Lambda
+// functions serve), and no Prometheus client's metrics.
+func TestDefaultMetrics(t *testing.T) {
 	w := newWorld(t, worldOpts{})
-	// No Registry: the handler keeps its own, with Go collectors.
 	srv := httptest.NewServer(httpapi.New(w.ranch, httpapi.Options{}))
 	defer srv.Close()
 	resp, err := http.Get(srv.URL + "/metrics")
@@ -138,14 +141,16 @@ func TestPrivateRegistry(t *testing.T) {
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	b, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
-	assert.Contains(t, string(b), "go_goroutines")
 	assert.Contains(t, string(b), `boskos_resources{state="free",type="t"} 2`)
+	assert.NotContains(t, string(b), "go_goroutines")
+	assert.NotContains(t, string(b), "boskos_http_request_duration_seconds")
 }
 
 func TestTwoHandlersOneRegistry(t *testing.T) {
 	w := newWorld(t, worldOpts{})
 	// A second handler on the same registry must not break either.
-	h2 := httpapi.New(w.ranch, httpapi.Options{Registry: w.reg})
+	m := metrics.NewAPI(w.reg, w.reg, w.ranch, nil)
+	h2 := httpapi.New(w.ranch, httpapi.Options{Metrics: m.Handler, ObserveRequest: m.Observe})
 	srv := httptest.NewServer(h2)
 	defer srv.Close()
 	resp, err := http.Get(srv.URL + "/metrics")
@@ -168,7 +173,8 @@ func TestNameClashIsLoggedNotFatal(t *testing.T) {
 	reg.MustRegister(prometheus.NewGauge(prometheus.GaugeOpts{Name: "boskos_http_request_duration_seconds", Help: "x"}))
 	var buf syncBuffer
 	log := slog.New(slog.NewTextHandler(&buf, nil))
-	srv := httptest.NewServer(httpapi.New(w.ranch, httpapi.Options{Registry: reg, Logger: log}))
+	m := metrics.NewAPI(reg, reg, w.ranch, log)
+	srv := httptest.NewServer(httpapi.New(w.ranch, httpapi.Options{Metrics: m.Handler, ObserveRequest: m.Observe, Logger: log}))
 	defer srv.Close()
 	resp, err := http.Get(srv.URL + "/healthz")
 	require.NoError(t, err)

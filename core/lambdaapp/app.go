@@ -5,13 +5,10 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-
 	"github.com/boskos-serverless/boskos/core/auth"
 	"github.com/boskos-serverless/boskos/core/httpapi"
-	"github.com/boskos-serverless/boskos/core/metrics"
 	"github.com/boskos-serverless/boskos/core/ranch"
+	"github.com/boskos-serverless/boskos/core/store"
 	"github.com/boskos-serverless/boskos/core/store/dynamostore"
 )
 
@@ -22,15 +19,19 @@ import (
 // cfg; the other fields of o (OnAcquire) are the caller's. It makes no
 // request: a missing table shows up as errors of the first requests.
 func NewRanch(ctx context.Context, cfg Config, o ranch.Options) (*ranch.Ranch, error) {
+	return newRanch(ctx, cfg, o, nil)
+}
+
+// newRanch is NewRanch with the store wrapped by wrap (when not nil).
+func newRanch(ctx context.Context, cfg Config, o ranch.Options, wrap func(store.Store) store.Store) (*ranch.Ranch, error) {
 	api := cfg.Client
 	if api == nil {
-		c, err := dynamostore.NewClient(ctx, dynamostore.ClientConfig{Region: cfg.Region, Endpoint: cfg.Endpoint})
-		if err != nil {
-			return nil, fmt.Errorf("lambdaapp: %w", err)
-		}
-		api = c
+		api = dynamostore.NewClientFromConfig(cfg.AWS.Config(), dynamostore.ClientConfig{Region: cfg.Region, Endpoint: cfg.Endpoint})
 	}
-	st := dynamostore.New(api, cfg.Table, dynamostore.Options{})
+	var st store.Store = dynamostore.New(api, cfg.Table, dynamostore.Options{})
+	if wrap != nil {
+		st = wrap(st)
+	}
 	o.Now = cfg.Now
 	o.RequestTTL = cfg.RequestTTL
 	o.SpreadWindow = cfg.SpreadWindow
@@ -39,25 +40,24 @@ func NewRanch(ctx context.Context, cfg Config, o ranch.Options) (*ranch.Ranch, e
 }
 
 // NewHandler builds, once per execution environment, the ranch (NewRanch)
-// and the Boskos HTTP handler (with its Prometheus registry and the
-// acquire-duration observer), behind package auth's Guard when
+// and the Boskos HTTP handler, behind package auth's Guard when
 // cfg.CredentialsFile is set (read once here: an unreadable or invalid file
-// is an error). It makes no request: a missing table shows up as 500s on
-// the first requests.
+// is an error). Metrics are CloudWatch Embedded Metric Format lines on
+// cfg.MetricsOut (package emf): Acquires and AcquireLatency of every
+// successful acquire, and after every request the Conflicts (failed
+// conditional writes) it met. GET /metrics serves boskos_resources,
+// computed from the table (httpapi's default). It makes no request: a
+// missing table shows up as 500s on the first requests.
 func NewHandler(ctx context.Context, cfg Config) (http.Handler, error) {
 	log := cfg.Log()
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	onAcquire, err := metrics.AcquireObserver(reg)
-	if err != nil {
-		return nil, fmt.Errorf("lambdaapp: %w", err)
-	}
 	cfg.Logger = log // one logger for the ranch and the handler
-	r, err := NewRanch(ctx, cfg, ranch.Options{OnAcquire: onAcquire})
+	em := cfg.emitter()
+	c := &conflicts{em: em}
+	r, err := newRanch(ctx, cfg, ranch.Options{OnAcquire: em.OnAcquire}, c.wrap)
 	if err != nil {
 		return nil, err
 	}
-	opts := httpapi.Options{Logger: log, Registry: reg, Now: cfg.Now}
+	opts := httpapi.Options{Logger: log, Now: cfg.Now}
 	if cfg.CredentialsFile != "" {
 		creds, _, err := auth.LoadFile(cfg.CredentialsFile)
 		if err != nil {
@@ -65,5 +65,5 @@ func NewHandler(ctx context.Context, cfg Config) (http.Handler, error) {
 		}
 		opts.Middleware = auth.NewGuard(auth.NewHolder(creds), auth.Options{AnonymousMetrics: cfg.AnonymousMetrics, Logger: log, Now: cfg.Now}).Wrap
 	}
-	return httpapi.New(r, opts), nil
+	return flushing(httpapi.New(r, opts), c), nil
 }

@@ -3,6 +3,7 @@ package lambdaapp
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/url"
 	"os"
@@ -72,6 +73,15 @@ type Config struct {
 	// Client, if set, is used instead of a client built from the fields
 	// above (tests pass one that counts requests).
 	Client dynamostore.API
+	// Function is the function dimension of the EMF metrics: the deployed
+	// name (AWS_LAMBDA_FUNCTION_NAME; Main and MainJob set it).
+	Function string
+	// MetricsOut receives the EMF metric lines (default os.Stdout).
+	MetricsOut io.Writer
+	// AWS is the region and credentials the clients are built with when
+	// Client (S3Client) is nil (Main and MainJob read it
+	// with AWSFromEnv).
+	AWS AWSEnv
 }
 
 // FromEnv reads a Config through lookup (os.LookupEnv in a main). It reports

@@ -22,8 +22,19 @@
 //	                           Interim, until the credentials come from AWS Secrets Manager.
 //	BOSKOS_ANONYMOUS_METRICS   true: GET /metric and /metrics need no credentials (default false)
 //
-// Region and credentials come from the standard AWS SDK chain (the Lambda
-// environment provides them).
+// Region and credentials come from the variables Lambda sets (AWS_REGION,
+// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, and the
+// AWS_ENDPOINT_URL override: AWSEnv), not from the SDK's configuration
+// loader, which would add its SSO, STS and metadata providers to every
+// bootstrap.
+//
+// Metrics are CloudWatch Embedded Metric Format lines on stdout (package
+// emf, with the deployed name AWS_LAMBDA_FUNCTION_NAME as the function
+// dimension): Acquires and AcquireLatency from the API's acquires,
+// Conflicts (failed conditional writes, counted at the store) after each
+// request or pass, Reaped from the reaper, JanitorCleaned, JanitorFailed
+// and Quarantined from the janitor. No Prometheus registry is linked;
+// GET /metrics serves boskos_resources computed from the table.
 //
 // The scheduled job functions (functions/reaper, reconciler, cleaner,
 // janitor) share the ranch construction (NewRanch) and have an entry point

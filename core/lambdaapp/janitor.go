@@ -4,48 +4,38 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/lambda"
-
 	"github.com/boskos-serverless/boskos/core/janitor"
-	"github.com/boskos-serverless/boskos/core/janitor/lambdatarget"
 	"github.com/boskos-serverless/boskos/core/maintenance"
+	"github.com/boskos-serverless/boskos/core/metrics/emf"
 	"github.com/boskos-serverless/boskos/core/ranch"
 )
 
 // newJanitorJob builds the janitor job of functions/janitor from the
 // validated settings: the cleanups of BOSKOS_JANITOR_TARGETS (webhooks, and
-// Lambda functions invoked with a client built here), over the types of the
+// Lambda functions, jc.LambdaTargets), over the types of the
 // config in force. Each invocation is one janitor.RunOnce: claims stop a
 // margin before the deadline and the pass waits for its cleanups; a cleanup
 // that outlives one invocation answers "dispatched" and releases the
 // resource itself.
-func newJanitorJob(ctx context.Context, r *ranch.Ranch, jc JobConfig) (maintenance.Job, error) {
-	api := jc.LambdaClient
-	factory := func(target string) (janitor.Cleaner, error) {
-		if api == nil {
-			opts := []func(*config.LoadOptions) error{}
-			if jc.Region != "" {
-				opts = append(opts, config.WithRegion(jc.Region))
-			}
-			awsCfg, err := config.LoadDefaultConfig(ctx, opts...)
-			if err != nil {
-				return nil, fmt.Errorf("lambda client: %w", err)
-			}
-			api = lambda.NewFromConfig(awsCfg)
+func newJanitorJob(_ context.Context, r *ranch.Ranch, jc JobConfig, em *emf.Emitter) (maintenance.Job, error) {
+	factory := jc.LambdaTargets
+	if factory == nil {
+		factory = func(target string) (janitor.Cleaner, error) {
+			return nil, fmt.Errorf("no Lambda client for target %s (JobConfig.LambdaTargets: package janitorlambda)", target)
 		}
-		return lambdatarget.New(api, target)
 	}
 	targets, err := janitor.ParseTargets(jc.JanitorTargets, janitor.WebhookOptions{}, factory)
 	if err != nil {
 		return nil, fmt.Errorf("lambdaapp: %w", err)
 	}
 	j, err := janitor.New(r, janitor.Options{
-		Types:       maintenance.ConfigTypes(r),
-		Targets:     targets,
-		MaxFailures: jc.JanitorMaxFailures,
-		Concurrency: jc.JanitorConcurrency,
-		Logger:      jc.Log(),
+		Types:         maintenance.ConfigTypes(r),
+		Targets:       targets,
+		MaxFailures:   jc.JanitorMaxFailures,
+		Concurrency:   jc.JanitorConcurrency,
+		Logger:        jc.Log(),
+		OnResult:      janitorResult(em),
+		OnQuarantined: em.OnQuarantined,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("lambdaapp: %w", err)

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/boskos-serverless/boskos/core/maintenance"
+	"github.com/boskos-serverless/boskos/core/metrics/emf"
 	"github.com/boskos-serverless/boskos/core/ranch"
 	"github.com/boskos-serverless/boskos/core/s3config"
 )
@@ -22,12 +23,27 @@ const DefaultSafetyMargin = 5 * time.Second
 
 // NewJob builds, once per execution environment, the ranch (NewRanch) and
 // the job jc.Job over it: the reaper, the reconciler (with the S3 object
-// jc.ConfigURI as its source), the cleaner or the janitor. It makes no
-// request.
+// jc.ConfigURI as its source), the cleaner or the janitor. Its metrics are
+// EMF lines on jc.MetricsOut (package emf): Reaped, JanitorCleaned,
+// JanitorFailed and Quarantined from the jobs' hooks, and the Conflicts
+// (failed conditional writes) of each pass. It makes no request.
 func NewJob(ctx context.Context, jc JobConfig) (maintenance.Job, error) {
+	em := jc.emitter()
+	c := &conflicts{em: em}
+	j, err := newJob(ctx, jc, em, c)
+	if err != nil {
+		return nil, err
+	}
+	return meteredJob{Job: j, c: c}, nil
+}
+
+// newJob is NewJob's body: the job over a ranch whose conflicts c counts,
+// its hooks emitting to em (Reaped; JanitorCleaned, JanitorFailed and
+// Quarantined).
+func newJob(ctx context.Context, jc JobConfig, em *emf.Emitter, c *conflicts) (maintenance.Job, error) {
 	log := jc.Log()
 	jc.Logger = log
-	r, err := NewRanch(ctx, jc.Config, ranch.Options{})
+	r, err := newRanch(ctx, jc.Config, ranch.Options{}, c.wrap)
 	if err != nil {
 		return nil, err
 	}
@@ -35,6 +51,7 @@ func NewJob(ctx context.Context, jc JobConfig) (maintenance.Job, error) {
 	case JobReaper:
 		o := jc.Reaper
 		o.Logger = log
+		o.OnReaped = em.OnReaped
 		j, err := maintenance.NewReaper(r, o)
 		if err != nil {
 			return nil, fmt.Errorf("lambdaapp: %w", err)
@@ -46,11 +63,7 @@ func NewJob(ctx context.Context, jc JobConfig) (maintenance.Job, error) {
 		}
 		api := jc.S3Client
 		if api == nil {
-			c, err := s3config.NewClient(ctx, s3config.ClientConfig{Region: jc.Region, Endpoint: jc.S3Endpoint})
-			if err != nil {
-				return nil, fmt.Errorf("lambdaapp: %w", err)
-			}
-			api = c
+			return nil, fmt.Errorf("lambdaapp: the reconciler needs an S3 client (JobConfig.S3Client, or MainJob with WithS3)")
 		}
 		return maintenance.NewReconciler(r, maintenance.ReconcilerOptions{
 			Source: s3config.New(api, jc.ConfigURI), Logger: log,
@@ -58,9 +71,18 @@ func NewJob(ctx context.Context, jc JobConfig) (maintenance.Job, error) {
 	case JobCleaner:
 		return maintenance.NewCleaner(r), nil
 	case JobJanitor:
-		return newJanitorJob(ctx, r, jc)
+		return newJanitorJob(ctx, r, jc, em)
 	}
 	return nil, fmt.Errorf("lambdaapp: %q is not a scheduled job", jc.Job)
+}
+
+// WithS3 gives the reconciler an S3 client built from jc.AWS (region,
+// S3Endpoint) when it has none: the option of functions/reconciler's
+// MainJob.
+func WithS3(jc *JobConfig) {
+	if jc.S3Client == nil {
+		jc.S3Client = s3config.NewClientFromConfig(jc.AWS.Config(), s3config.ClientConfig{Region: jc.Region, Endpoint: jc.S3Endpoint})
+	}
 }
 
 // JobReport is what a job function answers and logs for one event.
@@ -134,11 +156,20 @@ func JobHandler(job maintenance.Job, log *slog.Logger, margin time.Duration, now
 // runtime ends the process. It returns only when it cannot start, with the
 // exit code for os.Exit, after writing the problems to stderr: 2 for a bad
 // name or configuration, 1 for a failure to build the job.
-func MainJob(name string, lookup func(string) (string, bool), stderr io.Writer) int {
+//
+// opts complete the configuration before the job is built: the reconciler's
+// main passes WithS3 and the janitor's janitorlambda.Targets, so that only
+// their bootstraps link the S3 and Lambda clients.
+func MainJob(name string, lookup func(string) (string, bool), stderr io.Writer, opts ...func(*JobConfig)) int {
 	jc, err := JobFromEnv(name, lookup)
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: invalid configuration:\n%v\n", name, err)
 		return 2
+	}
+	jc.Function = functionName(name, lookup)
+	jc.AWS = AWSFromEnv(lookup)
+	for _, o := range opts {
+		o(&jc)
 	}
 	log := jc.Log()
 	jc.Logger = log

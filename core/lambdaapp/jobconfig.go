@@ -12,7 +12,6 @@ import (
 
 	"github.com/boskos-serverless/boskos/core/boskos"
 	"github.com/boskos-serverless/boskos/core/janitor"
-	"github.com/boskos-serverless/boskos/core/janitor/lambdatarget"
 	"github.com/boskos-serverless/boskos/core/maintenance"
 	"github.com/boskos-serverless/boskos/core/s3config"
 )
@@ -95,9 +94,11 @@ type JobConfig struct {
 
 	// S3Client, if set, is used instead of a client built from S3Endpoint.
 	S3Client s3config.API
-	// LambdaClient, if set, invokes the janitor's Lambda function targets
-	// instead of a client built from the environment.
-	LambdaClient lambdatarget.API
+	// LambdaTargets builds the janitor's cleaners of Lambda function
+	// targets (lambdatarget.Factory over a Lambda client; functions/janitor
+	// sets it with package janitorlambda, so that only the janitor's
+	// bootstrap links the Lambda client). Nil: Lambda targets are refused.
+	LambdaTargets janitor.TargetFactory
 	// SafetyMargin is how long before the invocation's deadline a pass
 	// stops claiming new work (default: DefaultSafetyMargin, at most a
 	// fifth of the time left).
@@ -198,7 +199,7 @@ func JobFromEnv(job string, lookup func(string) (string, bool)) (JobConfig, erro
 // validLambdaTarget is the TargetFactory of JobFromEnv: it only checks
 // that a target is a Lambda function name or ARN.
 func validLambdaTarget(target string) (janitor.Cleaner, error) {
-	if err := lambdatarget.ValidFunction(target); err != nil {
+	if err := janitor.ValidLambdaFunction(target); err != nil {
 		return nil, err
 	}
 	return janitor.CleanerFunc(func(context.Context, boskos.Resource) (janitor.Outcome, error) {

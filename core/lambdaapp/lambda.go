@@ -115,6 +115,8 @@ func Main(name string, lookup func(string) (string, bool), stderr io.Writer) int
 		fmt.Fprintf(stderr, "%s: invalid configuration:\n%v\n", name, err)
 		return 2
 	}
+	cfg.Function = functionName(name, lookup)
+	cfg.AWS = AWSFromEnv(lookup)
 	h, err := NewHandler(context.Background(), cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", name, err)

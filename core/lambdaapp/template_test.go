@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"sigs.k8s.io/yaml"
 
+	"github.com/boskos-serverless/boskos/core/deploy"
 	"github.com/boskos-serverless/boskos/core/lambdaapp"
 	"github.com/boskos-serverless/boskos/core/ranch"
 )
@@ -118,14 +119,8 @@ type samFunction struct {
 		Environment struct {
 			Variables map[string]string `json:"Variables"`
 		} `json:"Environment"`
-		Policies []struct {
-			Statement []struct {
-				Effect   string `json:"Effect"`
-				Action   any    `json:"Action"`
-				Resource any    `json:"Resource"`
-			} `json:"Statement"`
-		} `json:"Policies"`
-		Events map[string]struct {
+		Policies samPolicies `json:"Policies"`
+		Events   map[string]struct {
 			Type       string `json:"Type"`
 			Properties struct {
 				Schedule    string `json:"Schedule"`
@@ -221,28 +216,7 @@ func TestSAMTemplateJobs(t *testing.T) {
 				assert.True(t, env[k], "%s: %s is required", name, k)
 			}
 
-			var ddb, s3 []string
-			for _, pol := range p.Policies {
-				require.NotEmpty(t, pol.Statement, "%s: only inline statements (no managed policy templates)", name)
-				for _, st := range pol.Statement {
-					assert.Equal(t, "Allow", st.Effect)
-					res := strs(st.Resource)
-					for _, a := range strs(st.Action) {
-						assert.NotContains(t, a, "*", "%s: no wildcard actions", name)
-						switch {
-						case strings.HasPrefix(a, "dynamodb:"):
-							ddb = append(ddb, strings.TrimPrefix(a, "dynamodb:"))
-							assert.ElementsMatch(t, []string{"Table.Arn", "${Table.Arn}/index/*"}, res, "%s: DynamoDB on the table and its index only", name)
-						case strings.HasPrefix(a, "s3:"):
-							s3 = append(s3, a)
-							assert.Equal(t, []string{"${ConfigBucket.Arn}/${ConfigKey}"}, res, "%s: S3 on the config object only", name)
-						default:
-							t.Errorf("%s: unexpected action %s", name, a)
-						}
-					}
-				}
-			}
-			sort.Strings(ddb)
+			ddb, s3 := policyActions(t, name, p.Policies)
 			assert.Equal(t, jobDynamoDBActions[fn], ddb, "%s: the DynamoDB actions the %s issues", name, fn)
 			if fn == lambdaapp.JobReconciler {
 				assert.Equal(t, []string{"s3:GetObject"}, s3)
@@ -254,6 +228,85 @@ func TestSAMTemplateJobs(t *testing.T) {
 	}
 	assert.ElementsMatch(t, lambdaapp.Jobs(), keys(found), "one function per job")
 	assert.Equal(t, "HasJanitorTargets", tpl.Resources[found[lambdaapp.JobJanitor]].Condition, "no janitor without targets")
+}
+
+// samPolicies are the Policies of a function in template.yaml.
+type samPolicies = []struct {
+	Statement []struct {
+		Effect   string `json:"Effect"`
+		Action   any    `json:"Action"`
+		Resource any    `json:"Resource"`
+	} `json:"Statement"`
+}
+
+// policyActions returns the DynamoDB actions (without "dynamodb:", sorted)
+// and the S3 actions of function name's policies, checking that they are
+// inline statements without wildcards, DynamoDB's on the table and its
+// index only and S3's on the config object only.
+func policyActions(t *testing.T, name string, pols samPolicies) (ddb, s3 []string) {
+	t.Helper()
+	for _, pol := range pols {
+		require.NotEmpty(t, pol.Statement, "%s: only inline statements (no managed policy templates)", name)
+		for _, st := range pol.Statement {
+			assert.Equal(t, "Allow", st.Effect)
+			res := strs(st.Resource)
+			for _, a := range strs(st.Action) {
+				assert.NotContains(t, a, "*", "%s: no wildcard actions", name)
+				switch {
+				case strings.HasPrefix(a, "dynamodb:"):
+					ddb = append(ddb, strings.TrimPrefix(a, "dynamodb:"))
+					assert.ElementsMatch(t, []string{"Table.Arn", "${Table.Arn}/index/*"}, res, "%s: DynamoDB on the table and its index only", name)
+				case strings.HasPrefix(a, "s3:"):
+					s3 = append(s3, a)
+					assert.Equal(t, []string{"${ConfigBucket.Arn}/${ConfigKey}"}, res, "%s: S3 on the config object only", name)
+				default:
+					t.Errorf("%s: unexpected action %s", name, a)
+				}
+			}
+		}
+	}
+	sort.Strings(ddb)
+	return ddb, s3
+}
+
+// TestSAMTemplateAPIPolicies: every API function of template.yaml is
+// granted exactly core/deploy's DynamoDB actions for it (proven against
+// DynamoDB Local by deploy_names_test.go) on the table and its index, as
+// inline statements (no SAM policy templates such as DynamoDBCrudPolicy),
+// and nothing else.
+func TestSAMTemplateAPIPolicies(t *testing.T) {
+	raw, err := os.ReadFile("../../template.yaml")
+	require.NoError(t, err)
+	var tpl struct {
+		Resources map[string]samFunction `json:"Resources"`
+	}
+	require.NoError(t, yaml.Unmarshal(raw, &tpl))
+	seen := map[string]bool{}
+	for name, r := range tpl.Resources {
+		if r.Type != "AWS::Serverless::Function" {
+			continue
+		}
+		fn := strings.TrimSuffix(strings.TrimPrefix(r.Properties.CodeUri, "build/"), "/")
+		f, ok := deploy.Lookup(fn)
+		require.True(t, ok, "%s: core/deploy has no function %s", name, fn)
+		if f.Kind != deploy.API {
+			continue // TestSAMTemplateJobs
+		}
+		seen[fn] = true
+		t.Run(fn, func(t *testing.T) {
+			ddb, s3 := policyActions(t, name, r.Properties.Policies)
+			var want []string
+			for _, a := range f.DynamoDBActions {
+				want = append(want, strings.TrimPrefix(a, "dynamodb:"))
+			}
+			sort.Strings(want)
+			assert.Equal(t, want, ddb, "got %s's DynamoDB actions %v, want core/deploy's %v", name, ddb, want)
+			assert.Empty(t, s3, "%s: no S3 access", name)
+		})
+	}
+	for _, fn := range deploy.Names(deploy.API) {
+		assert.True(t, seen[fn], "template.yaml has no function %s", fn)
+	}
 }
 
 func keys(m map[string]string) []string {

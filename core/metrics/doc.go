@@ -21,8 +21,12 @@
 //	onAcquire, err := metrics.AcquireObserver(reg)
 //	// handle err
 //	r := ranch.New(st, ranch.Options{OnAcquire: onAcquire})
-//	h := httpapi.New(r, httpapi.Options{Registry: reg})
+//	m := metrics.NewAPI(reg, reg, r, log)
+//	h := httpapi.New(r, httpapi.Options{Metrics: m.Handler, ObserveRequest: m.Observe})
 //
-// httpapi.New registers the resources collector and the HTTP histogram on
-// the same registry and serves it at /metrics.
+// NewAPI registers the resources collector and the HTTP histogram on the
+// same registry and serves it at /metrics. The Lambda functions link no
+// Prometheus library: they serve boskos_resources alone (package promtext,
+// httpapi's default) and emit CloudWatch Embedded Metric Format lines
+// (package emf).
 package metrics

@@ -6,18 +6,19 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"sort"
 	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/boskos-serverless/boskos/core/boskos"
+	"github.com/boskos-serverless/boskos/core/metrics/promtext"
 )
 
 // Metric names.
 const (
-	ResourcesName       = "boskos_resources"
+	ResourcesName       = promtext.ResourcesName
 	AcquireDurationName = "boskos_acquire_duration_seconds"
 	HTTPDurationName    = "boskos_http_request_duration_seconds"
 )
@@ -178,7 +179,7 @@ func NewResourcesCollector(l ResourceLister, timeout time.Duration, log *slog.Lo
 	}
 	return &ResourcesCollector{
 		lister:  l,
-		desc:    prometheus.NewDesc(ResourcesName, "Number of resources recorded in Boskos by resource type and state.", []string{"type", "state"}, nil),
+		desc:    prometheus.NewDesc(ResourcesName, promtext.ResourcesHelp, []string{"type", "state"}, nil),
 		timeout: timeout,
 		log:     log,
 	}
@@ -209,47 +210,52 @@ func (c *ResourcesCollector) Collect(ch chan<- prometheus.Metric) {
 }
 
 // Sample is one value of boskos_resources.
-type Sample struct {
-	Type, State string
-	Count       int
-}
+type Sample = promtext.Sample
 
 // CountByTypeAndState computes boskos_resources from a list of resources:
 // for every type present, one sample per boskos.KnownStates state (0 when
 // none) plus an "other" sample when some resource is in an unknown state.
-// Samples are sorted by type, then state.
-func CountByTypeAndState(res []boskos.Resource) []Sample {
-	known := make(map[string]bool, len(boskos.KnownStates))
-	for _, s := range boskos.KnownStates {
-		known[s] = true
-	}
-	counts := map[string]map[string]int{}
-	for _, r := range res {
-		m := counts[r.Type]
-		if m == nil {
-			m = make(map[string]int, len(boskos.KnownStates)+1)
-			for _, s := range boskos.KnownStates {
-				m[s] = 0
-			}
-			counts[r.Type] = m
-		}
-		st := r.State
-		if !known[st] {
-			st = boskos.Other
-		}
-		m[st]++
-	}
-	out := make([]Sample, 0, len(counts)*(len(boskos.KnownStates)+1))
-	for t, m := range counts {
-		for s, n := range m {
-			out = append(out, Sample{Type: t, State: s, Count: n})
-		}
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Type != out[j].Type {
-			return out[i].Type < out[j].Type
-		}
-		return out[i].State < out[j].State
-	})
-	return out
+// Samples are sorted by type, then state. It is promtext.Count, so the
+// Lambda functions' /metrics (promtext) and this collector agree.
+func CountByTypeAndState(res []boskos.Resource) []Sample { return promtext.Count(res) }
+
+// API is the Prometheus instrumentation of the Boskos HTTP handler: set
+// httpapi.Options.Metrics to Handler and ObserveRequest to Observe.
+type API struct {
+	// Handler serves the registry's metrics (GET /metrics).
+	Handler http.Handler
+	// Observe records one request in
+	// boskos_http_request_duration_seconds (nil when that metric could not
+	// be registered).
+	Observe func(path, method string, status int, d time.Duration)
 }
+
+// NewAPI registers boskos_resources (over l) and
+// boskos_http_request_duration_seconds on reg and serves gat. It never
+// fails: a metric that cannot be registered (a different metric of the same
+// name is already in reg) is logged and left out. log may be nil
+// (slog.Default()).
+func NewAPI(reg prometheus.Registerer, gat prometheus.Gatherer, l ResourceLister, log *slog.Logger) API {
+	if log == nil {
+		log = slog.Default()
+	}
+	var a API
+	if m, err := NewHTTP(reg); err != nil {
+		log.Warn("metrics: HTTP metrics disabled", "err", err)
+	} else {
+		a.Observe = m.Observe
+	}
+	if err := RegisterResources(reg, l, log); err != nil {
+		log.Warn("metrics: boskos_resources disabled", "err", err)
+	}
+	a.Handler = promhttp.HandlerFor(gat, promhttp.HandlerOpts{
+		ErrorLog:      slogPrinter{log},
+		ErrorHandling: promhttp.ContinueOnError,
+	})
+	return a
+}
+
+// slogPrinter adapts a slog.Logger to promhttp.Logger.
+type slogPrinter struct{ log *slog.Logger }
+
+func (p slogPrinter) Println(v ...any) { p.log.Error("metrics: /metrics: " + fmt.Sprint(v...)) }

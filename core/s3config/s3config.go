@@ -123,6 +123,20 @@ func NewClient(ctx context.Context, cfg ClientConfig) (*s3.Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("s3config: load AWS configuration: %w", err)
 	}
+	return NewClientFromConfig(awsCfg, cfg), nil
+}
+
+// NewClientFromConfig is NewClient on an AWS configuration the caller
+// built (the Lambda functions build theirs from the environment Lambda
+// sets, without the SDK's configuration loader). cfg's Region and
+// Credentials, when set, replace awsCfg's.
+func NewClientFromConfig(awsCfg aws.Config, cfg ClientConfig) *s3.Client {
+	if cfg.Region != "" {
+		awsCfg.Region = cfg.Region
+	}
+	if cfg.Credentials != nil {
+		awsCfg.Credentials = cfg.Credentials
+	}
 	var opts []func(*s3.Options)
 	if cfg.Endpoint != "" {
 		opts = append(opts, func(o *s3.Options) {
@@ -131,7 +145,7 @@ func NewClient(ctx context.Context, cfg ClientConfig) (*s3.Client, error) {
 		})
 	}
 	opts = append(opts, cfg.ClientOptions...)
-	return s3.NewFromConfig(awsCfg, opts...), nil
+	return s3.NewFromConfig(awsCfg, opts...)
 }
 
 // Source is one S3 object holding a resources file: a maintenance.Source

@@ -8,6 +8,9 @@ import (
 	"os"
 
 	"github.com/boskos-serverless/boskos/core/lambdaapp"
+	"github.com/boskos-serverless/boskos/core/lambdaapp/janitorlambda"
 )
 
-func main() { os.Exit(lambdaapp.MainJob("janitor", os.LookupEnv, os.Stderr)) }
+func main() {
+	os.Exit(lambdaapp.MainJob("janitor", os.LookupEnv, os.Stderr, janitorlambda.Targets))
+}

@@ -12,4 +12,4 @@ import (
 	"github.com/boskos-serverless/boskos/core/lambdaapp"
 )
 
-func main() { os.Exit(lambdaapp.MainJob("reconciler", os.LookupEnv, os.Stderr)) }
+func main() { os.Exit(lambdaapp.MainJob("reconciler", os.LookupEnv, os.Stderr, lambdaapp.WithS3)) }

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 
 	"github.com/boskos-serverless/boskos/core/deploy"
+	"github.com/boskos-serverless/boskos/core/metrics/emf"
 	"github.com/boskos-serverless/boskos/infra/stack"
 )
 
@@ -367,6 +368,9 @@ func checkAlarms(t assert.TestingT, s *synthesized) {
 		{"SystemErrors", "table"}:                           a.TableSystemErrors,
 		{"5xx", jsonOf(ref(s.apiID))}:                       a.API5xx,
 	}
+	if id, ok := s.fnIDs[deploy.FnJanitor]; ok {
+		want[key{emf.Quarantined, jsonOf(ref(id))}] = a.Quarantined
+	}
 	for name, id := range s.fnIDs {
 		want[key{"Errors", jsonOf(ref(id))}] = a.FunctionErrors
 		want[key{"Throttles", jsonOf(ref(id))}] = a.FunctionThrottles
@@ -375,7 +379,21 @@ func checkAlarms(t assert.TestingT, s *synthesized) {
 		}
 	}
 	assert.Equal(t, want, got, "alarms (metric, dimension) -> threshold")
-	assert.Len(t, s.ofType("AWS::CloudWatch::Dashboard"), 1, "dashboard")
+	dash := s.ofType("AWS::CloudWatch::Dashboard")
+	if assert.Len(t, dash, 1, "dashboard") {
+		// The body is a Fn::Join of JSON text and function names.
+		body := jsonOf(s.props(dash[0])["DashboardBody"])
+		wantEMF := []string{emf.Acquires, emf.AcquireLatency, emf.Conflicts, emf.Reaped}
+		if _, ok := s.fnIDs[deploy.FnJanitor]; ok {
+			wantEMF = append(wantEMF, emf.JanitorCleaned, emf.JanitorFailed, emf.Quarantined)
+		}
+		for _, m := range wantEMF {
+			// ["Boskos","Acquires","function","<name>"...], escaped in the join's text.
+			metric := strings.ReplaceAll(fmt.Sprintf(`["%s","%s","%s","`, emf.Namespace, m, emf.DimFunction), `"`, `\"`)
+			assert.Contains(t, body, metric, "dashboard: EMF metric %s by function", m)
+		}
+		assert.NotContains(t, body, "ConditionalCheckFailedRequests", "conflicts come from the functions' EMF metric")
+	}
 }
 
 // checkBucket: the config bucket is versioned, encrypted, private and TLS

@@ -3,6 +3,7 @@ package stack_test
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -19,8 +20,13 @@ type samTemplate struct {
 	Resources map[string]struct {
 		Type       string `json:"Type"`
 		Properties struct {
-			CodeUri string `json:"CodeUri"`
-			Events  map[string]struct {
+			CodeUri  string `json:"CodeUri"`
+			Policies []struct {
+				Statement []struct {
+					Action any `json:"Action"`
+				} `json:"Statement"`
+			} `json:"Policies"`
+			Events map[string]struct {
 				Type       string `json:"Type"`
 				Properties struct {
 					Path             string         `json:"Path"`
@@ -56,7 +62,7 @@ func TestSAMDescribesTheSameSystem(t *testing.T) {
 		}
 	}
 
-	samRoutes, samJobs := map[string][]string{}, []string{}
+	samRoutes, samJobs, samActions := map[string][]string{}, []string{}, map[string][]string{}
 	var samKeys, samIndex string
 	for id, r := range sam.Resources {
 		switch r.Type {
@@ -79,12 +85,19 @@ func TestSAMDescribesTheSameSystem(t *testing.T) {
 				}
 			}
 			sort.Strings(samRoutes[fn])
+			for _, pol := range r.Properties.Policies {
+				require.NotEmpty(t, pol.Statement, "%s: inline statements only (no SAM policy templates)", id)
+				for _, st := range pol.Statement {
+					samActions[fn] = append(samActions[fn], strs(st.Action)...)
+				}
+			}
+			samActions[fn] = comparedActions(samActions[fn])
 		}
 	}
 
 	// The CDK side: the janitor variant deploys every function.
 	s := janitorStack(t)
-	cdkRoutes, cdkJobs := map[string][]string{}, []string{}
+	cdkRoutes, cdkJobs, cdkActions := map[string][]string{}, []string{}, map[string][]string{}
 	for name, id := range s.fnIDs {
 		if !inRepo[name] {
 			continue
@@ -101,11 +114,19 @@ func TestSAMDescribesTheSameSystem(t *testing.T) {
 		if _, ok := s.ruleIDs[name]; ok {
 			cdkJobs = append(cdkJobs, name)
 		}
+		for _, st := range s.statements(s.roleIDs[name]) {
+			cdkActions[name] = append(cdkActions[name], strs(st["Action"])...)
+		}
+		cdkActions[name] = comparedActions(cdkActions[name])
 	}
 	sort.Strings(samJobs)
 	sort.Strings(cdkJobs)
 	assert.Equal(t, cdkRoutes, samRoutes, "functions and their routes: CDK, SAM")
 	assert.Equal(t, cdkJobs, samJobs, "scheduled jobs: CDK, SAM")
+	for name := range cdkRoutes {
+		require.NotEmpty(t, cdkActions[name], "%s: CDK grants nothing", name)
+		assert.Equal(t, cdkActions[name], samActions[name], "%s: IAM actions, CDK vs SAM", name)
+	}
 
 	table := s.props(s.tableID)
 	var cdkKeys []map[string]string
@@ -121,6 +142,20 @@ func TestSAMDescribesTheSameSystem(t *testing.T) {
 		ixKeys = append(ixKeys, map[string]string{"AttributeName": m["AttributeName"].(string), "KeyType": m["KeyType"].(string)})
 	}
 	assert.Equal(t, g["IndexName"].(string)+":"+keyString(ixKeys), samIndex, "index")
+}
+
+// comparedActions returns the DynamoDB and S3 actions of acts, sorted and
+// without duplicates (the CDK grants Query on the table and on the index in
+// two statements).
+func comparedActions(acts []string) []string {
+	var out []string
+	for _, a := range acts {
+		if strings.HasPrefix(a, "dynamodb:") || strings.HasPrefix(a, "s3:") {
+			out = append(out, a)
+		}
+	}
+	sort.Strings(out)
+	return slices.Compact(out)
 }
 
 func keyString(ks []map[string]string) string {

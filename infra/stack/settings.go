@@ -45,6 +45,9 @@ type Alarms struct {
 	DLQDepth float64
 	// API5xx: 5xx answers of the HTTP API.
 	API5xx float64
+	// Quarantined: resources the janitor has quarantined (the EMF metric
+	// Quarantined, its maximum over one period; only with a janitor).
+	Quarantined float64
 }
 
 // Settings are everything that differs between environments. Environments
@@ -123,7 +126,7 @@ var Environments = map[string]Settings{
 		LogRetention: awslogs.RetentionDays_ONE_WEEK, LogLevel: "debug", RequestTTL: 30 * time.Second,
 		ReaperExpire: 30 * time.Minute, ReaperTargetState: "dirty", JanitorMaxFailures: 3,
 		Auth: AuthNone, ThrottleRate: 50, ThrottleBurst: 100,
-		Alarms: Alarms{FunctionErrors: 5, FunctionThrottles: 5, TableThrottles: 10, TableSystemErrors: 1, DLQDepth: 1, API5xx: 10},
+		Alarms: Alarms{FunctionErrors: 5, FunctionThrottles: 5, TableThrottles: 10, TableSystemErrors: 1, DLQDepth: 1, API5xx: 10, Quarantined: 1},
 	},
 	"staging": {
 		Env: "staging", StackName: "boskos-staging", ConfigFile: "config/staging.yaml",
@@ -136,7 +139,7 @@ var Environments = map[string]Settings{
 		LogRetention:           awslogs.RetentionDays_ONE_MONTH, LogLevel: "info", RequestTTL: 30 * time.Second,
 		ReaperExpire: 30 * time.Minute, ReaperTargetState: "dirty", JanitorMaxFailures: 3,
 		Auth: AuthIAM, ThrottleRate: 100, ThrottleBurst: 200,
-		Alarms: Alarms{FunctionErrors: 3, FunctionThrottles: 3, TableThrottles: 5, TableSystemErrors: 1, DLQDepth: 1, API5xx: 5},
+		Alarms: Alarms{FunctionErrors: 3, FunctionThrottles: 3, TableThrottles: 5, TableSystemErrors: 1, DLQDepth: 1, API5xx: 5, Quarantined: 1},
 	},
 	"prod": {
 		Env: "prod", StackName: "boskos-prod", ConfigFile: "config/prod.yaml",
@@ -149,7 +152,7 @@ var Environments = map[string]Settings{
 		LogRetention: awslogs.RetentionDays_THREE_MONTHS, LogLevel: "info", RequestTTL: 30 * time.Second,
 		ReaperExpire: 30 * time.Minute, ReaperTargetState: "dirty", JanitorMaxFailures: 3,
 		Auth: AuthIAM, ThrottleRate: 500, ThrottleBurst: 1000,
-		Alarms: Alarms{FunctionErrors: 1, FunctionThrottles: 1, TableThrottles: 1, TableSystemErrors: 1, DLQDepth: 1, API5xx: 1},
+		Alarms: Alarms{FunctionErrors: 1, FunctionThrottles: 1, TableThrottles: 1, TableSystemErrors: 1, DLQDepth: 1, API5xx: 1, Quarantined: 1},
 		Retain: true,
 	},
 }

@@ -29,6 +29,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/boskos-serverless/boskos/core/deploy"
+	"github.com/boskos-serverless/boskos/core/metrics/emf"
 )
 
 // Options are what the stack reads from the file system.
@@ -392,7 +393,7 @@ func (b *Stack) schedules() {
 
 // alarms send to one SNS topic: errors and throttles of every function,
 // the table's throttling and system errors, every DLQ's depth, the API's
-// 5xx.
+// 5xx, and with a janitor its Quarantined EMF metric.
 func (b *Stack) alarms() {
 	s := b.Settings
 	b.Topic = awssns.NewTopic(b.Stack, jsii.String("AlarmTopic"), &awssns.TopicProps{
@@ -448,9 +449,29 @@ func (b *Stack) alarms() {
 		}
 	}
 	alarm("Api5xx", "Boskos API: 5xx answers", b.API.MetricServerError(sum), s.Alarms.API5xx)
+	if _, ok := b.Functions[deploy.FnJanitor]; ok {
+		alarm("JanitorQuarantined", "Boskos janitor: resources quarantined after repeated cleanup failures (an operator must look)",
+			b.emfMetric(deploy.FnJanitor, emf.Quarantined, &awscloudwatch.MetricOptions{Period: period, Statistic: jsii.String("Maximum")}),
+			s.Alarms.Quarantined)
+	}
 }
 
-// dashboard shows the API, the functions, the table and the queues.
+// emfMetric is the EMF metric name (package emf) that function fn emits,
+// by its function dimension (the deployed function name).
+func (b *Stack) emfMetric(fn, name string, o *awscloudwatch.MetricOptions) awscloudwatch.IMetric {
+	return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+		Namespace:     jsii.String(emf.Namespace),
+		MetricName:    jsii.String(name),
+		DimensionsMap: &map[string]*string{emf.DimFunction: b.Functions[fn].FunctionName()},
+		Period:        o.Period,
+		Statistic:     o.Statistic,
+		Label:         o.Label,
+	})
+}
+
+// dashboard shows the API, the functions, the table and the queues, and
+// the functions' own EMF metrics (package emf): acquires and their latency,
+// conflicts by function, reaped leases, cleanups and quarantined resources.
 func (b *Stack) dashboard() {
 	s := b.Settings
 	period := awscdk.Duration_Minutes(jsii.Number(5))
@@ -458,9 +479,13 @@ func (b *Stack) dashboard() {
 	d := awscloudwatch.NewDashboard(b.Stack, jsii.String("Dashboard"), &awscloudwatch.DashboardProps{
 		DashboardName: jsii.String(s.StackName),
 	})
-	var inv, errs, dur, throttles []awscloudwatch.IMetric
+	labelled := func(label, stat string) *awscloudwatch.MetricOptions {
+		return &awscloudwatch.MetricOptions{Period: period, Statistic: jsii.String(stat), Label: jsii.String(label)}
+	}
+	var inv, errs, dur, throttles, conflicts []awscloudwatch.IMetric
 	for _, f := range Enabled(s) {
 		fn := b.Functions[f.Name]
+		conflicts = append(conflicts, b.emfMetric(f.Name, emf.Conflicts, labelled(f.Name, "Sum")))
 		label := &awscloudwatch.MetricOptions{Period: period, Statistic: jsii.String("Sum"), Label: jsii.String(f.Name)}
 		inv = append(inv, fn.MetricInvocations(label))
 		errs = append(errs, fn.MetricErrors(label))
@@ -486,7 +511,21 @@ func (b *Stack) dashboard() {
 		graph("Table consumed capacity", []awscloudwatch.IMetric{
 			b.Table.MetricConsumedReadCapacityUnits(sum), b.Table.MetricConsumedWriteCapacityUnits(sum),
 		}),
-		graph("Table conditional check failures (lease races)", []awscloudwatch.IMetric{b.Table.MetricConditionalCheckFailedRequests(sum)}),
+		graph("Conflicts: failed conditional writes (lease races), by function", conflicts),
 	)
-	d.AddWidgets(graph("Schedule dead-letter queues", dlq))
+	d.AddWidgets(
+		graph("Acquires", []awscloudwatch.IMetric{b.emfMetric(deploy.FnAcquire, emf.Acquires, labelled("acquires", "Sum"))}),
+		graph("Acquire latency (client wait)", []awscloudwatch.IMetric{
+			b.emfMetric(deploy.FnAcquire, emf.AcquireLatency, labelled("p50", "p50")),
+			b.emfMetric(deploy.FnAcquire, emf.AcquireLatency, labelled("p99", "p99")),
+		}),
+	)
+	maint := []awscloudwatch.IMetric{b.emfMetric(deploy.FnReaper, emf.Reaped, labelled("reaped", "Sum"))}
+	if _, ok := b.Functions[deploy.FnJanitor]; ok {
+		maint = append(maint,
+			b.emfMetric(deploy.FnJanitor, emf.JanitorCleaned, labelled("janitor cleaned", "Sum")),
+			b.emfMetric(deploy.FnJanitor, emf.JanitorFailed, labelled("janitor failed", "Sum")),
+			b.emfMetric(deploy.FnJanitor, emf.Quarantined, labelled("quarantined (max)", "Maximum")))
+	}
+	d.AddWidgets(graph("Maintenance: reaped leases, cleanups, quarantined", maint), graph("Schedule dead-letter queues", dlq))
 }

@@ -96,7 +96,8 @@ func seedTable(t *testing.T, client dynamostore.API, table, config string) {
 // host with scripts/build-lambdas.sh) under a fake Lambda Runtime API: a
 // function given a bad environment must refuse to start, and the functions
 // behind an API Gateway-like front, on a DynamoDB Local table, must pass the
-// upstream-client suite.
+// end-to-end checks (the upstream-client suite and a stale lease reaped by
+// the reaper function: e2eLambda).
 func TestCompatLambda(t *testing.T) {
 	bins := buildLambdas(t)
 
@@ -111,12 +112,7 @@ func TestCompatLambda(t *testing.T) {
 		}
 	})
 
-	t.Run("upstream client", func(t *testing.T) {
-		endpoint := dynamotest.Endpoint(t)
-		client, table := dynamotest.NewTable(t)
-		seedTable(t, client, table, CompatConfig)
-		runCompat(t, startAPI(t, bins, table, endpoint, map[string]int{"acquire": 2, "release": 2}))
-	})
+	t.Run("e2e", func(t *testing.T) { e2eLambda(t, bins) })
 }
 
 // testWriter sends log lines to t.Log.

@@ -101,7 +101,8 @@ func startBoskos(t *testing.T, bin string, args ...string) *process {
 }
 
 // TestCompatServer runs the upstream-client suite against the real binary
-// on the memory store and on the bolt store.
+// on the bolt store, and the end-to-end checks (the suite and a stale lease
+// reaped: e2eLocalServer) on the memory store.
 func TestCompatServer(t *testing.T) {
 	cfg, err := boskos.ParseConfig([]byte(CompatConfig))
 	require.NoError(t, err)
@@ -111,13 +112,9 @@ func TestCompatServer(t *testing.T) {
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "config.yaml")
 	require.NoError(t, os.WriteFile(cfgPath, []byte(CompatConfig), 0o644))
-	for _, tc := range []struct{ name, store string }{
-		{name: "memory", store: "memory"},
-		{name: "bolt", store: "bolt:" + filepath.Join(dir, "boskos.db")},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			p := startBoskos(t, bin, "--config", cfgPath, "--store", tc.store)
-			runCompat(t, p.URL)
-		})
-	}
+	t.Run("memory e2e", func(t *testing.T) { e2eLocalServer(t, bin) })
+	t.Run("bolt", func(t *testing.T) {
+		p := startBoskos(t, bin, "--config", cfgPath, "--store", "bolt:"+filepath.Join(dir, "boskos.db"))
+		runCompat(t, p.URL)
+	})
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -25,23 +24,12 @@ type API interface {
 
 var _ API = (*lambda.Client)(nil)
 
-// functionName is Lambda's pattern of the FunctionName parameter of Invoke.
-var functionName = regexp.MustCompile(`^(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\d{1}:)?(\d{12}:)?(function:)?([a-zA-Z0-9_.-]+)(:(\$LATEST|[a-zA-Z0-9_-]+))?$`)
-
-// maxFunctionName bounds a function name or ARN with its qualifier.
-const maxFunctionName = 170
-
 // errorTailBytes bounds the function's message kept in a failure.
 const errorTailBytes = 512
 
 // ValidFunction reports whether s is a Lambda function name or ARN, and why
-// not.
-func ValidFunction(s string) error {
-	if s == "" || len(s) > maxFunctionName || !functionName.MatchString(s) {
-		return fmt.Errorf("%q is not a Lambda function name or ARN (nor an http(s) URL)", s)
-	}
-	return nil
-}
+// not (janitor.ValidLambdaFunction).
+func ValidFunction(s string) error { return janitor.ValidLambdaFunction(s) }
 
 // Target invokes one Lambda function per cleanup.
 type Target struct {

@@ -188,6 +188,22 @@ func NewClient(ctx context.Context, cfg ClientConfig) (*dynamodb.Client, error) 
 	if err != nil {
 		return nil, fmt.Errorf("dynamostore: load AWS configuration: %w", err)
 	}
+	return NewClientFromConfig(awsCfg, cfg), nil
+}
+
+// NewClientFromConfig is NewClient on an AWS configuration the caller
+// built (the Lambda functions build theirs from the environment Lambda
+// sets, without the SDK's configuration loader and the credential
+// providers it links). cfg's Region and Credentials, when set, replace
+// awsCfg's; its retryer is NewRetryer's.
+func NewClientFromConfig(awsCfg aws.Config, cfg ClientConfig) *dynamodb.Client {
+	if cfg.Region != "" {
+		awsCfg.Region = cfg.Region
+	}
+	if cfg.Credentials != nil {
+		awsCfg.Credentials = cfg.Credentials
+	}
+	awsCfg.Retryer = func() aws.Retryer { return NewRetryer(cfg.MaxAttempts, cfg.MaxBackoff) }
 	opts := []func(*dynamodb.Options){func(o *dynamodb.Options) {
 		o.DisableValidateResponseChecksum = !cfg.ValidateResponseChecksum
 	}}
@@ -200,7 +216,7 @@ func NewClient(ctx context.Context, cfg ClientConfig) (*dynamodb.Client, error) 
 			o.HTTPClient = plainBodyClient{o.HTTPClient}
 		}
 	})
-	return dynamodb.NewFromConfig(awsCfg, opts...), nil
+	return dynamodb.NewFromConfig(awsCfg, opts...)
 }
 
 // plainBodyClient hands net/http request bodies that offer only Read and
