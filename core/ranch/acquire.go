@@ -274,6 +274,7 @@ func leaseUpdate(c store.Item, state, dest, owner string, now time.Time) store.U
 			attrOwner:       owner,
 			attrState:       dest,
 			attrLastUpdate:  fmtTime(now),
+			attrHeldFor:     "",
 			store.IndexSort: resourceSort(dest, true, now, name),
 		},
 		AddNum: map[string]int64{attrEpoch: 1},
