@@ -10,14 +10,31 @@ import (
 
 // ConfigTypes returns the function that janitor.Options.Types wants: the
 // types of the config in force in r's store (none before a config was
-// applied). One read per call.
+// applied), without the virtual ones: a dynamic type whose config.type
+// names a Mason converter is Mason's to rebuild (core/mason claims its
+// dirty resources), never a janitor's, as upstream janitors are only given
+// physical types. Two reads per call (the DRLCs are cached).
 func ConfigTypes(r *ranch.Ranch) func(ctx context.Context) ([]string, error) {
 	return func(ctx context.Context) ([]string, error) {
 		a, err := r.AppliedConfig(ctx)
 		if errors.Is(err, ranch.ErrNoConfig) {
 			return nil, nil
 		}
-		return a.Types, err
+		if err != nil {
+			return nil, err
+		}
+		drlcs, err := r.DynamicTypes(ctx)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]string, 0, len(a.Types))
+		for _, t := range a.Types {
+			if d, ok := drlcs[t]; ok && d.Config.Type != "" {
+				continue
+			}
+			out = append(out, t)
+		}
+		return out, nil
 	}
 }
 

@@ -65,3 +65,41 @@ func (m *Maintenance) Cleaned(rtype string) { m.cleaned.WithLabelValues(rtype).I
 
 // Failed counts one failed cleanup of a resource of rtype.
 func (m *Maintenance) Failed(rtype string) { m.failed.WithLabelValues(rtype).Inc() }
+
+// Names of Mason's metrics.
+const (
+	MasonConstructedName = "boskos_mason_constructed_total"
+	MasonFailedName      = "boskos_mason_failures_total"
+)
+
+// Mason records what Mason's constructions do:
+// boskos_mason_constructed_total{type} and
+// boskos_mason_failures_total{type,step}. It is a core/mason.Observer.
+type Mason struct {
+	constructed *prometheus.CounterVec
+	failed      *prometheus.CounterVec
+}
+
+// NewMason registers Mason's metrics on reg (sharing them when registered
+// already).
+func NewMason(reg prometheus.Registerer) (*Mason, error) {
+	var m Mason
+	var err error
+	if m.constructed, err = register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: MasonConstructedName, Help: "Virtual resources Mason constructed and released free, by resource type.",
+	}, []string{"type"})); err != nil {
+		return nil, err
+	}
+	if m.failed, err = register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: MasonFailedName, Help: "Failed constructions of virtual resources (released as dirty), by resource type and the step that failed.",
+	}, []string{"type", "step"})); err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+// Constructed counts one virtual resource of rtype made free.
+func (m *Mason) Constructed(rtype string) { m.constructed.WithLabelValues(rtype).Inc() }
+
+// Failed counts one failed construction of rtype at step.
+func (m *Mason) Failed(rtype, step string) { m.failed.WithLabelValues(rtype, step).Inc() }

@@ -513,3 +513,64 @@ func freedBy(c Claim, v store.Item) bool {
 	}
 	return v.N(attrEpoch) == c.Epoch && v.S(attrOwner) == "" && v.S(attrState) == boskos.Free
 }
+
+// DynamicTypes returns the dynamic resource life cycles in force, by type
+// (cached for Options.DRLCCacheTTL). The map must not be changed.
+func (r *Ranch) DynamicTypes(ctx context.Context) (map[string]boskos.DRLC, error) {
+	m, err := r.drlcMap(ctx, false)
+	if err != nil {
+		return nil, internal("dynamic types: %w", err)
+	}
+	return m, nil
+}
+
+// VirtualResources reads the virtual resource c holds and the physical
+// resources leased for it, in the order its leasedResources lists them.
+// Errors wrap ErrClaimLost when c does not hold the virtual resource or
+// one of them.
+func (r *Ranch) VirtualResources(ctx context.Context, c Claim) (boskos.Resource, []boskos.Resource, error) {
+	v, err := r.readClaim(ctx, c)
+	if err != nil {
+		return boskos.Resource{}, nil, err
+	}
+	res, err := toResource(v)
+	if err != nil {
+		return boskos.Resource{}, nil, internal("mason %s: %w", c.Name, err)
+	}
+	leased, err := r.alreadyLeased(ctx, c, r.leasedNames(v))
+	if err != nil {
+		return boskos.Resource{}, nil, err
+	}
+	return res, leased, nil
+}
+
+// OwnedBy returns the resources of rtype in state owned by owner whose
+// lastupdate is at least idle ago, least recently updated first (from the
+// index, which may lag).
+func (r *Ranch) OwnedBy(ctx context.Context, rtype, state, owner string, idle time.Duration) ([]boskos.Resource, error) {
+	if err := validateFields("type", rtype, "state", state, "owner", owner); err != nil {
+		return nil, err
+	}
+	cutoff := fmtTime(r.now().Add(-idle))
+	var out []boskos.Resource
+	err := r.query(ctx, store.Query{
+		Partition: rtype,
+		From:      state + sep + kindOwned + sep,
+		To:        state + sep + kindOwned + sep + cutoff + sep + top,
+	}, func(it store.Item) error {
+		if !isResourceKey(it.Key) || it.S(attrType) != rtype || it.S(attrState) != state ||
+			it.S(attrOwner) != owner || it.S(attrLastUpdate) > cutoff {
+			return nil
+		}
+		res, err := toResource(it)
+		if err != nil {
+			return err
+		}
+		out = append(out, res)
+		return nil
+	})
+	if err != nil {
+		return nil, internal("owned %s: query: %w", rtype, err)
+	}
+	return out, nil
+}
