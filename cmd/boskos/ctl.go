@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/boskos-serverless/boskos/core/boskos"
+	"github.com/boskos-serverless/boskos/core/client"
 )
 
 // ctlFlags are the global flags of boskosctl, accepted by every client
@@ -34,7 +35,7 @@ func (f *ctlFlags) register(fs *flag.FlagSet) {
 }
 
 // client checks the global flags and returns a client.
-func (f *ctlFlags) client() (*apiClient, error) {
+func (f *ctlFlags) client() (*client.Client, error) {
 	var missing []string
 	if f.serverURL == "" {
 		missing = append(missing, `"server-url"`)
@@ -48,18 +49,15 @@ func (f *ctlFlags) client() (*apiClient, error) {
 	if (f.username == "") != (f.passwordFile == "") {
 		return nil, errors.New("username and passwordFile must be specified together")
 	}
-	c, err := newAPIClient(f.serverURL, f.ownerName, nil)
-	if err != nil {
-		return nil, err
-	}
+	opts := client.Options{Username: f.username}
 	if f.username != "" {
 		b, err := os.ReadFile(f.passwordFile)
 		if err != nil {
 			return nil, fmt.Errorf("reading password file: %w", err)
 		}
-		c.username, c.password = f.username, strings.TrimSpace(string(b))
+		opts.Password = strings.TrimSpace(string(b))
 	}
-	return c, nil
+	return client.New(f.serverURL, f.ownerName, opts)
 }
 
 // requireFlags returns an error naming the flags among names left empty.
@@ -110,15 +108,15 @@ func cmdAcquire(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	var res boskos.Resource
 	if *timeout == 0 {
-		res, err = c.acquire(ctx, *rtype, *state, *target, "")
+		res, err = c.Acquire(ctx, *rtype, *state, *target, "")
 	} else {
 		wctx, cancel := context.WithTimeout(ctx, *timeout)
-		res, err = acquireWait(wctx, c, *rtype, *state, *target, strconv.Itoa(rand.Int()), *poll)
+		res, err = c.AcquireWait(wctx, *rtype, *state, *target, strconv.Itoa(rand.Int()), *poll)
 		cancel()
 	}
 	if err != nil {
-		if isStatus(err, 404) {
-			err = errNotFound
+		if errors.Is(err, client.ErrNotFound) {
+			err = client.ErrNotFound // upstream's text alone, as boskosctl prints it
 		}
 		fmt.Fprintf(stderr, "failed to acquire a resource: %v\n", err)
 		return 1
@@ -130,32 +128,6 @@ func cmdAcquire(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	fmt.Fprintln(stdout, string(raw))
 	return 0
-}
-
-// acquireWait polls /acquire with requestID until it succeeds, fails with
-// something other than 404/401, or ctx ends (then the last error).
-func acquireWait(ctx context.Context, c *apiClient, rtype, state, dest, requestID string, every time.Duration) (boskos.Resource, error) {
-	var refused error // the last 404 or 401
-	for {
-		res, err := c.acquire(ctx, rtype, state, dest, requestID)
-		if err == nil {
-			return res, nil
-		}
-		if ctx.Err() != nil && refused != nil {
-			// The wait ran out during a request: the answer is what the
-			// server last said, not the interrupted request.
-			return boskos.Resource{}, refused
-		}
-		if !isStatus(err, 404) && !isStatus(err, 401) {
-			return boskos.Resource{}, err
-		}
-		refused = err
-		select {
-		case <-ctx.Done():
-			return boskos.Resource{}, err
-		case <-time.After(every):
-		}
-	}
 }
 
 // cmdRelease is `boskos release`, boskosctl's release.
@@ -182,7 +154,7 @@ func cmdRelease(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintf(stderr, "Error: --epoch must not be negative\n")
 		return 2
 	}
-	if err := c.release(ctx, *name, *target, *epoch); err != nil {
+	if err := c.Release(ctx, *name, *target, *epoch); err != nil {
 		fmt.Fprintf(stderr, "failed to release resource %q: %v\n", *name, err)
 		return 1
 	}
@@ -208,7 +180,7 @@ func cmdMetrics(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintf(stderr, "failed to initialize the Boskos client: %v\n", err)
 		return 1
 	}
-	m, err := c.metric(ctx, *rtype)
+	m, err := c.Metric(ctx, *rtype)
 	if err != nil {
 		fmt.Fprintf(stderr, "failed to get metrics for resource %q: %v\n", *rtype, err)
 		return 1
@@ -282,8 +254,8 @@ func cmdHeartbeat(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	for {
 		select {
 		case <-tick.C:
-			if err := c.update(tctx, res.Name, res.State, res.UserData, res.Epoch); err != nil {
-				if isStatus(err, http.StatusConflict) && res.Epoch != 0 {
+			if err := c.Update(tctx, res.Name, res.State, res.UserData, res.Epoch); err != nil {
+				if client.IsStatus(err, http.StatusConflict) && res.Epoch != 0 {
 					// Fenced out: retrying cannot win the lease back.
 					fmt.Fprintf(stderr, "lost the lease of resource %q (epoch %d): %v\n", res.Name, res.Epoch, err)
 					return 1

@@ -186,7 +186,7 @@ func TestBench(t *testing.T) {
 	}
 	assert.NotContains(t, stdout, "cycles: 0\n")
 	// The pool is left as found: every resource free and unowned.
-	m, err := mustClient(t, srv.URL, "x").metric(context.Background(), "b")
+	m, err := mustClient(t, srv.URL, "x").Metric(context.Background(), "b")
 	require.NoError(t, err)
 	assert.Equal(t, map[string]int{"free": 4}, m.Current)
 
