@@ -31,11 +31,13 @@ const testConfig = `resources:
 `
 
 // server is the real API (core/httpapi over core/ranch over memstore)
-// behind an httptest server; acquires counts the /acquire requests it has
-// answered.
+// behind an httptest server. acquires counts the /acquire requests it
+// received and refusals its 404 answers to them, each before the client can
+// see the answer.
 type server struct {
 	*httptest.Server
 	acquires atomic.Int64
+	refusals atomic.Int64
 }
 
 func newServer(t *testing.T, cfg string) *server {
@@ -47,13 +49,27 @@ func newServer(t *testing.T, cfg string) *server {
 	s := &server{}
 	h := httpapi.New(r, httpapi.Options{Logger: testkit.Quiet()})
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		h.ServeHTTP(w, req)
 		if req.URL.Path == "/acquire" {
 			s.acquires.Add(1)
+			w = &refusalCounter{ResponseWriter: w, n: &s.refusals}
 		}
+		h.ServeHTTP(w, req)
 	}))
 	t.Cleanup(s.Close)
 	return s
+}
+
+// refusalCounter counts 404 answers when their header is written.
+type refusalCounter struct {
+	http.ResponseWriter
+	n *atomic.Int64
+}
+
+func (w *refusalCounter) WriteHeader(code int) {
+	if code == http.StatusNotFound {
+		w.n.Add(1)
+	}
+	w.ResponseWriter.WriteHeader(code)
 }
 
 func newClient(t *testing.T, url, owner string) *client.Client {
@@ -206,7 +222,7 @@ func TestAcquireWait(t *testing.T) {
 	require.NoError(t, err)
 
 	t.Run("gets the resource once released", func(t *testing.T) {
-		before := srv.acquires.Load()
+		before := srv.refusals.Load()
 		var wg sync.WaitGroup
 		var got boskos.Resource
 		var werr error
@@ -216,7 +232,7 @@ func TestAcquireWait(t *testing.T) {
 			got, werr = waiter.AcquireWait(wctx, "d", "dirty", "busy", "req-w", time.Millisecond)
 		})
 		// Release once the waiter was turned away at least once.
-		require.Eventually(t, func() bool { return srv.acquires.Load() > before }, 10*time.Second, time.Millisecond)
+		require.Eventually(t, func() bool { return srv.refusals.Load() > before }, 10*time.Second, time.Millisecond)
 		require.NoError(t, holder.Release(ctx, r.Name, "dirty", r.Epoch))
 		wg.Wait()
 		require.NoError(t, werr)
