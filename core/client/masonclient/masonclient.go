@@ -85,6 +85,8 @@ type LeasedError struct {
 	ReleaseErr error
 }
 
+// Error names the virtual resource, the leased names and the cause, and
+// says whether the cleanup went through.
 func (e *LeasedError) Error() string {
 	var b strings.Builder
 	if e.Leased == nil {
@@ -253,7 +255,7 @@ func inOrder(got []boskos.Resource, names []string) ([]boskos.Resource, error) {
 // dedupe drops repeated names, keeping the first of each.
 func dedupe(names []string) []string {
 	seen := make(map[string]bool, len(names))
-	out := names[:0:0]
+	out := make([]string, 0, len(names))
 	for _, n := range names {
 		if !seen[n] {
 			seen[n] = true
