@@ -16,6 +16,7 @@ import (
 
 	"github.com/boskos-serverless/boskos/core/auth"
 	"github.com/boskos-serverless/boskos/core/auth/authtest"
+	"github.com/boskos-serverless/boskos/core/client"
 	"github.com/boskos-serverless/boskos/core/ranch"
 	"github.com/boskos-serverless/boskos/core/store"
 )
@@ -214,11 +215,11 @@ func TestClientsWithCredentials(t *testing.T) {
 
 	// The lease is reaped and given to the same owner again (a retried
 	// job): only the epoch tells the old holder from the new one.
-	admin := mustClient(t, srv.URL, "ci-a-1")
-	admin.username, admin.password = authtest.Admin, authtest.AdminPassword
-	_, err := runReset(ctx, admin)
+	admin, err := client.New(srv.URL, "ci-a-1", client.Options{Username: authtest.Admin, Password: authtest.AdminPassword})
 	require.NoError(t, err)
-	_, err = admin.acquire(ctx, "t", "dirty", "busy", "")
+	_, err = admin.Reset(ctx, "t", "busy", 0, "dirty")
+	require.NoError(t, err)
+	_, err = admin.Acquire(ctx, "t", "dirty", "busy", "")
 	require.NoError(t, err)
 
 	code, _, stderr = ctl("ci-a-1", pw, "heartbeat", "--resource", resJSON, "--period", "1ms", "--retries", "5")
@@ -230,9 +231,4 @@ func TestClientsWithCredentials(t *testing.T) {
 	code, _, stderr = ctl("ci-a-1", pw, "release", "--name", "a", "--target-state", "dirty", "--epoch", strconv.FormatInt(first.Epoch, 10))
 	assert.Equal(t, 1, code)
 	assert.Contains(t, stderr, "409")
-}
-
-// runReset resets every busy lease of type t to dirty, as the reaper does.
-func runReset(ctx context.Context, c *apiClient) ([]byte, error) {
-	return c.do(ctx, http.MethodPost, "/reset", map[string][]string{"type": {"t"}, "state": {"busy"}, "expire": {"0s"}, "dest": {"dirty"}}, nil)
 }

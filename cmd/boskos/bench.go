@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/boskos-serverless/boskos/core/client"
 )
 
 // benchResult is what one bench run measured.
@@ -39,13 +41,12 @@ func runBench(ctx context.Context, serverURL, username, password, rtype, state, 
 		Transport: &http.Transport{MaxIdleConns: concurrency * 2, MaxIdleConnsPerHost: concurrency * 2, IdleConnTimeout: 30 * time.Second},
 	}
 	defer hc.CloseIdleConnections()
-	clients := make([]*apiClient, concurrency)
+	clients := make([]*client.Client, concurrency)
 	for i := range clients {
-		c, err := newAPIClient(serverURL, fmt.Sprintf("bench-%d", i), hc)
+		c, err := client.New(serverURL, fmt.Sprintf("bench-%d", i), client.Options{HTTPClient: hc, Username: username, Password: password})
 		if err != nil {
 			return benchResult{}, err
 		}
-		c.username, c.password = username, password
 		clients[i] = c
 	}
 	ctx, cancel := context.WithTimeout(ctx, d)
@@ -74,16 +75,16 @@ func runBench(ctx context.Context, serverURL, username, password, rtype, state, 
 			opCtx := context.WithoutCancel(ctx)
 			for ctx.Err() == nil {
 				t0 := time.Now()
-				res, err := c.acquire(opCtx, rtype, state, dest, "")
+				res, err := c.Acquire(opCtx, rtype, state, dest, "")
 				if err != nil {
-					if isStatus(err, http.StatusNotFound) {
+					if client.IsStatus(err, http.StatusNotFound) {
 						wr.notFound++
 						continue
 					}
 					fail(fmt.Errorf("acquire: %w", err))
 					continue
 				}
-				if err := c.release(opCtx, res.Name, state, res.Epoch); err != nil {
+				if err := c.Release(opCtx, res.Name, state, res.Epoch); err != nil {
 					fail(fmt.Errorf("release %s: %w", res.Name, err))
 					continue
 				}

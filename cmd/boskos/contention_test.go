@@ -11,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/boskos-serverless/boskos/core/client"
 )
 
 // lease is one grant seen by a client: from the acquire's answer to just
@@ -49,35 +51,35 @@ func TestContention(t *testing.T) {
 			var wg sync.WaitGroup
 			errs := make(chan error, clients)
 			for i := range clients {
-				c, err := newAPIClient(srv.URL, fmt.Sprintf("client-%d", i), hc)
+				c, err := client.New(srv.URL, fmt.Sprintf("client-%d", i), client.Options{HTTPClient: hc})
 				require.NoError(t, err)
 				wg.Go(func() {
 					for done := 0; done < perClient; {
 						if ctx.Err() != nil {
-							errs <- fmt.Errorf("%s: %w", c.owner, ctx.Err())
+							errs <- fmt.Errorf("%s: %w", c.Owner(), ctx.Err())
 							return
 						}
-						res, err := c.acquire(ctx, "pool", "free", "busy", "")
+						res, err := c.Acquire(ctx, "pool", "free", "busy", "")
 						if isStatus(err, http.StatusNotFound) {
 							time.Sleep(time.Millisecond)
 							continue
 						}
 						if err != nil {
-							errs <- fmt.Errorf("%s: acquire: %w", c.owner, err)
+							errs <- fmt.Errorf("%s: acquire: %w", c.Owner(), err)
 							return
 						}
 						l := lease{name: res.Name, epoch: res.Epoch, owner: res.Owner, tStart: time.Now()}
-						if res.Owner != c.owner || res.State != "busy" {
-							errs <- fmt.Errorf("%s: acquire returned owner %q state %q", c.owner, res.Owner, res.State)
+						if res.Owner != c.Owner() || res.State != "busy" {
+							errs <- fmt.Errorf("%s: acquire returned owner %q state %q", c.Owner(), res.Owner, res.State)
 							return
 						}
-						if err := c.update(ctx, res.Name, "busy", map[string]string{"holder": c.owner}, 0); err != nil {
-							errs <- fmt.Errorf("%s: heartbeat %s: %w", c.owner, res.Name, err)
+						if err := c.Update(ctx, res.Name, "busy", map[string]string{"holder": c.Owner()}, 0); err != nil {
+							errs <- fmt.Errorf("%s: heartbeat %s: %w", c.Owner(), res.Name, err)
 							return
 						}
 						l.tEnd = time.Now()
-						if err := c.release(ctx, res.Name, "free", 0); err != nil {
-							errs <- fmt.Errorf("%s: release %s: %w", c.owner, res.Name, err)
+						if err := c.Release(ctx, res.Name, "free", 0); err != nil {
+							errs <- fmt.Errorf("%s: release %s: %w", c.Owner(), res.Name, err)
 							return
 						}
 						mu.Lock()
@@ -122,7 +124,7 @@ func TestContention(t *testing.T) {
 				}
 			}
 
-			m, err := mustClient(t, srv.URL, "checker").metric(ctx, "pool")
+			m, err := mustClient(t, srv.URL, "checker").Metric(ctx, "pool")
 			require.NoError(t, err)
 			assert.Equal(t, map[string]int{"free": resources}, m.Current)
 			assert.Equal(t, map[string]int{"": resources}, m.Owners)
@@ -130,9 +132,9 @@ func TestContention(t *testing.T) {
 	}
 }
 
-func mustClient(t *testing.T, url, owner string) *apiClient {
+func mustClient(t *testing.T, url, owner string) *client.Client {
 	t.Helper()
-	c, err := newAPIClient(url, owner, nil)
+	c, err := client.New(url, owner, client.Options{})
 	require.NoError(t, err)
 	return c
 }

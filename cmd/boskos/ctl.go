@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/boskos-serverless/boskos/core/boskos"
+	"github.com/boskos-serverless/boskos/core/client"
+	"github.com/boskos-serverless/boskos/core/client/masonclient"
 )
 
 // ctlFlags are the global flags of boskosctl, accepted by every client
@@ -34,7 +36,7 @@ func (f *ctlFlags) register(fs *flag.FlagSet) {
 }
 
 // client checks the global flags and returns a client.
-func (f *ctlFlags) client() (*apiClient, error) {
+func (f *ctlFlags) client() (*client.Client, error) {
 	var missing []string
 	if f.serverURL == "" {
 		missing = append(missing, `"server-url"`)
@@ -48,18 +50,15 @@ func (f *ctlFlags) client() (*apiClient, error) {
 	if (f.username == "") != (f.passwordFile == "") {
 		return nil, errors.New("username and passwordFile must be specified together")
 	}
-	c, err := newAPIClient(f.serverURL, f.ownerName, nil)
-	if err != nil {
-		return nil, err
-	}
+	opts := client.Options{Username: f.username}
 	if f.username != "" {
 		b, err := os.ReadFile(f.passwordFile)
 		if err != nil {
 			return nil, fmt.Errorf("reading password file: %w", err)
 		}
-		c.username, c.password = f.username, strings.TrimSpace(string(b))
+		opts.Password = strings.TrimSpace(string(b))
 	}
-	return c, nil
+	return client.New(f.serverURL, f.ownerName, opts)
 }
 
 // requireFlags returns an error naming the flags among names left empty.
@@ -79,6 +78,13 @@ func requireFlags(vals map[string]string, names ...string) error {
 // cmdAcquire is `boskos acquire`, boskosctl's acquire: one attempt, or with
 // --timeout a wait in the request queue (a random request_id, polled every
 // --poll-interval). It prints the resource JSON and a newline.
+//
+// With --mason it acquires a Mason virtual resource of --type and the
+// physical resources its leasedResources lists (package masonclient), all
+// moved to --target-state, and prints one JSON line per resource: the
+// virtual one first, then each leased one, in the list's order. If the
+// leased resources cannot be taken, everything acquired is released as
+// dirty and the command fails (a --timeout wait stops there too).
 func cmdAcquire(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("acquire", stderr)
 	var g ctlFlags
@@ -88,6 +94,7 @@ func cmdAcquire(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	target := fs.String("target-state", "", "Move resource to this state after acquiring (required)")
 	timeout := fs.Duration("timeout", 0, "If set, retry this long until the resource has been acquired")
 	poll := fs.Duration("poll-interval", 3*time.Second, "How often to retry while waiting (with --timeout)")
+	mason := fs.Bool("mason", false, "Acquire a Mason virtual resource with the physical resources its \"leasedResources\" user data lists (taken from state <virtual name> to --target-state); print one JSON line per resource, the virtual one first. If they cannot all be taken, everything acquired is released as dirty")
 	if code, done := parseFlags(fs, args); done {
 		return code
 	}
@@ -108,57 +115,70 @@ func cmdAcquire(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintf(stderr, "failed to initialize the Boskos client: %v\n", err)
 		return 1
 	}
-	var res boskos.Resource
-	if *timeout == 0 {
-		res, err = c.acquire(ctx, *rtype, *state, *target, "")
-	} else {
-		wctx, cancel := context.WithTimeout(ctx, *timeout)
-		res, err = acquireWait(wctx, c, *rtype, *state, *target, strconv.Itoa(rand.Int()), *poll)
-		cancel()
-	}
+	got, err := acquireLines(ctx, c, *mason, *rtype, *state, *target, *timeout, *poll)
 	if err != nil {
-		if isStatus(err, 404) {
-			err = errNotFound
+		if errors.Is(err, client.ErrNotFound) {
+			err = client.ErrNotFound // upstream's text alone, as boskosctl prints it
 		}
 		fmt.Fprintf(stderr, "failed to acquire a resource: %v\n", err)
 		return 1
 	}
-	raw, err := json.Marshal(res)
-	if err != nil {
-		fmt.Fprintf(stderr, "failed to marshal acquired resource: %v\n", err)
-		return 1
+	for _, res := range got {
+		raw, err := json.Marshal(res)
+		if err != nil {
+			fmt.Fprintf(stderr, "failed to marshal acquired resource: %v\n", err)
+			return 1
+		}
+		fmt.Fprintln(stdout, string(raw))
 	}
-	fmt.Fprintln(stdout, string(raw))
 	return 0
 }
 
-// acquireWait polls /acquire with requestID until it succeeds, fails with
-// something other than 404/401, or ctx ends (then the last error).
-func acquireWait(ctx context.Context, c *apiClient, rtype, state, dest, requestID string, every time.Duration) (boskos.Resource, error) {
-	var refused error // the last 404 or 401
-	for {
-		res, err := c.acquire(ctx, rtype, state, dest, requestID)
-		if err == nil {
-			return res, nil
-		}
-		if ctx.Err() != nil && refused != nil {
-			// The wait ran out during a request: the answer is what the
-			// server last said, not the interrupted request.
-			return boskos.Resource{}, refused
-		}
-		if !isStatus(err, 404) && !isStatus(err, 401) {
-			return boskos.Resource{}, err
-		}
-		refused = err
-		select {
-		case <-ctx.Done():
-			return boskos.Resource{}, err
-		case <-time.After(every):
-		}
+// acquireLines does the acquire of cmdAcquire and returns the resources to
+// print: the one acquired, or with mason the virtual one and its leased
+// ones. A positive timeout waits in the request queue with a random
+// request_id, polling every poll.
+func acquireLines(ctx context.Context, c *client.Client, mason bool, rtype, state, dest string, timeout, poll time.Duration) ([]boskos.Resource, error) {
+	requestID := strconv.Itoa(rand.Int())
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
 	}
+	if mason {
+		mc := masonclient.New(c)
+		var r masonclient.Resource
+		var err error
+		if timeout == 0 {
+			r, err = mc.Acquire(ctx, rtype, state, dest)
+		} else {
+			r, err = mc.AcquireWait(ctx, rtype, state, dest, requestID, poll)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return append([]boskos.Resource{r.Virtual}, r.Leased...), nil
+	}
+	var r boskos.Resource
+	var err error
+	if timeout == 0 {
+		r, err = c.Acquire(ctx, rtype, state, dest, "")
+	} else {
+		r, err = c.AcquireWait(ctx, rtype, state, dest, requestID, poll)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return []boskos.Resource{r}, nil
 }
 
 // cmdRelease is `boskos release`, boskosctl's release.
+//
+// With --mason, --name is a Mason virtual resource and --leased the names
+// of its leased resources, as `boskos acquire --mason` printed them (the
+// API has no read of one resource, so the command cannot look them up):
+// each leased resource and then the virtual one go to --target-state
+// (masonclient.Release), and every failure is reported.
 func cmdRelease(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("release", stderr)
 	var g ctlFlags
@@ -166,11 +186,23 @@ func cmdRelease(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	name := fs.String("name", "", "Name of the resource lease to release (required)")
 	target := fs.String("target-state", "", "Move resource to this state after releasing (required)")
 	epoch := fs.Int64("epoch", 0, "The epoch of the lease (the \"epoch\" of acquire's output): the release then fails with 409 if the lease was reaped and given to someone else (0: not sent)")
+	mason := fs.Bool("mason", false, "--name is a Mason virtual resource: release its leased resources (--leased) first, then it; --epoch is the virtual resource's")
+	leased := fs.String("leased", "", "With --mason (required there, may be empty): comma-separated names of the virtual resource's leased resources, as boskos acquire --mason printed them")
 	if code, done := parseFlags(fs, args); done {
 		return code
 	}
 	if err := requireFlags(map[string]string{"name": *name, "target-state": *target}, "name", "target-state"); err != nil {
 		fmt.Fprintf(stderr, "Error: %v\n", err)
+		return 2
+	}
+	leasedSet := false
+	fs.Visit(func(f *flag.Flag) { leasedSet = leasedSet || f.Name == "leased" })
+	if *mason && !leasedSet {
+		fmt.Fprintf(stderr, "Error: --mason needs --leased (the names of the leased resources boskos acquire --mason printed; \"\" for none)\n")
+		return 2
+	}
+	if !*mason && leasedSet {
+		fmt.Fprintf(stderr, "Error: --leased goes with --mason\n")
 		return 2
 	}
 	c, err := g.client()
@@ -182,7 +214,23 @@ func cmdRelease(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintf(stderr, "Error: --epoch must not be negative\n")
 		return 2
 	}
-	if err := c.release(ctx, *name, *target, *epoch); err != nil {
+	if *mason {
+		r := masonclient.Resource{Virtual: boskos.Resource{Name: *name, Epoch: *epoch}}
+		for _, n := range strings.Split(*leased, ",") {
+			if n = strings.TrimSpace(n); n != "" {
+				r.Leased = append(r.Leased, boskos.Resource{Name: n})
+			}
+		}
+		if err := masonclient.Release(ctx, c, r, *target); err != nil {
+			fmt.Fprintf(stderr, "failed to release resource %q: %v\n", *name, err)
+			return 1
+		}
+		for _, n := range append(r.LeasedNames(), *name) {
+			fmt.Fprintf(stdout, "released resource %q\n", n)
+		}
+		return 0
+	}
+	if err := c.Release(ctx, *name, *target, *epoch); err != nil {
 		fmt.Fprintf(stderr, "failed to release resource %q: %v\n", *name, err)
 		return 1
 	}
@@ -208,7 +256,7 @@ func cmdMetrics(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintf(stderr, "failed to initialize the Boskos client: %v\n", err)
 		return 1
 	}
-	m, err := c.metric(ctx, *rtype)
+	m, err := c.Metric(ctx, *rtype)
 	if err != nil {
 		fmt.Fprintf(stderr, "failed to get metrics for resource %q: %v\n", *rtype, err)
 		return 1
@@ -282,8 +330,8 @@ func cmdHeartbeat(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	for {
 		select {
 		case <-tick.C:
-			if err := c.update(tctx, res.Name, res.State, res.UserData, res.Epoch); err != nil {
-				if isStatus(err, http.StatusConflict) && res.Epoch != 0 {
+			if err := c.Update(tctx, res.Name, res.State, res.UserData, res.Epoch); err != nil {
+				if client.IsStatus(err, http.StatusConflict) && res.Epoch != 0 {
 					// Fenced out: retrying cannot win the lease back.
 					fmt.Fprintf(stderr, "lost the lease of resource %q (epoch %d): %v\n", res.Name, res.Epoch, err)
 					return 1

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -186,7 +187,7 @@ func TestBench(t *testing.T) {
 	}
 	assert.NotContains(t, stdout, "cycles: 0\n")
 	// The pool is left as found: every resource free and unowned.
-	m, err := mustClient(t, srv.URL, "x").metric(context.Background(), "b")
+	m, err := mustClient(t, srv.URL, "x").Metric(context.Background(), "b")
 	require.NoError(t, err)
 	assert.Equal(t, map[string]int{"free": 4}, m.Current)
 
@@ -232,4 +233,113 @@ func seq(n int) []int {
 		out[i] = i + 1
 	}
 	return out
+}
+
+// buildVirtual does by hand, through the API, what Mason does for one
+// virtual resource: the virtual resource ends free with leasedResources
+// naming the physical ones, each unowned in state <virtual>.
+func buildVirtual(t *testing.T, url, virtual string, leased ...string) {
+	t.Helper()
+	ctx := context.Background()
+	m := mustClient(t, url, "mason")
+	_, err := m.AcquireByState(ctx, "dirty", "cleaning", []string{virtual})
+	require.NoError(t, err)
+	_, err = m.AcquireByState(ctx, "free", "leased", leased)
+	require.NoError(t, err)
+	list, err := boskos.FormatLeasedResources(leased)
+	require.NoError(t, err)
+	require.NoError(t, m.Update(ctx, virtual, "cleaning", boskos.UserData{boskos.LeasedResources: list}, 0))
+	require.NoError(t, m.Release(ctx, virtual, "free", 0))
+	for _, p := range leased {
+		require.NoError(t, m.Release(ctx, p, virtual, 0))
+	}
+}
+
+// TestClientCommandsMason: acquire --mason prints the virtual resource and
+// its leased ones, one JSON line each; release --mason --leased hands them
+// all back; a virtual resource whose physical ones are gone is released
+// dirty.
+func TestClientCommandsMason(t *testing.T) {
+	cfg := writeFile(t, t.TempDir(), "config.yaml", `resources:
+- {type: cluster, state: dirty, names: [c-1, c-2]}
+- {type: account, state: free, names: [a-1, a-2, a-3]}
+`)
+	srv := startServe(t, "--config", cfg, "--in_memory")
+	ctx := context.Background()
+	g := func(owner string) []string { return []string{"--server-url", srv.URL, "--owner-name", owner} }
+	acquire := []string{"acquire", "--mason", "--type", "cluster", "--state", "free", "--target-state", "Used"}
+	buildVirtual(t, srv.URL, "c-1", "a-2", "a-1")
+
+	code, stdout, stderr := runCmd(ctx, append(acquire, g("alice")...)...)
+	require.Equal(t, 0, code, stderr)
+	lines := strings.Split(strings.TrimSuffix(stdout, "\n"), "\n")
+	require.Len(t, lines, 3, "got %q, want three JSON lines", stdout)
+	var names []string
+	var virtualEpoch int64
+	for i, l := range lines {
+		var r boskos.Resource
+		require.NoError(t, json.Unmarshal([]byte(l), &r))
+		assert.Equal(t, "alice", r.Owner, l)
+		assert.Equal(t, "Used", r.State, l)
+		names = append(names, r.Name)
+		if i == 0 {
+			virtualEpoch = r.Epoch
+			assert.Equal(t, "- a-2\n- a-1\n", r.UserData[boskos.LeasedResources])
+		}
+	}
+	assert.Equal(t, []string{"c-1", "a-2", "a-1"}, names, "the virtual resource first, then leasedResources in order")
+
+	code, _, stderr = runCmd(ctx, append(acquire, g("bob")...)...)
+	assert.Equal(t, 1, code)
+	assert.Equal(t, "failed to acquire a resource: resources not found\n", stderr)
+
+	release := []string{"release", "--mason", "--name", "c-1", "--target-state", "dirty"}
+	usage := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{name: "--mason without --leased", args: release, want: "--mason needs --leased"},
+		{name: "--leased without --mason", args: []string{"release", "--name", "c-1", "--target-state", "dirty", "--leased", "a-1"}, want: "--leased goes with --mason"},
+	}
+	for _, tc := range usage {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, stderr := runCmd(ctx, append(tc.args, g("alice")...)...)
+			assert.Equal(t, 2, code)
+			assert.Contains(t, stderr, tc.want)
+		})
+	}
+	// Another owner cannot: every resource's failure is reported.
+	code, _, stderr = runCmd(ctx, append(append(release, "--leased", "a-2,a-1"), g("bob")...)...)
+	assert.Equal(t, 1, code)
+	for _, n := range []string{"a-2", "a-1", "c-1"} {
+		assert.Contains(t, stderr, `release "`+n+`": status 401 Unauthorized`)
+	}
+	code, stdout, stderr = runCmd(ctx, append(append(release, "--leased", "a-2, a-1", "--epoch", strconv.FormatInt(virtualEpoch, 10)), g("alice")...)...)
+	require.Equal(t, 0, code, stderr)
+	assert.Equal(t, "released resource \"a-2\"\nreleased resource \"a-1\"\nreleased resource \"c-1\"\n", stdout)
+	for rtype, want := range map[string]map[string]int{"cluster": {"dirty": 2}, "account": {"dirty": 2, "free": 1}} {
+		m, err := mustClient(t, srv.URL, "x").Metric(ctx, rtype)
+		require.NoError(t, err)
+		assert.Equal(t, want, m.Current, rtype)
+	}
+
+	// c-2's account is taken by someone else: acquire fails, c-2 is dirty.
+	buildVirtual(t, srv.URL, "c-2", "a-3")
+	_, err := mustClient(t, srv.URL, "thief").AcquireByState(ctx, "c-2", "busy", []string{"a-3"})
+	require.NoError(t, err)
+	code, stdout, stderr = runCmd(ctx, append(acquire, g("carol")...)...)
+	assert.Equal(t, 1, code)
+	assert.Empty(t, stdout)
+	assert.Contains(t, stderr, `failed to acquire a resource: masonclient: acquired virtual resource "c-2" but not its leased resources [a-3]: status 404 Not Found`)
+	m, err := mustClient(t, srv.URL, "x").Metric(ctx, "cluster")
+	require.NoError(t, err)
+	assert.Equal(t, map[string]int{"dirty": 2}, m.Current)
+	assert.Equal(t, map[string]int{"": 2}, m.Owners)
+
+	// Nothing free: a --timeout wait ends with not found. (Last: its
+	// request_id stays ahead of anonymous callers in the queue for a while.)
+	code, _, stderr = runCmd(ctx, append(acquire, append(g("bob"), "--timeout", "50ms", "--poll-interval", "5ms")...)...)
+	assert.Equal(t, 1, code)
+	assert.Equal(t, "failed to acquire a resource: resources not found\n", stderr)
 }

@@ -10,7 +10,10 @@
 //	boskos config validate F  print every problem of a resources file
 //	boskos acquire|release|metrics|heartbeat
 //	                          boskosctl-compatible client commands (same flags
-//	                          and output)
+//	                          and output), over package client; acquire
+//	                          --mason and release --mason --leased NAMES
+//	                          lease a Mason virtual resource with its leased
+//	                          resources (package masonclient)
 //	boskos bench              C concurrent acquire→release loops for a
 //	                          duration; prints cycles/s and p50/p99 latency
 //	boskos table create|delete

@@ -35,18 +35,18 @@ func TestServeDynamoDB(t *testing.T) {
 	args := []string{"--config", cfg, "--store", "dynamodb:" + table, "--dynamodb-endpoint", endpoint}
 	srv := startServe(t, args...)
 	c := mustClient(t, srv.URL, "me")
-	r, err := c.acquire(ctx, "t", "free", "busy", "")
+	r, err := c.Acquire(ctx, "t", "free", "busy", "")
 	require.NoError(t, err)
-	require.NoError(t, c.update(ctx, r.Name, "busy", map[string]string{"k": "v"}, 0))
+	require.NoError(t, c.Update(ctx, r.Name, "busy", map[string]string{"k": "v"}, 0))
 	require.Equal(t, 0, srv.stop(t))
 
 	// A second server process on the same table sees the lease.
 	srv = startServe(t, args...)
 	c = mustClient(t, srv.URL, "me")
-	m, err := c.metric(ctx, "t")
+	m, err := c.Metric(ctx, "t")
 	require.NoError(t, err)
 	assert.Equal(t, map[string]int{"busy": 1, "free": 1}, m.Current)
-	require.NoError(t, c.release(ctx, r.Name, "free", 0))
+	require.NoError(t, c.Release(ctx, r.Name, "free", 0))
 }
 
 func TestServeDynamoDBMissingTable(t *testing.T) {

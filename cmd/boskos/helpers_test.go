@@ -9,10 +9,14 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/boskos-serverless/boskos/core/client"
 	"github.com/boskos-serverless/boskos/core/testkit"
 )
 
 type syncBuffer = testkit.SyncBuffer
+
+// isStatus reports whether err is an answer of the server with the code.
+var isStatus = client.IsStatus
 
 // testServer is a `boskos serve` running in this process on a free port.
 type testServer struct {

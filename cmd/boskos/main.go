@@ -18,8 +18,8 @@ Commands:
   config validate   check a resources config file and print every error
   config apply      sync a store (bolt or DynamoDB) to a resources config file once
   config push       validate a resources config file, then upload it to S3 (the reconciler function's source)
-  acquire           acquire a resource lease (boskosctl compatible)
-  release           release a resource lease (boskosctl compatible)
+  acquire           acquire a resource lease (boskosctl compatible; --mason: a Mason virtual resource and its leased ones)
+  release           release a resource lease (boskosctl compatible; --mason --leased NAMES: a virtual resource and its leased ones)
   metrics           print the metric of a resource type (boskosctl compatible)
   heartbeat         send periodic heartbeats for a lease (boskosctl compatible)
   credentials add   add or replace a principal in a credentials file (serve --credentials)

@@ -44,7 +44,7 @@ func TestServeMaintenance(t *testing.T) {
 	srv := startServe(t, "--config", cfg, "--in_memory", "--gc-period", "100ms", "--spread-window", "0")
 	me := mustClient(t, srv.URL, "me")
 	metric := func(rtype string) map[string]int {
-		m, err := me.metric(ctx, rtype)
+		m, err := me.Metric(ctx, rtype)
 		if err != nil {
 			return map[string]int{"error: " + err.Error(): 1}
 		}
@@ -52,7 +52,7 @@ func TestServeMaintenance(t *testing.T) {
 	}
 
 	// a is leased, then leaves the config: kept while owned.
-	got, err := me.acquire(ctx, "t", "free", "busy", "")
+	got, err := me.Acquire(ctx, "t", "free", "busy", "")
 	require.NoError(t, err)
 	require.Equal(t, "a", got.Name)
 	replaceFile(t, cfg, `resources:
@@ -66,7 +66,7 @@ func TestServeMaintenance(t *testing.T) {
 `)
 	requireReload(t, srv, "")
 	assert.Equal(t, map[string]int{"busy": 1, "free": 1}, metric("t"), "a is owned: kept")
-	require.NoError(t, me.release(ctx, "a", "dirty", 0))
+	require.NoError(t, me.Release(ctx, "a", "dirty", 0))
 	eventually(t, "a deleted after its release", func() (bool, any) {
 		m := metric("t")
 		return len(m) == 1 && m["free"] == 1, m
@@ -75,9 +75,9 @@ func TestServeMaintenance(t *testing.T) {
 	// The dynamic resource created at start: lease it, release it; once
 	// its lifespan passed the reconciler marks it toBeDeleted, the cleaner
 	// tombstones it, the reconciler deletes it and refills min-count.
-	dyn, err := me.acquire(ctx, "d", "free", "busy", "")
+	dyn, err := me.Acquire(ctx, "d", "free", "busy", "")
 	require.NoError(t, err)
-	require.NoError(t, me.release(ctx, dyn.Name, "free", 0))
+	require.NoError(t, me.Release(ctx, dyn.Name, "free", 0))
 	steps := []string{"marked resource toBeDeleted", "clean: tombstoned", "deleted tombstoned resource"}
 	eventually(t, "expired dynamic resource replaced by a new one", func() (bool, any) {
 		logs := srv.Stderr.String()
@@ -90,7 +90,7 @@ func TestServeMaintenance(t *testing.T) {
 		return len(m) == 1 && m["free"] == 1, m
 	})
 	assert.NotContains(t, srv.Stderr.String(), "pass failed")
-	fresh, err := me.acquire(ctx, "d", "free", "busy", "")
+	fresh, err := me.Acquire(ctx, "d", "free", "busy", "")
 	require.NoError(t, err)
 	assert.NotEqual(t, dyn.Name, fresh.Name, "a new resource, the old one is gone")
 }
@@ -105,27 +105,27 @@ func TestServeReaper(t *testing.T) {
 		"--reaper-expire", "1500ms")
 	dead := mustClient(t, srv.URL, "dead-job")
 	alive := mustClient(t, srv.URL, "live-job")
-	gone, err := dead.acquire(ctx, "t", "free", "busy", "")
+	gone, err := dead.Acquire(ctx, "t", "free", "busy", "")
 	require.NoError(t, err)
-	kept, err := alive.acquire(ctx, "t", "free", "busy", "")
+	kept, err := alive.Acquire(ctx, "t", "free", "busy", "")
 	require.NoError(t, err)
 	start := time.Now()
 	eventually(t, "stale lease reaped", func() (bool, any) {
 		// The live job heartbeats every poll (50ms << 1.5s).
-		if err := alive.update(ctx, kept.Name, "busy", nil, 0); err != nil {
+		if err := alive.Update(ctx, kept.Name, "busy", nil, 0); err != nil {
 			return false, "heartbeat: " + err.Error()
 		}
-		m, err := alive.metric(ctx, "t")
+		m, err := alive.Metric(ctx, "t")
 		if err != nil {
 			return false, err
 		}
 		return m.Current["dirty"] == 1, m.Current
 	})
 	assert.GreaterOrEqual(t, time.Since(start), 1500*time.Millisecond, "not before the expiry")
-	err = dead.release(ctx, gone.Name, "free", 0)
+	err = dead.Release(ctx, gone.Name, "free", 0)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "401")
-	m, err := alive.metric(ctx, "t")
+	m, err := alive.Metric(ctx, "t")
 	require.NoError(t, err)
 	assert.Equal(t, map[string]int{"dirty": 1, "busy": 1}, m.Current)
 	assert.Equal(t, map[string]int{"": 1, "live-job": 1}, m.Owners, "the heart-beating lease is kept")

@@ -38,44 +38,43 @@ func TestRestartDurability(t *testing.T) {
 
 	srv := startServe(t, args...)
 	alice, bob, q1, q2 := mustClient(t, srv.URL, "alice"), mustClient(t, srv.URL, "bob"), mustClient(t, srv.URL, "q1"), mustClient(t, srv.URL, "q2")
-	ra, err := alice.acquire(ctx, "t", "free", "busy", "")
+	ra, err := alice.Acquire(ctx, "t", "free", "busy", "")
 	require.NoError(t, err)
-	rb, err := bob.acquire(ctx, "t", "free", "busy", "")
+	rb, err := bob.Acquire(ctx, "t", "free", "busy", "")
 	require.NoError(t, err)
 	require.NotEqual(t, ra.Name, rb.Name)
-	require.NoError(t, alice.update(ctx, ra.Name, "busy", map[string]string{"secret": "s3cr3t", "n": "1"}, 0))
+	require.NoError(t, alice.Update(ctx, ra.Name, "busy", map[string]string{"secret": "s3cr3t", "n": "1"}, 0))
 	// Nothing free: q1 then q2 queue up, in that order.
-	_, err = q1.acquire(ctx, "t", "free", "busy", "req-1")
+	_, err = q1.Acquire(ctx, "t", "free", "busy", "req-1")
 	require.True(t, isStatus(err, 404), "got %v, want 404", err)
-	_, err = q2.acquire(ctx, "t", "free", "busy", "req-2")
+	_, err = q2.Acquire(ctx, "t", "free", "busy", "req-2")
 	require.True(t, isStatus(err, 404), "got %v, want 404", err)
 	require.Equal(t, 0, srv.stop(t))
 
 	srv = startServe(t, args...)
-	for _, c := range []*apiClient{alice, bob, q1, q2} {
-		c.base, _ = newBase(srv.URL)
-	}
-	m, err := alice.metric(ctx, "t")
+	// The same owners, at the new address.
+	alice, bob, q1, q2 = mustClient(t, srv.URL, "alice"), mustClient(t, srv.URL, "bob"), mustClient(t, srv.URL, "q1"), mustClient(t, srv.URL, "q2")
+	m, err := alice.Metric(ctx, "t")
 	require.NoError(t, err)
 	assert.Equal(t, map[string]int{"busy": 2}, m.Current)
 	assert.Equal(t, map[string]int{"alice": 1, "bob": 1}, m.Owners)
 	// Bob's lease survived: alice cannot release it, bob can.
-	require.True(t, isStatus(alice.release(ctx, rb.Name, "free", 0), 401))
-	require.NoError(t, bob.release(ctx, rb.Name, "free", 0))
+	require.True(t, isStatus(alice.Release(ctx, rb.Name, "free", 0), 401))
+	require.NoError(t, bob.Release(ctx, rb.Name, "free", 0))
 	// One resource free; req-2 is second in the queue, anonymous callers
 	// are behind both: neither gets it.
-	_, err = q2.acquire(ctx, "t", "free", "busy", "req-2")
+	_, err = q2.Acquire(ctx, "t", "free", "busy", "req-2")
 	require.True(t, isStatus(err, 404), "req-2 got %v, want 404 (req-1 is ahead)", err)
-	_, err = bob.acquire(ctx, "t", "free", "busy", "")
+	_, err = bob.Acquire(ctx, "t", "free", "busy", "")
 	require.True(t, isStatus(err, 404), "anonymous got %v, want 404", err)
-	got1, err := q1.acquire(ctx, "t", "free", "busy", "req-1")
+	got1, err := q1.Acquire(ctx, "t", "free", "busy", "req-1")
 	require.NoError(t, err)
 	assert.Equal(t, rb.Name, got1.Name)
 	assert.Equal(t, rb.Epoch+1, got1.Epoch, "epoch continues after a restart")
 	// Alice's lease and userdata survived; her release goes to req-2.
-	require.NoError(t, alice.update(ctx, ra.Name, "busy", nil, 0))
-	require.NoError(t, alice.release(ctx, ra.Name, "free", 0))
-	got2, err := q2.acquire(ctx, "t", "free", "busy", "req-2")
+	require.NoError(t, alice.Update(ctx, ra.Name, "busy", nil, 0))
+	require.NoError(t, alice.Release(ctx, ra.Name, "free", 0))
+	got2, err := q2.Acquire(ctx, "t", "free", "busy", "req-2")
 	require.NoError(t, err)
 	assert.Equal(t, ra.Name, got2.Name)
 	assert.Equal(t, ra.Epoch+1, got2.Epoch)
@@ -93,7 +92,7 @@ func TestConfigReload(t *testing.T) {
 			c := mustClient(t, srv.URL, "me")
 			ctx := context.Background()
 			count := func(rtype string) int {
-				m, err := c.metric(ctx, rtype)
+				m, err := c.Metric(ctx, rtype)
 				if isStatus(err, 404) {
 					return 0
 				}
@@ -128,7 +127,7 @@ func TestConfigReload(t *testing.T) {
 			assert.Contains(t, logs, "Bad_Name")
 			assert.Contains(t, logs, ".1.type: must be set")
 			// The server still works with the old config.
-			_, err := c.acquire(ctx, "u", "free", "busy", "")
+			_, err := c.Acquire(ctx, "u", "free", "busy", "")
 			require.NoError(t, err)
 
 			// Not even YAML: same.
@@ -244,7 +243,7 @@ func TestServeEndpoints(t *testing.T) {
 	cfg := writeFile(t, t.TempDir(), "config.yaml", twoResources)
 	srv := startServe(t, "--config", cfg, "--in_memory")
 	ctx := context.Background()
-	_, err := mustClient(t, srv.URL, "me").acquire(ctx, "t", "free", "busy", "")
+	_, err := mustClient(t, srv.URL, "me").Acquire(ctx, "t", "free", "busy", "")
 	require.NoError(t, err)
 	for _, tc := range []struct {
 		name, path string
@@ -323,7 +322,7 @@ func TestServeExtraPorts(t *testing.T) {
 		assert.Contains(t, string(b), tc.contains, tc.url)
 	}
 	// The acquire above went nowhere: both resources are still free.
-	m, err := mustClient(t, srv.URL, "o").metric(context.Background(), "t")
+	m, err := mustClient(t, srv.URL, "o").Metric(context.Background(), "t")
 	require.NoError(t, err)
 	assert.Equal(t, map[string]int{"free": 2}, m.Current)
 
@@ -400,7 +399,7 @@ func TestConfigReloadRetriesStoreFailure(t *testing.T) {
 	assert.Contains(t, srv.Stderr.String(), "config reload failed, retrying")
 	failing.Store(false)
 	requireReload(t, srv, "") // the retry, with no file event
-	m, err := c.metric(ctx, "u")
+	m, err := c.Metric(ctx, "u")
 	require.NoError(t, err)
 	assert.Equal(t, map[string]int{"free": 1}, m.Current)
 
@@ -409,6 +408,6 @@ func TestConfigReloadRetriesStoreFailure(t *testing.T) {
 	requireReload(t, srv, "parse config")
 	replaceFile(t, cfg, twoResources)
 	requireReload(t, srv, "")
-	_, err = c.metric(ctx, "u")
+	_, err = c.Metric(ctx, "u")
 	require.True(t, isStatus(err, 404), "got %v, want type u gone (404)", err)
 }

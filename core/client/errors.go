@@ -1,0 +1,74 @@
+package client
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+)
+
+// ErrNotFound is matched (errors.Is) by a 404 from /acquire or
+// /acquirebystate: nothing free, the caller's turn in the queue not come,
+// or a named resource missing, in another state or owned. Its text is the
+// upstream client's.
+var ErrNotFound = errors.New("resources not found")
+
+// ErrTypeNotFound is matched, besides ErrNotFound, by a 404 from /acquire
+// whose body says the type does not exist (`resource type "<t>" does not
+// exist`). A dynamic type with no resources yet answers that too, and the
+// server may create one for a request_id it sees for the first time, so a
+// waiting caller should treat it as ErrNotFound. Its text is the upstream
+// client's.
+var ErrTypeNotFound = errors.New("resource type not found")
+
+// typeNotFound matches the server's (and upstream's) text of an unknown
+// type, which clients parse: core/boskos.TypeNotFound.
+var typeNotFound = regexp.MustCompile(`resource type ".*" does not exist`)
+
+// StatusError is an answer other than 200.
+type StatusError struct {
+	// Path is the endpoint, for example "/acquire".
+	Path string
+	// Status is the status line's text, for example "404 Not Found".
+	Status string
+	// Code is the status code, for example 404.
+	Code int
+	// Body is what the server sent (its error message and a newline).
+	Body string
+
+	is []error // the sentinels it matches
+}
+
+func newStatusError(path, status string, code int, body string) *StatusError {
+	e := &StatusError{Path: path, Status: status, Code: code, Body: body}
+	if code == http.StatusNotFound && (path == "/acquire" || path == "/acquirebystate") {
+		e.is = append(e.is, ErrNotFound)
+		if path == "/acquire" && typeNotFound.MatchString(body) {
+			e.is = append(e.is, ErrTypeNotFound)
+		}
+	}
+	return e
+}
+
+// Error returns "status <Status>", followed by ": <message>" when the body
+// is not blank.
+func (e *StatusError) Error() string {
+	msg := strings.TrimSpace(e.Body)
+	if msg == "" {
+		return fmt.Sprintf("status %s", e.Status)
+	}
+	return fmt.Sprintf("status %s: %s", e.Status, msg)
+}
+
+// Unwrap returns the sentinels the answer matches: ErrNotFound for a 404
+// from /acquire or /acquirebystate, and ErrTypeNotFound for an unknown
+// type; none otherwise.
+func (e *StatusError) Unwrap() []error { return e.is }
+
+// IsStatus reports whether err is (or wraps) a *StatusError with the given
+// status code.
+func IsStatus(err error, code int) bool {
+	var se *StatusError
+	return errors.As(err, &se) && se.Code == code
+}
