@@ -211,27 +211,36 @@ func (p *parser) parseRule(where string, raw []byte, top bool) *rule {
 // path) is a States.Runtime error, except for IsPresent. A value of
 // another type than the operator's makes the comparison false. And and Or
 // stop at the first rule that decides.
-func (r *rule) eval(input any) (bool, error) {
+func (r *rule) eval(input any) (bool, *stateError) {
 	switch {
 	case r.and != nil:
 		for _, s := range r.and {
 			ok, err := s.eval(input)
-			if err != nil || !ok {
+			if err != nil {
 				return false, err
+			}
+			if !ok {
+				return false, nil
 			}
 		}
 		return true, nil
 	case r.or != nil:
 		for _, s := range r.or {
 			ok, err := s.eval(input)
-			if err != nil || ok {
-				return ok, err
+			if err != nil {
+				return false, err
+			}
+			if ok {
+				return true, nil
 			}
 		}
 		return false, nil
 	case r.not != nil:
 		ok, err := r.not.eval(input)
-		return !ok && err == nil, err
+		if err != nil {
+			return false, err
+		}
+		return !ok, nil
 	}
 	v, found := r.variable.get(input)
 	if r.kind == kindTest && r.test == testPresent {
@@ -304,12 +313,4 @@ func (r *rule) eval(input any) (bool, error) {
 	default:
 		return cmp >= 0, nil
 	}
-}
-
-// targets appends the Next of r (top-level rules only have one).
-func (r *rule) targets() []string {
-	if r == nil || r.next == "" {
-		return nil
-	}
-	return []string{r.next}
 }

@@ -489,7 +489,7 @@ func (p *parser) wait(o *object, st *state) {
 // offset instead of Z, optional fractional seconds).
 func parseTimestamp(s string) (time.Time, error) {
 	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil || !strings.Contains(s, "T") {
+	if err != nil {
 		return time.Time{}, fmt.Errorf("%q is not an RFC 3339 timestamp like 2016-03-14T01:59:00Z", s)
 	}
 	return t, nil

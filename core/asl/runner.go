@@ -398,11 +398,7 @@ func (st *state) choose(in any) (string, *stateError) {
 	for _, r := range st.choices {
 		ok, err := r.eval(in)
 		if err != nil {
-			var serr *stateError
-			if errors.As(err, &serr) {
-				return "", serr
-			}
-			return "", runtimeErrorf("%v", err)
+			return "", err
 		}
 		if ok {
 			return r.next, nil
@@ -558,7 +554,8 @@ func (x *run) attempt(st *state, attempt int, raw any, payload json.RawMessage) 
 		ctx, cancel = context.WithTimeoutCause(x.ctx, st.timeout, errTaskTimeout)
 	}
 	start := x.now()
-	result, err := x.r.Tasks[st.name](ctx, payload)
+	// Each attempt gets its own copy: a TaskFunc may keep or change it.
+	result, err := x.r.Tasks[st.name](ctx, append(json.RawMessage(nil), payload...))
 	timedOut := st.timeout > 0 && (errors.Is(context.Cause(ctx), errTaskTimeout) || x.now().Sub(start) >= st.timeout)
 	cancel()
 	if err := x.alive(st, attempt); err != nil {
