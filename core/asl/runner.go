@@ -30,6 +30,8 @@ const (
 	// execution to its Next.
 	Catch Phase = "Catch"
 	// Exit: State completed; the execution moves to its Next, or ends.
+	// (A Task whose error a catcher handled ends with Catch instead: a
+	// state that does not fail the execution ends with Exit or Catch.)
 	Exit Phase = "Exit"
 	// Fail: the execution failed in State with Err and Cause (a Fail
 	// state, an error no catcher handled, the machine's TimeoutSeconds).
