@@ -27,6 +27,7 @@ import (
 	"github.com/boskos-serverless/boskos/core/httpapi"
 	"github.com/boskos-serverless/boskos/core/janitor"
 	"github.com/boskos-serverless/boskos/core/maintenance"
+	"github.com/boskos-serverless/boskos/core/mason"
 	"github.com/boskos-serverless/boskos/core/metrics"
 	"github.com/boskos-serverless/boskos/core/ranch"
 	"github.com/boskos-serverless/boskos/core/store"
@@ -84,6 +85,9 @@ type serveConfig struct {
 	janitorMaxFailures int
 	janitorRetryDelay  time.Duration
 
+	mason     bool
+	masonWait time.Duration
+
 	auth authFlags
 }
 
@@ -117,6 +121,8 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, int, bool) {
 	fs.IntVar(&c.janitorConcurrency, "janitor-concurrency", janitor.DefaultConcurrency, "most cleanups running at once per resource type")
 	fs.IntVar(&c.janitorMaxFailures, "janitor-max-failures", janitor.DefaultMaxFailures, "consecutive failed cleanups after which a resource is quarantined")
 	fs.DurationVar(&c.janitorRetryDelay, "janitor-retry-delay", janitor.DefaultRetryDelay, "a resource whose cleanup failed is not cleaned again within this delay")
+	fs.BoolVar(&c.mason, "mason", true, "run Mason: build the virtual resources of the dynamic types whose config.type names a converter this server has (Command, Webhook, Lambda) with the workflow document, in process")
+	fs.DurationVar(&c.masonWait, "mason-wait", mason.DefaultWait, "how long a Mason construction waits before trying again to lease needs that are not available")
 	fs.BoolVar(&c.cleaner, "cleaner", true, "run the cleaner: toBeDeleted dynamic resources release their leased resources and become tombstones")
 	c.auth.register(fs)
 	if code, done := parseFlags(fs, args); done {
@@ -174,6 +180,9 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, int, bool) {
 	}
 	if c.janitorRetryDelay <= 0 {
 		errs = append(errs, "--janitor-retry-delay must be positive")
+	}
+	if c.masonWait < time.Second {
+		errs = append(errs, "--mason-wait must be at least 1s")
 	}
 	if len(c.janitorCommands) > 0 {
 		t, err := janitor.ParseCommands(c.janitorCommands, janitor.CommandOptions{})
@@ -282,7 +291,11 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, hook
 		return 1
 	}
 	r := ranch.New(st, ranch.Options{RequestTTL: c.requestTTL, SpreadWindow: c.spread, OnAcquire: onAcquire, Logger: log})
-	jobs, jan, err := serveJobs(c, r, maint, log)
+	// The background context of the reloads, the maintenance loop and
+	// Mason's executions: it ends after the HTTP servers stopped.
+	bgCtx, stopBG := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopBG()
+	jobs, bg, err := serveJobs(bgCtx, c, r, reg, maint, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "boskos serve: %v\n", err)
 		return 2
@@ -318,7 +331,6 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, hook
 		return 1
 	}
 
-	bgCtx, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	if err := w.start(bgCtx, &wg); err != nil {
 		// Serving without reload is still useful; say so loudly.
@@ -359,12 +371,16 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, hook
 	}
 	stopBG()
 	wg.Wait()
-	if jan != nil {
+	if bg.janitor != nil {
 		// Interrupted cleanups hand their resources back before the store
 		// closes.
-		if err := jan.Wait(sctx); err != nil {
-			log.Error("janitor: cleanups still running at shutdown; the reaper resets their leases", "running", jan.Running(), "err", err)
+		if err := bg.janitor.Wait(sctx); err != nil {
+			log.Error("janitor: cleanups still running at shutdown; the reaper resets their leases", "running", bg.janitor.Running(), "err", err)
 		}
+	}
+	if bg.mason != nil {
+		// Interrupted constructions release what they hold as dirty.
+		bg.mason.Wait()
 	}
 	log.Info("stopped")
 	return status
@@ -429,20 +445,23 @@ func extraServers(xs []extraListener) []*http.Server {
 // each period runs them: the reaper (unless --reaper-expire 0) sends stale
 // leases to dirty, the cleaner tombstones toBeDeleted dynamic resources, the
 // reconciler deletes tombstones, refills min-counts, applies deferred config
-// changes and collects the request queue.
+// changes and collects the request queue; Mason's dispatcher (unless
+// --mason=false) claims dirty virtual resources and starts their
+// constructions in process (ctx bounds them).
 //
 // The janitor, when --janitor-command is given, runs last; its cleanups
-// outlive a pass, and the returned *janitor.Janitor (nil without one) is
-// waited for before the store is closed.
-func serveJobs(c serveConfig, r *ranch.Ranch, m *metrics.Maintenance, log *slog.Logger) ([]maintenance.Job, *janitor.Janitor, error) {
+// and Mason's constructions outlive a pass: the returned background work
+// is waited for before the store is closed.
+func serveJobs(ctx context.Context, c serveConfig, r *ranch.Ranch, reg prometheus.Registerer, m *metrics.Maintenance, log *slog.Logger) ([]maintenance.Job, background, error) {
 	var jobs []maintenance.Job
+	var bg background
 	if c.reaperExpire > 0 {
 		p, err := maintenance.NewReaper(r, maintenance.ReaperOptions{
 			Expire: c.reaperExpire, TargetState: c.reaperTarget, ExtraStates: c.reaperStates,
 			OnReaped: m.Reaped, Logger: log,
 		})
 		if err != nil {
-			return nil, nil, err
+			return nil, bg, err
 		}
 		jobs = append(jobs, p)
 	}
@@ -450,20 +469,44 @@ func serveJobs(c serveConfig, r *ranch.Ranch, m *metrics.Maintenance, log *slog.
 		jobs = append(jobs, maintenance.NewCleaner(r))
 	}
 	jobs = append(jobs, maintenance.NewReconciler(r, maintenance.ReconcilerOptions{Logger: log}))
-	var j *janitor.Janitor
+	if c.mason {
+		obs, err := metrics.NewMason(reg)
+		if err != nil {
+			return nil, bg, err
+		}
+		convs := masonRegistry()
+		wf := mason.NewWorkflow(r, convs, mason.Options{Wait: c.masonWait, Observer: obs, Logger: log})
+		local, err := mason.NewLocal(ctx, wf, mason.LocalOptions{Logger: log})
+		if err != nil {
+			return nil, bg, err
+		}
+		bg.mason = local
+		jobs = append(jobs, mason.NewDispatcher(r, convs, local, mason.DispatcherOptions{Logger: log}))
+	}
 	if !c.janitorTargets.Empty() {
-		var err error
-		j, err = janitor.New(r, janitor.Options{
+		j, err := janitor.New(r, janitor.Options{
 			Types: maintenance.ConfigTypes(r), Targets: c.janitorTargets,
 			Concurrency: c.janitorConcurrency, MaxFailures: c.janitorMaxFailures, RetryDelay: c.janitorRetryDelay,
 			Logger: log, OnResult: janitorMetrics(m), OnQuarantined: m.Quarantined,
 		})
 		if err != nil {
-			return nil, nil, err
+			return nil, bg, err
 		}
+		bg.janitor = j
 		jobs = append(jobs, maintenance.JanitorJob(j, false))
 	}
-	return jobs, j, nil
+	return jobs, bg, nil
+}
+
+// background is the work of serveJobs that outlives a pass.
+type background struct {
+	janitor *janitor.Janitor // nil without --janitor-command
+	mason   *mason.Local     // nil with --mason=false
+}
+
+// masonRegistry returns the converters `boskos serve` has.
+func masonRegistry() *mason.Registry {
+	return mason.NewRegistry()
 }
 
 // janitorMetrics counts the janitor's cleanups.
