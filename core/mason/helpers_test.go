@@ -323,7 +323,6 @@ func mustJSON(t *testing.T, v any) json.RawMessage {
 	return b
 }
 
-
 var quiet = testkit.Quiet
 
 // memOpen opens a memstore.

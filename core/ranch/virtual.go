@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"sort"
 	"time"
 
@@ -278,7 +279,7 @@ func (r *Ranch) LeaseNeeds(ctx context.Context, c Claim, needs map[string]int) (
 			if len(avail) < n {
 				return true, r.heartbeatOnly(ctx, c, v)
 			}
-			for _, p := range avail[:n] {
+			for _, p := range spread(avail, n) {
 				pu := leaseUpdate(p, boskos.Free, boskos.Leased, c.Owner, now)
 				pu.Cond = append(pu.Cond, store.VersionIs(p.Version))
 				pu.Set[attrHeldFor] = c.Name
@@ -330,6 +331,16 @@ func (r *Ranch) LeaseNeeds(ctx context.Context, c Claim, needs map[string]int) (
 		return false, nil
 	})
 	return leased, ok, err
+}
+
+// spread picks n of the candidates at random among the first 4n+4, so
+// that constructions leasing at once do not all race for the same least
+// recently updated ones (Mason needs no strict order).
+func spread(cands []store.Item, n int) []store.Item {
+	window := min(len(cands), 4*n+4)
+	picked := append([]store.Item(nil), cands[:window]...)
+	rand.Shuffle(len(picked), func(i, j int) { picked[i], picked[j] = picked[j], picked[i] })
+	return picked[:n]
 }
 
 // scanN is scan for n free resources of rtype behind the queue.
