@@ -131,7 +131,7 @@ func (c Command) Run(ctx context.Context, stdin []byte, o RunOptions) ([]byte, e
 			return nil, nil
 		}
 		if answer.over {
-			return nil, fmt.Errorf("%w: the output of command %q is over %d bytes", ErrTooLong, c.Path, o.MaxAnswer)
+			return nil, fmt.Errorf("%w: stdout is over %d bytes", ErrTooLong, o.MaxAnswer)
 		}
 		return answer.buf.Bytes(), nil
 	}

@@ -48,7 +48,7 @@ func TestCommandRun(t *testing.T) {
 			o: callout.RunOptions{MaxAnswer: 5}, want: "12345"},
 		{name: "an answer over the bound", cmd: callout.Command{Path: "printf", Args: []string{"123456"}},
 			o: callout.RunOptions{MaxAnswer: 5}, wantErrIs: callout.ErrTooLong,
-			wantErr: `answer too long: the output of command "printf" is over 5 bytes`},
+			wantErr: "answer too long: stdout is over 5 bytes"},
 		{name: "no answer wanted: stdout dropped", cmd: callout.Command{Path: "echo", Args: []string{"hi"}}},
 		{name: "non-zero exit ends with stderr", cmd: callout.Command{Path: writeScript(t, dir, "fail.sh", `echo '{"k":"v"}'; echo "no quota" >&2; exit 4`)},
 			o: callout.RunOptions{MaxAnswer: 100}, wantErr: "exit status 4: no quota"},

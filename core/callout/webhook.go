@@ -118,7 +118,7 @@ func (w *Webhook) Post(ctx context.Context, payload []byte, maxAnswer int) (int,
 		return resp.StatusCode, nil, fmt.Errorf("%s: read the answer: %v", w, unwrapURL(err))
 	}
 	if len(b) > maxAnswer {
-		return resp.StatusCode, nil, fmt.Errorf("%w: the answer of %s is over %d bytes", ErrTooLong, w, maxAnswer)
+		return resp.StatusCode, nil, fmt.Errorf("%s: %w: the body is over %d bytes", w, ErrTooLong, maxAnswer)
 	}
 	return resp.StatusCode, b, nil
 }

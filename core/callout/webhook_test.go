@@ -2,6 +2,7 @@ package callout_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -28,7 +29,7 @@ func TestWebhookPost(t *testing.T) {
 		{name: "201 too", status: 201, body: `{}`, maxAnswer: 100, wantStatus: 201, want: `{}`},
 		{name: "an answer at the bound", status: 200, body: "12345", maxAnswer: 5, wantStatus: 200, want: "12345"},
 		{name: "an answer over the bound", status: 200, body: "123456", maxAnswer: 5,
-			wantErr: "answer too long: the answer of webhook %s is over 5 bytes"},
+			wantErr: "webhook %s: answer too long: the body is over 5 bytes"},
 		{name: "no answer wanted", status: 202, body: "ignored", wantStatus: 202},
 		{name: "500 ends with the body", status: 500, body: "  database down\n", maxAnswer: 100,
 			wantErr: "webhook %s answered 500 Internal Server Error: database down"},
@@ -57,6 +58,7 @@ func TestWebhookPost(t *testing.T) {
 			if tc.wantErr != "" {
 				require.EqualError(t, err, strings.Replace(tc.wantErr, "%s", srv.URL, 1))
 				assert.Nil(t, got)
+				assert.Equal(t, strings.Contains(tc.wantErr, "too long"), errors.Is(err, callout.ErrTooLong))
 				return
 			}
 			require.NoError(t, err)
