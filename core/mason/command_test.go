@@ -51,13 +51,7 @@ func TestCommandAnswers(t *testing.T) {
 			answer := filepath.Join(t.TempDir(), "answer")
 			require.NoError(t, os.WriteFile(answer, []byte(tc.Answer), 0o644))
 			got, err := construct(t, newCommand(t, cat+" "+answer, mason.Options{}))
-			if tc.WantErr != "" {
-				require.EqualError(t, err, `command "`+cat+`": `+tc.WantErr)
-				assert.ErrorIs(t, err, mason.ErrBadAnswer)
-				return
-			}
-			require.NoError(t, err)
-			assert.Equal(t, tc.Want, got)
+			tc.Check(t, `command "`+cat+`": `, got, err)
 		})
 	}
 }

@@ -51,13 +51,7 @@ func TestAnswers(t *testing.T) {
 	for _, tc := range masontest.AnswerCases() {
 		t.Run(tc.Name, func(t *testing.T) {
 			got, err := construct(t, &lambdacalltest.API{Out: &lambda.InvokeOutput{StatusCode: 200, Payload: []byte(tc.Answer)}})
-			if tc.WantErr != "" {
-				require.EqualError(t, err, "function "+arn+": "+tc.WantErr)
-				assert.ErrorIs(t, err, mason.ErrBadAnswer)
-				return
-			}
-			require.NoError(t, err)
-			assert.Equal(t, tc.Want, got)
+			tc.Check(t, "function "+arn+": ", got, err)
 		})
 	}
 }

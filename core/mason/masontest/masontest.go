@@ -1,13 +1,19 @@
 // Package masontest holds what tests of converters that speak the
 // built-in converters' protocol (mason.EncodeRequest, mason.DecodeAnswer)
 // share: the answers every such converter must accept or refuse, and what
-// it must make of them.
+// it must make of them. It imports core/mason: use it from external test
+// packages (package mason_test), not from mason's own.
 package masontest
 
 import (
 	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/boskos-serverless/boskos/core/boskos"
+	"github.com/boskos-serverless/boskos/core/mason"
 )
 
 // AnswerCase is one answer a converter may get and what mason.DecodeAnswer
@@ -57,4 +63,20 @@ func AnswerCases() []AnswerCase {
 		{Name: "too much userdata", Answer: `{"token":"` + Secret + `","big":"` + big + `"}`,
 			WantErr: "bad converter answer: userdata of 262166 bytes, over the limit of 262144"},
 	}
+}
+
+// Check asserts that a converter given tc.Answer returned what it must:
+// tc.Want, or the error prefix+tc.WantErr wrapping mason.ErrBadAnswer,
+// without Secret in it.
+func (tc AnswerCase) Check(t testing.TB, prefix string, got boskos.UserData, err error) {
+	t.Helper()
+	if tc.WantErr == "" {
+		require.NoError(t, err)
+		assert.Equal(t, tc.Want, got)
+		return
+	}
+	require.EqualError(t, err, prefix+tc.WantErr)
+	assert.ErrorIs(t, err, mason.ErrBadAnswer)
+	assert.NotContains(t, err.Error(), Secret)
+	assert.Nil(t, got)
 }
