@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/boskos-serverless/boskos/core/boskos"
+	"github.com/boskos-serverless/boskos/core/callout"
 	"github.com/boskos-serverless/boskos/core/ranch"
 )
 
@@ -652,7 +653,7 @@ func (j *Janitor) fail(ctx context.Context, log *slog.Logger, res boskos.Resourc
 	if r.Failures >= j.o.MaxFailures {
 		dest, r.Status = boskos.Quarantined, StatusQuarantined
 		// Valid UTF-8 (DynamoDB refuses anything else), bounded.
-		ud[KeyReason] = truncate(strings.ToValidUTF8(cerr.Error(), "\uFFFD"), MaxReasonBytes)
+		ud[KeyReason] = callout.Truncate(strings.ToValidUTF8(cerr.Error(), "\uFFFD"), MaxReasonBytes)
 		if ud[KeyReason] == "" {
 			ud[KeyReason] = "cleanup failed"
 		}

@@ -1,5 +1,6 @@
 // Package lambdatarget is the janitor cleanup that invokes an AWS Lambda
-// function (the only janitor package that imports the AWS SDK).
+// function (the only janitor package that imports the AWS SDK, through
+// core/callout/lambdacall).
 //
 // The function is invoked synchronously (RequestResponse) with the
 // resource's JSON (boskos.Resource's wire format: type, name, state,

@@ -8,24 +8,15 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
-
 	"github.com/boskos-serverless/boskos/core/boskos"
+	"github.com/boskos-serverless/boskos/core/callout"
+	"github.com/boskos-serverless/boskos/core/callout/lambdacall"
 	"github.com/boskos-serverless/boskos/core/janitor"
 )
 
-// API is the one Lambda client method a Target calls (*lambda.Client
-// satisfies it; tests pass a fake).
-type API interface {
-	Invoke(ctx context.Context, in *lambda.InvokeInput, optFns ...func(*lambda.Options)) (*lambda.InvokeOutput, error)
-}
-
-var _ API = (*lambda.Client)(nil)
-
-// errorTailBytes bounds the function's message kept in a failure.
-const errorTailBytes = 512
+// API is the one Lambda client method a Target calls (lambdacall.API;
+// *lambda.Client satisfies it, tests pass a fake).
+type API = lambdacall.API
 
 // ValidFunction reports whether s is a Lambda function name or ARN, and why
 // not (janitor.ValidLambdaFunction).
@@ -33,8 +24,7 @@ func ValidFunction(s string) error { return janitor.ValidLambdaFunction(s) }
 
 // Target invokes one Lambda function per cleanup.
 type Target struct {
-	api      API
-	function string
+	fn *lambdacall.Function
 }
 
 var _ janitor.Cleaner = (*Target)(nil)
@@ -47,7 +37,11 @@ func New(api API, function string) (*Target, error) {
 	if err := ValidFunction(function); err != nil {
 		return nil, err
 	}
-	return &Target{api: api, function: function}, nil
+	fn, err := lambdacall.New(api, function)
+	if err != nil {
+		return nil, err
+	}
+	return &Target{fn: fn}, nil
 }
 
 // Factory returns a janitor.TargetFactory that makes Targets over api.
@@ -56,19 +50,13 @@ func Factory(api API) janitor.TargetFactory {
 }
 
 // String returns the function's name or ARN.
-func (t *Target) String() string { return "lambda " + t.function }
+func (t *Target) String() string { return "lambda " + t.fn.Name() }
 
 // answer is the payload a cleanup function may return.
 type answer struct {
 	Dispatched bool   `json:"dispatched"`
 	Cleaned    *bool  `json:"cleaned"`
 	Error      string `json:"error"`
-}
-
-// lambdaError is Lambda's payload of a function error.
-type lambdaError struct {
-	ErrorMessage string `json:"errorMessage"`
-	ErrorType    string `json:"errorType"`
 }
 
 // Clean invokes the function with r and reads its answer (see the package
@@ -78,54 +66,27 @@ func (t *Target) Clean(ctx context.Context, r boskos.Resource) (janitor.Outcome,
 	if err != nil {
 		return 0, fmt.Errorf("encode resource: %w", err)
 	}
-	out, err := t.api.Invoke(ctx, &lambda.InvokeInput{
-		FunctionName:   aws.String(t.function),
-		InvocationType: types.InvocationTypeRequestResponse,
-		Payload:        payload,
-	})
+	body, err := t.fn.Invoke(ctx, payload)
 	if err != nil {
-		return 0, fmt.Errorf("invoke %s: %w", t.function, err)
+		return 0, err
 	}
-	if out.StatusCode != 0 && (out.StatusCode < 200 || out.StatusCode > 299) {
-		return 0, fmt.Errorf("invoke %s: status %d", t.function, out.StatusCode)
-	}
-	body := bytes.TrimSpace(out.Payload)
-	if out.FunctionError != nil {
-		msg := string(body)
-		var le lambdaError
-		if json.Unmarshal(body, &le) == nil && le.ErrorMessage != "" {
-			msg = le.ErrorMessage
-			if le.ErrorType != "" {
-				msg = le.ErrorType + ": " + msg
-			}
-		}
-		return 0, fmt.Errorf("function %s failed (%s): %s", t.function, *out.FunctionError, tail(msg))
-	}
+	name := t.fn.Name()
 	if bytes.Equal(body, []byte("false")) {
-		return 0, fmt.Errorf("function %s answered false", t.function)
+		return 0, fmt.Errorf("function %s answered false", name)
 	}
 	var a answer
 	if len(body) > 0 && body[0] == '{' {
 		if err := json.Unmarshal(body, &a); err != nil {
-			return 0, fmt.Errorf("function %s: unreadable answer: %v", t.function, err)
+			return 0, fmt.Errorf("function %s: unreadable answer: %v", name, err)
 		}
 	}
 	switch {
 	case a.Error != "":
-		return 0, fmt.Errorf("function %s: %s", t.function, tail(a.Error))
+		return 0, fmt.Errorf("function %s: %s", name, callout.Tail(strings.TrimSpace(a.Error), callout.TailBytes))
 	case a.Cleaned != nil && !*a.Cleaned:
-		return 0, fmt.Errorf("function %s answered cleaned: false", t.function)
+		return 0, fmt.Errorf("function %s answered cleaned: false", name)
 	case a.Dispatched:
 		return janitor.Dispatched, nil
 	}
 	return janitor.Cleaned, nil
-}
-
-// tail keeps the end of a long message.
-func tail(s string) string {
-	s = strings.TrimSpace(s)
-	if len(s) <= errorTailBytes {
-		return s
-	}
-	return "…" + strings.ToValidUTF8(s[len(s)-errorTailBytes:], "")
 }

@@ -1,6 +1,6 @@
 //go:build !unix
 
-package janitor
+package callout
 
 import "os/exec"
 
