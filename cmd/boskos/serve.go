@@ -295,7 +295,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, hook
 	// Mason's executions: it ends after the HTTP servers stopped.
 	bgCtx, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBG()
-	jobs, bg, err := serveJobs(bgCtx, c, r, reg, maint, log)
+	jobs, bg, err := serveJobs(bgCtx, c, cfg, r, reg, maint, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "boskos serve: %v\n", err)
 		return 2
@@ -452,7 +452,7 @@ func extraServers(xs []extraListener) []*http.Server {
 // The janitor, when --janitor-command is given, runs last; its cleanups
 // and Mason's constructions outlive a pass: the returned background work
 // is waited for before the store is closed.
-func serveJobs(ctx context.Context, c serveConfig, r *ranch.Ranch, reg prometheus.Registerer, m *metrics.Maintenance, log *slog.Logger) ([]maintenance.Job, background, error) {
+func serveJobs(ctx context.Context, c serveConfig, cfg *boskos.Config, r *ranch.Ranch, reg prometheus.Registerer, m *metrics.Maintenance, log *slog.Logger) ([]maintenance.Job, background, error) {
 	var jobs []maintenance.Job
 	var bg background
 	if c.reaperExpire > 0 {
@@ -474,7 +474,13 @@ func serveJobs(ctx context.Context, c serveConfig, r *ranch.Ranch, reg prometheu
 		if err != nil {
 			return nil, bg, err
 		}
-		convs := masonRegistry()
+		convs, err := masonRegistry(log)
+		if err != nil {
+			return nil, bg, err
+		}
+		if cfg != nil {
+			reportMasonTypes(cfg, convs, log)
+		}
 		wf := mason.NewWorkflow(r, convs, mason.Options{Wait: c.masonWait, Observer: obs, Logger: log})
 		local, err := mason.NewLocal(ctx, wf, mason.LocalOptions{Logger: log})
 		if err != nil {
@@ -502,11 +508,6 @@ func serveJobs(ctx context.Context, c serveConfig, r *ranch.Ranch, reg prometheu
 type background struct {
 	janitor *janitor.Janitor // nil without --janitor-command
 	mason   *mason.Local     // nil with --mason=false
-}
-
-// masonRegistry returns the converters `boskos serve` has.
-func masonRegistry() *mason.Registry {
-	return mason.NewRegistry()
 }
 
 // janitorMetrics counts the janitor's cleanups.

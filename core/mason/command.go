@@ -29,7 +29,7 @@ import (
 //   - the context ended: the program, with its process group on Unix, is
 //     killed, and the error wraps callout.ErrStopped.
 //
-// Stderr is logged line by line when Options.Logger is set; stdout (the
+// Stderr is logged line by line when ConverterOptions.Logger is set; stdout (the
 // userdata, which may carry credentials) never is.
 type Command struct {
 	content string
@@ -42,7 +42,7 @@ var _ Masonable = (*Command)(nil)
 // NewCommand returns the Command converter of content, a command line. An
 // empty line and unbalanced quotes are errors; it does not look for the
 // program (see Check).
-func NewCommand(content string, o Options) (*Command, error) {
+func NewCommand(content string, o ConverterOptions) (*Command, error) {
 	c, err := callout.ParseCommand(content)
 	if err != nil {
 		return nil, err

@@ -36,7 +36,7 @@ func construct(t *testing.T, m mason.Masonable) (boskos.UserData, error) {
 	return m.Construct(context.Background(), virtual, leased)
 }
 
-func newCommand(t *testing.T, line string, o mason.Options) *mason.Command {
+func newCommand(t *testing.T, line string, o mason.ConverterOptions) *mason.Command {
 	t.Helper()
 	c, err := mason.NewCommand(line, o)
 	require.NoError(t, err)
@@ -50,7 +50,7 @@ func TestCommandAnswers(t *testing.T) {
 		t.Run(tc.Name, func(t *testing.T) {
 			answer := filepath.Join(t.TempDir(), "answer")
 			require.NoError(t, os.WriteFile(answer, []byte(tc.Answer), 0o644))
-			got, err := construct(t, newCommand(t, cat+" "+answer, mason.Options{}))
+			got, err := construct(t, newCommand(t, cat+" "+answer, mason.ConverterOptions{}))
 			tc.Check(t, `command "`+cat+`": `, got, err)
 		})
 	}
@@ -62,7 +62,7 @@ func TestCommandRequest(t *testing.T) {
 	dir := t.TempDir()
 	stdin := filepath.Join(dir, "stdin")
 	line := program(t, `cat > "$1"; echo '{}'`) + " '" + stdin + "'"
-	_, err := construct(t, newCommand(t, line, mason.Options{}))
+	_, err := construct(t, newCommand(t, line, mason.ConverterOptions{}))
 	require.NoError(t, err)
 	b, err := os.ReadFile(stdin)
 	require.NoError(t, err)
@@ -99,7 +99,7 @@ func TestCommandFailures(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			c := newCommand(t, tc.line, mason.Options{})
+			c := newCommand(t, tc.line, mason.ConverterOptions{})
 			got, err := construct(t, c)
 			require.Error(t, err)
 			assert.Nil(t, got)
@@ -145,7 +145,7 @@ func TestCommandCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	log := slog.New(slog.NewTextHandler(&cancelOn{word: "started", cancel: cancel}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	c := newCommand(t, program(t, `sleep 60 & echo started >&2; wait`), mason.Options{Logger: log})
+	c := newCommand(t, program(t, `sleep 60 & echo started >&2; wait`), mason.ConverterOptions{Logger: log})
 	start := time.Now()
 	_, err := c.Construct(ctx, virtual, leased)
 	require.ErrorIs(t, err, callout.ErrStopped)
@@ -164,7 +164,7 @@ func TestCommandLogsStderrOnly(t *testing.T) {
 			}
 			return a
 		}}))
-	c := newCommand(t, program(t, `echo '{"token":"`+masontest.Secret+`"}'; echo "building" >&2`), mason.Options{Logger: log})
+	c := newCommand(t, program(t, `echo '{"token":"`+masontest.Secret+`"}'; echo "building" >&2`), mason.ConverterOptions{Logger: log})
 	got, err := construct(t, c)
 	require.NoError(t, err)
 	assert.Equal(t, boskos.UserData{"token": masontest.Secret}, got)
@@ -219,7 +219,7 @@ func TestExampleScript(t *testing.T) {
 		for _, tc := range tests {
 			t.Run(strings.TrimPrefix(sh+"/", "/")+tc.name, func(t *testing.T) {
 				t.Setenv("MASON_EXAMPLE_FAIL", tc.fail)
-				c := newCommand(t, line, mason.Options{})
+				c := newCommand(t, line, mason.ConverterOptions{})
 				got, err := c.Construct(context.Background(), virtual, tc.leased)
 				if tc.wantErr != "" {
 					prog := strings.Fields(line)[0]
@@ -232,7 +232,7 @@ func TestExampleScript(t *testing.T) {
 		}
 	}
 	t.Run("through the registry, as the example config names it", func(t *testing.T) {
-		m, err := mason.NewDefaultRegistry(mason.Options{}).Converter(boskos.ConfigType{Type: "Command", Content: exampleScript(t)})
+		m, err := mason.NewDefaultRegistry(mason.ConverterOptions{}).Converter(boskos.ConfigType{Type: "Command", Content: exampleScript(t)})
 		require.NoError(t, err)
 		require.NoError(t, m.(interface{ Check() error }).Check())
 		got, err := construct(t, m)

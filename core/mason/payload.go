@@ -160,9 +160,9 @@ func jsonKind(v any) string {
 	return fmt.Sprintf("a %T", v)
 }
 
-// Options tune the built-in converters Register and NewDefaultRegistry
+// ConverterOptions tune the built-in converters Register and NewDefaultRegistry
 // make.
-type Options struct {
+type ConverterOptions struct {
 	// Logger, if set, receives at debug level each line a Command
 	// converter writes to stderr, with the virtual resource's type and
 	// name. Its stdout (the userdata) is never logged.
@@ -182,7 +182,7 @@ type builtin struct {
 }
 
 // builtins are the SDK-free built-in converters over o.
-func builtins(o Options) []builtin {
+func builtins(o ConverterOptions) []builtin {
 	return []builtin{
 		{ConverterCommand, func(content string) (Masonable, error) { return NewCommand(content, o) }},
 		{ConverterWebhook, func(content string) (Masonable, error) { return NewWebhook(content, o) }},
@@ -194,7 +194,7 @@ func builtins(o Options) []builtin {
 // an error (both are tried; the errors are joined). The "Lambda" converter
 // is package lambdaconv's Register, so that only programs that invoke
 // Lambda functions link the AWS SDK.
-func Register(r *Registry, o Options) error {
+func Register(r *Registry, o ConverterOptions) error {
 	var errs []error
 	for _, b := range builtins(o) {
 		if err := r.Register(b.name, b.fn); err != nil {
@@ -209,7 +209,7 @@ func Register(r *Registry, o Options) error {
 // registry, which cannot fail). There is no package-level default
 // registry: each server builds its own, so tests and servers in one
 // process do not share state.
-func NewDefaultRegistry(o Options) *Registry {
+func NewDefaultRegistry(o ConverterOptions) *Registry {
 	r := NewRegistry()
 	for _, b := range builtins(o) {
 		r.m[b.name] = b.fn

@@ -104,13 +104,13 @@ func TestDecodeAnswer(t *testing.T) {
 }
 
 func TestRegister(t *testing.T) {
-	r := mason.NewDefaultRegistry(mason.Options{})
+	r := mason.NewDefaultRegistry(mason.ConverterOptions{})
 	assert.Equal(t, []string{"Command", "Webhook"}, r.Names())
 
 	r = mason.NewRegistry()
-	require.NoError(t, mason.Register(r, mason.Options{}))
+	require.NoError(t, mason.Register(r, mason.ConverterOptions{}))
 	assert.Equal(t, []string{mason.ConverterCommand, mason.ConverterWebhook}, r.Names())
-	require.EqualError(t, mason.Register(r, mason.Options{}),
+	require.EqualError(t, mason.Register(r, mason.ConverterOptions{}),
 		"mason: register Command: already registered\nmason: register Webhook: already registered")
 
 	for _, tc := range []struct {
@@ -128,7 +128,7 @@ func TestRegister(t *testing.T) {
 		{name: "unknown", cfg: boskos.ConfigType{Type: "GKE"}, wantErr: `converter "GKE": no converter of that name (registered: [Command Webhook])`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			m, err := mason.NewDefaultRegistry(mason.Options{}).Converter(tc.cfg)
+			m, err := mason.NewDefaultRegistry(mason.ConverterOptions{}).Converter(tc.cfg)
 			if tc.wantErr != "" {
 				require.EqualError(t, err, tc.wantErr)
 				return

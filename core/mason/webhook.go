@@ -10,7 +10,7 @@ import (
 
 // Webhook is the built-in converter "Webhook": its config.content is an
 // absolute http or https URL. Construct POSTs the JSON of a Request to it
-// (Content-Type application/json, Options.Header added; no redirect is
+// (Content-Type application/json, ConverterOptions.Header added; no redirect is
 // followed) and decodes a 2xx response body with DecodeAnswer (at most
 // MaxAnswerBytes). Its errors start with "webhook SCHEME://HOST" (the
 // URL's path and query may carry secrets and are never shown) and say: no
@@ -25,7 +25,7 @@ var _ Masonable = (*Webhook)(nil)
 
 // NewWebhook returns the Webhook converter of content, an absolute http(s)
 // URL with a host; anything else is an error.
-func NewWebhook(content string, o Options) (*Webhook, error) {
+func NewWebhook(content string, o ConverterOptions) (*Webhook, error) {
 	h, err := callout.NewWebhook(content, callout.WebhookOptions{Client: o.Client, Header: o.Header})
 	if err != nil {
 		return nil, err

@@ -40,7 +40,7 @@ func converterServer(t *testing.T, status int, body string) (srv *httptest.Serve
 
 func newWebhook(t *testing.T, url string) *mason.Webhook {
 	t.Helper()
-	w, err := mason.NewWebhook(url, mason.Options{Header: http.Header{"Authorization": {"Bearer t"}}})
+	w, err := mason.NewWebhook(url, mason.ConverterOptions{Header: http.Header{"Authorization": {"Bearer t"}}})
 	require.NoError(t, err)
 	return w
 }
@@ -102,7 +102,7 @@ func TestWebhookFailures(t *testing.T) {
 		require.ErrorContains(t, err, "context canceled")
 	})
 	for _, bad := range []string{"", "ftp://h/x", "h/convert", "http:///convert"} {
-		_, err := mason.NewWebhook(bad, mason.Options{})
+		_, err := mason.NewWebhook(bad, mason.ConverterOptions{})
 		assert.ErrorContains(t, err, "invalid URL", "%q", bad)
 	}
 }

@@ -85,7 +85,7 @@ func TestNewAndRegister(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "lambda build-cluster", c.String())
 
-	r := mason.NewDefaultRegistry(mason.Options{})
+	r := mason.NewDefaultRegistry(mason.ConverterOptions{})
 	require.NoError(t, lambdaconv.Register(r, &lambdacalltest.API{}))
 	assert.Equal(t, []string{"Command", "Lambda", "Webhook"}, r.Names())
 	require.EqualError(t, lambdaconv.Register(r, &lambdacalltest.API{}), "mason: register Lambda: already registered")
