@@ -340,9 +340,9 @@ func (r *Ranch) take(ctx context.Context, c store.Item, ahead []store.Item, own 
 	if own == nil && len(ahead) == 0 && len(qs) == 0 {
 		return r.store.Update(ctx, u)
 	}
-	if own != nil || len(ahead) > 0 {
-		u.Cond = append(u.Cond, store.VersionIs(c.Version))
-	}
+	// The transaction returns no item: the lease is computed from c, so it
+	// must be the version c shows.
+	u.Cond = append(u.Cond, store.VersionIs(c.Version))
 	for {
 		ops := []store.Op{{Update: &u}}
 		if own != nil {
