@@ -160,15 +160,20 @@ func (r *Ranch) scan(ctx context.Context, rtype, state, requestID string, now ti
 		Limit:     firstPageLimit,
 	}
 	queueDone := false
+	// A resource (or entry) that moved in the index between two pages is
+	// seen twice: the first sight counts (a lease of it is conditioned on
+	// the version seen, so a stale one only fails).
+	seen := map[string]bool{}
 	for {
 		page, err := r.store.Query(ctx, q)
 		if err != nil {
 			return v, err
 		}
 		for _, it := range page.Items {
-			if it.S(attrState) != state {
+			if it.S(attrState) != state || seen[it.Key] {
 				continue
 			}
+			seen[it.Key] = true
 			switch kindOf(it.S(store.IndexSort)) {
 			case kindQueue:
 				if !strings.HasPrefix(it.Key, queuePrefix) {
