@@ -90,7 +90,11 @@ func StaleEpoch(name string, requested, current int64) *Error {
 // owner itself when pattern is its exact name) is used up. The lease can
 // be asked for again after a release.
 func OverQuota(owner, rtype, pattern string, max int64) *Error {
-	msg := fmt.Sprintf("quota exceeded: owner %q may hold at most %d resources of type %q at once", owner, max, rtype)
+	noun := "resources"
+	if max == 1 {
+		noun = "resource"
+	}
+	msg := fmt.Sprintf("quota exceeded: owner %q may hold at most %d %s of type %q at once", owner, max, noun, rtype)
 	if pattern != owner {
 		msg += fmt.Sprintf(", together with every owner matching %q", pattern)
 	}

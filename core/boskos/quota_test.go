@@ -119,14 +119,18 @@ func TestQuotaMatches(t *testing.T) {
 
 func TestOverQuota(t *testing.T) {
 	tests := []struct {
-		name, owner, pattern, want string
+		name, owner, pattern string
+		max                  int64
+		want                 string
 	}{
-		{"exact owner", "ci-a", "ci-a", `quota exceeded: owner "ci-a" may hold at most 3 resources of type "t" at once; try again after a release.`},
-		{"pattern", "ci-a", "ci-*", `quota exceeded: owner "ci-a" may hold at most 3 resources of type "t" at once, together with every owner matching "ci-*"; try again after a release.`},
+		{"exact owner", "ci-a", "ci-a", 3, `quota exceeded: owner "ci-a" may hold at most 3 resources of type "t" at once; try again after a release.`},
+		{"pattern", "ci-a", "ci-*", 3, `quota exceeded: owner "ci-a" may hold at most 3 resources of type "t" at once, together with every owner matching "ci-*"; try again after a release.`},
+		{"one", "ci-a", "ci-a", 1, `quota exceeded: owner "ci-a" may hold at most 1 resource of type "t" at once; try again after a release.`},
+		{"none", "ci-a", "*", 0, `quota exceeded: owner "ci-a" may hold at most 0 resources of type "t" at once, together with every owner matching "*"; try again after a release.`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			err := boskos.OverQuota(tc.owner, "t", tc.pattern, 3)
+			err := boskos.OverQuota(tc.owner, "t", tc.pattern, tc.max)
 			assert.Equal(t, tc.want, err.Error())
 			assert.Equal(t, boskos.EOverQuota, boskos.ErrorCode(err))
 		})
