@@ -379,7 +379,7 @@ func (r *Ranch) take(ctx context.Context, c store.Item, ahead []store.Item, own 
 		case txe.Index >= checksFrom:
 			return store.Item{}, fmt.Errorf("%w: %w", errReservedTaken, err)
 		case txe.Index >= countersFrom:
-			return store.Item{}, r.quotaFailure(ctx, qs[txe.Index-countersFrom], 1, owner, c.S(attrType), err)
+			return store.Item{}, quotaFailure(qs[txe.Index-countersFrom], 1, owner, c.S(attrType), err)
 		case own != nil && txe.Index == 1 && errors.Is(err, store.ErrNotFound):
 			// The entry is gone (collected): lease without it.
 			own = nil
@@ -653,7 +653,7 @@ func (r *Ranch) AcquireByState(ctx context.Context, state, dest, owner string, n
 		var txe *store.TxError
 		if errors.As(err, &txe) && txe.Index >= len(items) {
 			t := tallies[txe.Index-len(items)]
-			err = r.quotaFailure(ctx, t.q, t.n, owner, t.q.Type, err)
+			err = quotaFailure(t.q, t.n, owner, t.q.Type, err)
 			if errors.Is(err, errQuotaStale) {
 				forceQuotas = true
 				return false, nil

@@ -151,16 +151,21 @@ next:
 var errQuotaStale = errors.New("the quotas changed")
 
 // quotaFailure explains the failed increment by n of q's counter (werr,
-// from a transaction): boskos.OverQuota when the counter has no room,
-// errQuotaStale when the quota changed, else werr (a conflict with a
-// concurrent change, worth retrying). Reading the counter here only
-// explains the refusal; the conditional write enforced it.
-func (r *Ranch) quotaFailure(ctx context.Context, q quotaRule, n int64, owner, rtype string, werr error) error {
-	cur, found, err := r.current(ctx, q.key, werr)
-	switch {
-	case err != nil:
-		return err
-	case !found, cur.S(attrRetired) != "", cur.N(attrMax) != q.Max:
+// from a transaction) from the counter the failed condition came with:
+// boskos.OverQuota when it has no room, errQuotaStale when the quota
+// changed (or the counter is gone), else werr (a concurrent transaction got
+// in the way: worth retrying). It reads nothing: the conditional write
+// enforced the quota, the stored item only explains the refusal.
+func quotaFailure(q quotaRule, n int64, owner, rtype string, werr error) error {
+	if errors.Is(werr, store.ErrNotFound) {
+		return errQuotaStale
+	}
+	var ce *store.ConditionError
+	if !errors.As(werr, &ce) || !ce.HasCurrent {
+		return werr
+	}
+	switch cur := ce.Current; {
+	case cur.S(attrRetired) != "", cur.N(attrMax) != q.Max:
 		return errQuotaStale
 	case cur.N(attrCount)+n > q.Max:
 		return boskos.OverQuota(owner, rtype, q.Owner, q.Max)
