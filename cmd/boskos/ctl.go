@@ -133,9 +133,10 @@ func cmdAcquire(ctx context.Context, args []string, stdout, stderr io.Writer) in
 }
 
 // acquireWait polls /acquire with requestID until it succeeds, fails with
-// something other than 404/401, or ctx ends (then the last error).
+// something other than 404, 401 or 429 (over quota: the request_id keeps
+// its place while it waits), or ctx ends (then the last error).
 func acquireWait(ctx context.Context, c *apiClient, rtype, state, dest, requestID string, every time.Duration) (boskos.Resource, error) {
-	var refused error // the last 404 or 401
+	var refused error // the last 404, 401 or 429
 	for {
 		res, err := c.acquire(ctx, rtype, state, dest, requestID)
 		if err == nil {
@@ -146,7 +147,7 @@ func acquireWait(ctx context.Context, c *apiClient, rtype, state, dest, requestI
 			// server last said, not the interrupted request.
 			return boskos.Resource{}, refused
 		}
-		if !isStatus(err, 404) && !isStatus(err, 401) {
+		if !isStatus(err, http.StatusNotFound) && !isStatus(err, http.StatusUnauthorized) && !isStatus(err, http.StatusTooManyRequests) {
 			return boskos.Resource{}, err
 		}
 		refused = err
