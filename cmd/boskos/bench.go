@@ -16,12 +16,13 @@ import (
 
 // benchResult is what one bench run measured.
 type benchResult struct {
-	Cycles   int
-	Elapsed  time.Duration
-	P50, P99 time.Duration
-	NotFound int // acquires answered 404 (nothing free)
-	Errors   int // any other failure
-	FirstErr error
+	Cycles    int
+	Elapsed   time.Duration
+	P50, P99  time.Duration
+	NotFound  int // acquires answered 404 (nothing free)
+	OverQuota int // acquires answered 429 (the owner's quota is used up)
+	Errors    int // any other failure
+	FirstErr  error
 }
 
 // CyclesPerSec is the throughput of complete acquire→release cycles.
@@ -53,9 +54,9 @@ func runBench(ctx context.Context, serverURL, username, password, rtype, state, 
 	defer cancel()
 
 	type workerResult struct {
-		lat              []time.Duration
-		notFound, errors int
-		firstErr         error
+		lat                         []time.Duration
+		notFound, overQuota, errors int
+		firstErr                    error
 	}
 	results := make([]workerResult, concurrency)
 	var wg sync.WaitGroup
@@ -81,6 +82,10 @@ func runBench(ctx context.Context, serverURL, username, password, rtype, state, 
 						wr.notFound++
 						continue
 					}
+					if client.IsStatus(err, http.StatusTooManyRequests) {
+						wr.overQuota++
+						continue
+					}
 					fail(fmt.Errorf("acquire: %w", err))
 					continue
 				}
@@ -104,6 +109,7 @@ func runBench(ctx context.Context, serverURL, username, password, rtype, state, 
 	for _, wr := range results {
 		all = append(all, wr.lat...)
 		out.NotFound += wr.notFound
+		out.OverQuota += wr.overQuota
 		out.Errors += wr.errors
 		if out.FirstErr == nil {
 			out.FirstErr = wr.firstErr
@@ -167,8 +173,8 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 2
 	}
 	fmt.Fprintf(stdout, "url: %s\ntype: %s\nconcurrency: %d\nduration: %s\n", *serverURL, *rtype, *conc, res.Elapsed.Round(time.Millisecond))
-	fmt.Fprintf(stdout, "cycles: %d\ncycles/s: %.1f\np50: %s\np99: %s\nnot-found: %d\nerrors: %d\n",
-		res.Cycles, res.CyclesPerSec(), res.P50.Round(time.Microsecond), res.P99.Round(time.Microsecond), res.NotFound, res.Errors)
+	fmt.Fprintf(stdout, "cycles: %d\ncycles/s: %.1f\np50: %s\np99: %s\nnot-found: %d\nover-quota: %d\nerrors: %d\n",
+		res.Cycles, res.CyclesPerSec(), res.P50.Round(time.Microsecond), res.P99.Round(time.Microsecond), res.NotFound, res.OverQuota, res.Errors)
 	if res.FirstErr != nil {
 		fmt.Fprintf(stdout, "first-error: %v\n", res.FirstErr)
 	}

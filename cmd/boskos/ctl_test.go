@@ -343,3 +343,39 @@ func TestClientCommandsMason(t *testing.T) {
 	assert.Equal(t, 1, code)
 	assert.Equal(t, "failed to acquire a resource: resources not found\n", stderr)
 }
+
+// TestAcquireOverQuota: over its quota, one acquire fails naming the
+// quota; with --timeout it waits (its request_id keeping its place) and is
+// served once the owner released one.
+func TestAcquireOverQuota(t *testing.T) {
+	cfg := writeFile(t, t.TempDir(), "config.yaml", "resources:\n- type: thing\n  state: new\n  names: [thing-1, thing-2]\n"+
+		"quotas:\n- {owner: alice, type: thing, max: 1}\n")
+	srv := startServe(t, "--config", cfg, "--in_memory")
+	ctx := context.Background()
+	alice := []string{"--server-url", srv.URL, "--owner-name", "alice"}
+	acquire := append([]string{"acquire", "--type", "thing", "--state", "new", "--target-state", "old"}, alice...)
+
+	code, stdout, stderr := runCmd(ctx, acquire...)
+	require.Equal(t, 0, code, stderr)
+	var held boskos.Resource
+	require.NoError(t, json.Unmarshal([]byte(stdout), &held))
+	code, _, stderr = runCmd(ctx, acquire...)
+	assert.Equal(t, 1, code)
+	assert.Equal(t, "failed to acquire a resource: status 429 Too Many Requests: Acquire failed: quota exceeded: "+
+		`owner "alice" may hold at most 1 resource of type "thing" at once; try again after a release.`+"\n", stderr)
+
+	refusals := func() int { return strings.Count(srv.Stderr.String(), "path=/acquire status=429") }
+	before := refusals()
+	var wg sync.WaitGroup
+	var waitCode int
+	var waitOut, waitErr string
+	wg.Go(func() {
+		waitCode, waitOut, waitErr = runCmd(ctx, append(acquire, "--timeout", "30s", "--poll-interval", "10ms")...)
+	})
+	require.Eventually(t, func() bool { return refusals() > before+1 }, 10*time.Second, 5*time.Millisecond, "the waiting acquire polls on")
+	code, _, stderr = runCmd(ctx, append([]string{"release", "--name", held.Name, "--target-state", "new"}, alice...)...)
+	require.Equal(t, 0, code, stderr)
+	wg.Wait()
+	require.Equal(t, 0, waitCode, waitErr)
+	assert.Contains(t, waitOut, `"owner":"alice"`)
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"net/http"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -63,4 +64,33 @@ func TestTableUsage(t *testing.T) {
 	code, _, stderr = runCmd(context.Background(), "table", "drop")
 	assert.Equal(t, 2, code)
 	assert.Contains(t, stderr, "Usage: boskos table create|delete")
+}
+
+// TestQuotaTwoServers: two servers on one table enforce the quotas of the
+// config in force in the store, not of their own files: server A applies a
+// lower max from its file, and server B, whose file (and quota cache)
+// still says 2, refuses at once.
+func TestQuotaTwoServers(t *testing.T) {
+	ctx := context.Background()
+	endpoint := dynamotest.Endpoint(t)
+	table := dynamotest.TableName(t)
+	code, _, stderr := runCmd(ctx, "table", "create", "--table", table, "--endpoint", endpoint)
+	require.Equal(t, 0, code, stderr)
+	defer runCmd(ctx, "table", "delete", "--table", table, "--endpoint", endpoint)
+
+	two := twoResources + "quotas:\n- {owner: alice, type: t, max: 2}\n"
+	fileA := writeFile(t, t.TempDir(), "config.yaml", two)
+	fileB := writeFile(t, t.TempDir(), "config.yaml", two)
+	store := []string{"--store", "dynamodb:" + table, "--dynamodb-endpoint", endpoint, "--reload-delay", "20ms"}
+	a := startServe(t, append([]string{"--config", fileA}, store...)...)
+	b := startServe(t, append([]string{"--config", fileB}, store...)...)
+	viaB := mustClient(t, b.URL, "alice")
+	_, err := viaB.Acquire(ctx, "t", "free", "busy", "")
+	require.NoError(t, err, "B caches the quota of 2")
+
+	replaceFile(t, fileA, twoResources+"quotas:\n- {owner: alice, type: t, max: 1}\n")
+	requireReload(t, a, "")
+	_, err = viaB.Acquire(ctx, "t", "free", "busy", "")
+	require.True(t, isStatus(err, http.StatusTooManyRequests), "got %v, want 429 from B", err)
+	assert.Contains(t, err.Error(), `at most 1 resource of type "t"`)
 }

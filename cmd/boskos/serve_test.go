@@ -411,3 +411,38 @@ func TestConfigReloadRetriesStoreFailure(t *testing.T) {
 	_, err = c.Metric(ctx, "u")
 	require.True(t, isStatus(err, 404), "got %v, want type u gone (404)", err)
 }
+
+// TestQuotaReload: quotas follow the config file: a quota added by a
+// reload counts the lease already held, a raised max lets the owner take
+// more, a removed quota stops refusing.
+func TestQuotaReload(t *testing.T) {
+	for _, st := range storeSpecs(t) {
+		t.Run(st.name, func(t *testing.T) {
+			dir := t.TempDir()
+			cfg := writeFile(t, dir, "config.yaml", twoResources)
+			srv := startServe(t, "--config", cfg, "--store", st.spec, "--reload-delay", "20ms")
+			c := mustClient(t, srv.URL, "alice")
+			ctx := context.Background()
+			_, err := c.Acquire(ctx, "t", "free", "busy", "")
+			require.NoError(t, err)
+
+			replaceFile(t, cfg, twoResources+"quotas:\n- {owner: alice, type: t, max: 1}\n")
+			requireReload(t, srv, "")
+			_, err = c.Acquire(ctx, "t", "free", "busy", "")
+			require.True(t, isStatus(err, http.StatusTooManyRequests), "got %v, want 429", err)
+			assert.Contains(t, err.Error(), `owner "alice" may hold at most 1 resource of type "t" at once`)
+
+			replaceFile(t, cfg, twoResources+"quotas:\n- {owner: alice, type: t, max: 2}\n")
+			requireReload(t, srv, "")
+			_, err = c.Acquire(ctx, "t", "free", "busy", "")
+			require.NoError(t, err, "the raised max")
+
+			// Invalid quotas are refused with every problem; the old ones stay.
+			replaceFile(t, cfg, twoResources+"quotas:\n- {owner: alice, type: nope}\n")
+			requireReload(t, srv, "invalid config")
+			logs := srv.Stderr.String()
+			assert.Contains(t, logs, `quotas.0.type: \"nope\" is not a type of the resources section`)
+			assert.Contains(t, logs, "quotas.0.max: must be set")
+		})
+	}
+}

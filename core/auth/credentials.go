@@ -13,6 +13,8 @@ import (
 	"unicode"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/boskos-serverless/boskos/core/boskos"
 	"sigs.k8s.io/yaml"
 )
 
@@ -70,7 +72,7 @@ func (p *Principal) MayActAs(owner string) bool {
 		return true
 	}
 	for _, pat := range p.Owners {
-		if MatchGlob(pat, owner) {
+		if boskos.MatchGlob(pat, owner) {
 			return true
 		}
 	}
@@ -188,35 +190,6 @@ func checkHash(h string) string {
 		return "is not a bcrypt hash ($2a$/$2b$/$2y$...; never a plain password)"
 	}
 	return ""
-}
-
-// MatchGlob reports whether s matches pattern, in which '*' matches any
-// run of characters (also none) and every other character itself.
-func MatchGlob(pattern, s string) bool {
-	// Greedy match with backtracking to the last star: linear in
-	// practice, no recursion.
-	p, i := 0, 0
-	star, mark := -1, 0
-	for i < len(s) {
-		switch {
-		case p < len(pattern) && pattern[p] == '*':
-			star, mark = p, i
-			p++
-		case p < len(pattern) && pattern[p] == s[i]:
-			p++
-			i++
-		case star >= 0:
-			p = star + 1
-			mark++
-			i = mark
-		default:
-			return false
-		}
-	}
-	for p < len(pattern) && pattern[p] == '*' {
-		p++
-	}
-	return p == len(pattern)
 }
 
 // HashPassword returns the bcrypt hash of password at bcrypt's default

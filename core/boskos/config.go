@@ -14,10 +14,45 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// Config is the resources file (upstream BoskosConfig).
+// Config is the resources file (upstream BoskosConfig), with an optional
+// quotas section of its own (upstream has no quotas).
 type Config struct {
 	Resources []ResourceEntry `json:"resources"`
+	// Quotas cap how many resources of a type the owners matching a
+	// pattern hold together at once.
+	Quotas []QuotaEntry `json:"quotas,omitempty"`
 }
+
+// QuotaEntry is one entry of the quotas section: every owner matching
+// Owner (an exact name, or a pattern in which '*' matches any run of
+// characters, see MatchGlob) together holds at most Max resources of Type
+// at once. An owner that matches several entries of a type is held to
+// each of them.
+type QuotaEntry struct {
+	Owner string `json:"owner"`
+	Type  string `json:"type"`
+	// Max is required (a pointer, so that a missing max is an error and
+	// not a quota of 0); 0 lets the owners hold none.
+	Max *int `json:"max"`
+}
+
+// Quota is a validated quota entry.
+type Quota struct {
+	Owner string // exact name or pattern
+	Type  string
+	Max   int64
+}
+
+// Matches reports whether the quota counts a resource of rtype held by
+// owner.
+func (q Quota) Matches(rtype, owner string) bool {
+	return q.Type == rtype && MatchGlob(q.Owner, owner)
+}
+
+// MaxQuotasPerType bounds the quota entries of one type, so that the
+// counters an acquire updates fit in one store transaction beside the
+// lease (a transaction holds at most 100 operations).
+const MaxQuotasPerType = 16
 
 // ResourceEntry is one entry of the config. With names it is static; without
 // names it describes a dynamic resource life cycle (DRLC).
@@ -109,8 +144,11 @@ func LoadConfig(path string) (*Config, error) {
 }
 
 // Validate checks c like upstream's ValidateConfig, with upstream's messages,
-// and also rejects duplicate types, negative counts and types or states that
-// are too long or hold control characters. All problems are reported in one
+// and also rejects duplicate types, negative counts, types or states that
+// are too long or hold control characters, and bad quotas (an owner or type
+// missing or invalid, a type the resources section does not have, a
+// missing or negative max, a duplicate owner and type, more than
+// MaxQuotasPerType quotas of one type). All problems are reported in one
 // *Error with code EInvalid, aggregated as "[e1, e2]" (a single problem is
 // printed bare).
 func (c *Config) Validate() error {
@@ -189,6 +227,7 @@ func (c *Config) Validate() error {
 		}
 		actual[e.Type] += len(entryNames)
 	}
+	errs = append(errs, c.validateQuotas(types)...)
 	needTypes := make([]string, 0, len(needs))
 	for t := range needs {
 		needTypes = append(needTypes, t)
@@ -204,6 +243,64 @@ func (c *Config) Validate() error {
 		}
 	}
 	return aggregate(errs)
+}
+
+// validateQuotas checks the quotas section against the types of the
+// resources section; it returns one message per problem.
+func (c *Config) validateQuotas(types map[string]int) []string {
+	var errs []string
+	add := func(format string, args ...any) { errs = append(errs, fmt.Sprintf(format, args...)) }
+	seen := map[[2]string]int{}
+	perType := map[string]int{}
+	for i, q := range c.Quotas {
+		if q.Owner == "" {
+			add("quotas.%d.owner: must be set (an owner name, or a pattern such as \"ci-*\")", i)
+		} else if msg := checkText(q.Owner); msg != "" {
+			add("quotas.%d.owner: %s", i, msg)
+		}
+		switch {
+		case q.Type == "":
+			add("quotas.%d.type: must be set", i)
+		case checkText(q.Type) != "":
+			add("quotas.%d.type: %s", i, checkText(q.Type))
+		default:
+			if _, ok := types[q.Type]; !ok {
+				add("quotas.%d.type: %q is not a type of the resources section", i, q.Type)
+			}
+			perType[q.Type]++
+			if perType[q.Type] == MaxQuotasPerType+1 {
+				add("quotas: type %q has more than %d quotas", q.Type, MaxQuotasPerType)
+			}
+		}
+		switch {
+		case q.Max == nil:
+			add("quotas.%d.max: must be set (0 lets the owners hold none)", i)
+		case *q.Max < 0:
+			add("quotas.%d.max: must be >=0", i)
+		}
+		if q.Owner != "" && q.Type != "" {
+			k := [2]string{q.Owner, q.Type}
+			if j, dup := seen[k]; dup {
+				add("quotas.%d: owner %q and type %q are a duplicate of quotas.%d", i, q.Owner, q.Type, j)
+			} else {
+				seen[k] = i
+			}
+		}
+	}
+	return errs
+}
+
+// QuotaList returns the quotas of c in config order. Entries without a max
+// (Validate rejects them) are left out.
+func (c *Config) QuotaList() []Quota {
+	out := make([]Quota, 0, len(c.Quotas))
+	for _, q := range c.Quotas {
+		if q.Max == nil {
+			continue
+		}
+		out = append(out, Quota{Owner: q.Owner, Type: q.Type, Max: int64(*q.Max)})
+	}
+	return out
 }
 
 // aggregate prints errors like Kubernetes' utilerrors.Aggregate: nil for

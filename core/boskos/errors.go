@@ -16,6 +16,7 @@ const (
 	ETypeNotFound  Code = "type_not_found" // 404
 	EStateMismatch Code = "state_mismatch" // 409
 	EStaleEpoch    Code = "stale_epoch"    // 409
+	EOverQuota     Code = "over_quota"     // 429
 	EInvalid       Code = "invalid"        // 400
 	ETooLarge      Code = "too_large"      // 413
 	EMethod        Code = "method"         // 405
@@ -25,7 +26,7 @@ const (
 
 // Codes returns every Code, in the order declared above.
 func Codes() []Code {
-	return []Code{EOwnerMismatch, ENotFound, ETypeNotFound, EStateMismatch, EStaleEpoch, EInvalid, ETooLarge, EMethod, EInternal, EUnavailable}
+	return []Code{EOwnerMismatch, ENotFound, ETypeNotFound, EStateMismatch, EStaleEpoch, EOverQuota, EInvalid, ETooLarge, EMethod, EInternal, EUnavailable}
 }
 
 // Error is the one error type of the domain. Its message is API: clients
@@ -82,6 +83,22 @@ func StateMismatch(actual, requested string) *Error {
 // resource's (409).
 func StaleEpoch(name string, requested, current int64) *Error {
 	return &Error{Code: EStaleEpoch, Message: fmt.Sprintf("stale epoch for %s: request has %d, resource is at %d", name, requested, current)}
+}
+
+// OverQuota says an acquire would make owner hold more than max resources
+// of rtype at once (429): the quota of the owners matching pattern (the
+// owner itself when pattern is its exact name) is used up. The lease can
+// be asked for again after a release.
+func OverQuota(owner, rtype, pattern string, max int64) *Error {
+	noun := "resources"
+	if max == 1 {
+		noun = "resource"
+	}
+	msg := fmt.Sprintf("quota exceeded: owner %q may hold at most %d %s of type %q at once", owner, max, noun, rtype)
+	if pattern != owner {
+		msg += fmt.Sprintf(", together with every owner matching %q", pattern)
+	}
+	return &Error{Code: EOverQuota, Message: msg + "; try again after a release."}
 }
 
 // Invalid is a bad-request error (400).

@@ -129,3 +129,10 @@ type Metric struct {
 	Current map[string]int `json:"current"`
 	Owners  map[string]int `json:"owner"`
 }
+
+// QuotaUsage is a quota of the config in force and how many resources it
+// counts now (the holdings of its owners granted while it was in force).
+type QuotaUsage struct {
+	Quota
+	Used int64
+}

@@ -96,16 +96,17 @@ func (c *Client) Acquire(ctx context.Context, rtype, state, dest, requestID stri
 }
 
 // AcquireWait polls Acquire with requestID every interval until it
-// succeeds, fails with an answer other than 404 or 401, or ctx ends; it
-// then returns the last refusal (a 404 matching ErrNotFound, or the 401
-// that upstream's client calls ErrAlreadyInUse) rather than the
+// succeeds, fails with an answer other than 404, 401 or 429, or ctx ends; it
+// then returns the last refusal (a 404 matching ErrNotFound, the 401
+// that upstream's client calls ErrAlreadyInUse, or a 429 over a quota,
+// whose request_id keeps its place) rather than the
 // interrupted request. An empty requestID polls without a place in the
 // queue; interval must be positive.
 func (c *Client) AcquireWait(ctx context.Context, rtype, state, dest, requestID string, interval time.Duration) (boskos.Resource, error) {
 	if interval <= 0 {
 		return boskos.Resource{}, fmt.Errorf("client: AcquireWait: the interval must be positive, got %v", interval)
 	}
-	var refused error // the last 404 or 401
+	var refused error // the last 404, 401 or 429
 	for {
 		res, err := c.Acquire(ctx, rtype, state, dest, requestID)
 		if err == nil {
@@ -114,7 +115,7 @@ func (c *Client) AcquireWait(ctx context.Context, rtype, state, dest, requestID 
 		if ctx.Err() != nil && refused != nil {
 			return boskos.Resource{}, refused
 		}
-		if !IsStatus(err, http.StatusNotFound) && !IsStatus(err, http.StatusUnauthorized) {
+		if !IsStatus(err, http.StatusNotFound) && !IsStatus(err, http.StatusUnauthorized) && !IsStatus(err, http.StatusTooManyRequests) {
 			return boskos.Resource{}, err
 		}
 		refused = err

@@ -33,11 +33,21 @@ const testConfig = `resources:
 // server is the real API (core/httpapi over core/ranch over memstore)
 // behind an httptest server. acquires counts the /acquire requests it
 // received and refusals its 404 answers to them, each before the client can
-// see the answer.
+// see the answer; byOwner counts the /acquire requests of each owner (a
+// request a test gave up on may still arrive after it ended: a test that
+// counts uses an owner of its own).
 type server struct {
 	*httptest.Server
 	acquires atomic.Int64
 	refusals atomic.Int64
+	mu       sync.Mutex
+	byOwner  map[string]int
+}
+
+func (s *server) acquiresOf(owner string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.byOwner[owner]
 }
 
 func newServer(t *testing.T, cfg string) *server {
@@ -46,11 +56,14 @@ func newServer(t *testing.T, cfg string) *server {
 	require.NoError(t, err)
 	r := ranch.New(memstore.New(), ranch.Options{Logger: testkit.Quiet()})
 	require.NoError(t, r.SyncConfig(context.Background(), c))
-	s := &server{}
+	s := &server{byOwner: map[string]int{}}
 	h := httpapi.New(r, httpapi.Options{Logger: testkit.Quiet()})
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if req.URL.Path == "/acquire" {
 			s.acquires.Add(1)
+			s.mu.Lock()
+			s.byOwner[req.URL.Query().Get("owner")]++
+			s.mu.Unlock()
 			w = &refusalCounter{ResponseWriter: w, n: &s.refusals}
 		}
 		h.ServeHTTP(w, req)
@@ -246,10 +259,10 @@ func TestAcquireWait(t *testing.T) {
 		assert.True(t, client.IsStatus(err, 404))
 	})
 	t.Run("other failures end the wait at once", func(t *testing.T) {
-		before := srv.acquires.Load()
-		_, err := holder.AcquireWait(ctx, "", "dirty", "busy", "", time.Hour)
+		lonely := newClient(t, srv.URL, "lonely")
+		_, err := lonely.AcquireWait(ctx, "", "dirty", "busy", "", time.Hour)
 		assert.True(t, client.IsStatus(err, 400), "got %v, want 400", err)
-		assert.Equal(t, before+1, srv.acquires.Load(), "one request")
+		assert.Equal(t, 1, srv.acquiresOf("lonely"), "one request")
 	})
 	t.Run("non-positive interval", func(t *testing.T) {
 		_, err := holder.AcquireWait(ctx, "d", "dirty", "busy", "", 0)

@@ -107,15 +107,18 @@ var apiEnv = []string{EnvRequestTTL, EnvSpreadWindow}
 // Create -> PutItem, Update -> UpdateItem, Delete -> DeleteItem, List and
 // Query -> Query, Transact -> the actions of its operations.
 //
-//   - acquire: the index query (Query), the lease (UpdateItem), the type's
-//     counter when nothing is free (GetItem); with a request_id the queue
-//     entry (UpdateItem), its deletion with the lease (DeleteItem), the
-//     life cycles (Query) and an on-demand dynamic creation (PutItem +
-//     counter UpdateItem).
-//   - acquirebystate: BatchGet (BatchGetItem) and one transaction of
-//     updates (UpdateItem).
-//   - release: the life cycles (Query), the release (UpdateItem), and a
-//     re-read of a resource that is gone (GetItem).
+//   - acquire: the quotas (Query), the index query (Query), the lease
+//     (UpdateItem, in a transaction with the quota counters' UpdateItem),
+//     the type's counter when nothing is free (GetItem); with a request_id
+//     the queue entry (UpdateItem), its deletion with the lease
+//     (DeleteItem), the life cycles (Query) and an on-demand dynamic
+//     creation (PutItem + counter UpdateItem).
+//   - acquirebystate: the quotas (Query), BatchGet (BatchGetItem) and one
+//     transaction of updates (UpdateItem, the quota counters' too).
+//   - release: the life cycles and the quotas (Query), the release
+//     (UpdateItem, with the quota counters' in a transaction), the read of
+//     a resource counted in quotas and a re-read of one that is gone
+//     (GetItem).
 //   - update: the heartbeat (UpdateItem); a re-read after a refused write,
 //     and the read-merge-write of a large delta (GetItem).
 //   - reset: the index query (Query), the resets (UpdateItem), a re-read
@@ -133,7 +136,7 @@ var Functions = []Function{
 	{Name: FnAcquire, Kind: API, Routes: []string{"/acquire"}, Env: apiEnv,
 		DynamoDBActions: []string{ActDeleteItem, ActGetItem, ActPutItem, ActQuery, ActUpdateItem}},
 	{Name: FnAcquireByState, Kind: API, Routes: []string{"/acquirebystate"}, Env: apiEnv,
-		DynamoDBActions: []string{ActBatchGetItem, ActUpdateItem}},
+		DynamoDBActions: []string{ActBatchGetItem, ActQuery, ActUpdateItem}},
 	{Name: FnRelease, Kind: API, Routes: []string{"/release"}, Env: apiEnv,
 		DynamoDBActions: []string{ActGetItem, ActQuery, ActUpdateItem}},
 	{Name: FnUpdate, Kind: API, Routes: []string{"/update"}, Env: apiEnv,

@@ -48,6 +48,14 @@ var metricSetup = []req{
 	post("/acquire?type=foo&state=free&dest=s&owner=pony"), // res-4
 }
 
+// quotaConfig is defaultConfig with a quota of one t for the owners o*.
+func quotaConfig() *boskos.Config {
+	c := defaultConfig()
+	one := 1
+	c.Quotas = []boskos.QuotaEntry{{Owner: "o*", Type: "t", Max: &one}}
+	return c
+}
+
 // formType is the Content-Type of an HTML form (and of curl -d).
 var formType = map[string]string{"Content-Type": "application/x-www-form-urlencoded"}
 
@@ -78,6 +86,8 @@ var goldenCases = []struct {
 	{name: "acquire-type-not-found", req: post("/acquire?type=nope&state=free&dest=busy&owner=o")},
 	{name: "acquire-none-free", setup: []req{acquireA, acquireA}, req: acquireA},
 	{name: "acquire-wrong-state", req: post("/acquire?type=t&state=dirty&dest=busy&owner=o")},
+	{name: "acquire-over-quota", cfg: quotaConfig, setup: []req{acquireA}, after: []string{"res-b"},
+		req: post("/acquire?type=t&state=free&dest=busy&owner=o2&request_id=r1")},
 
 	// /acquirebystate
 	{name: "acquirebystate-ok", req: post("/acquirebystate?state=free&dest=busy&owner=o&names=res-b,res-a")},
@@ -90,6 +100,8 @@ var goldenCases = []struct {
 	{name: "acquirebystate-wrong-state", req: post("/acquirebystate?state=dirty&dest=busy&owner=o&names=res-a")},
 	{name: "acquirebystate-already-owned", setup: []req{acquireA}, req: post("/acquirebystate?state=busy&dest=x&owner=p&names=res-a")},
 	{name: "acquirebystate-empty-element", req: post("/acquirebystate?state=free&dest=busy&owner=o&names=res-a,")},
+	{name: "acquirebystate-over-quota", cfg: quotaConfig, after: []string{"res-a", "res-b"},
+		req: post("/acquirebystate?state=free&dest=busy&owner=o&names=res-a,res-b")},
 	{name: "acquirebystate-untrimmed", req: post("/acquirebystate?state=free&dest=busy&owner=o&names=res-a,%20res-b")},
 
 	// /release

@@ -42,6 +42,9 @@ type Service interface {
 	Metric(ctx context.Context, rtype string) (boskos.Metric, error)
 	// Resources returns every resource (for the boskos_resources gauge).
 	Resources(ctx context.Context) ([]boskos.Resource, error)
+	// QuotaUsage returns the quotas in force and what each counts (for
+	// the quota gauges of /metrics).
+	QuotaUsage(ctx context.Context) ([]boskos.QuotaUsage, error)
 }
 
 // Options tune the handler. The zero value of each field means its default.
@@ -50,9 +53,10 @@ type Options struct {
 	Logger *slog.Logger
 	// MaxBodyBytes limits the /update body (default DefaultMaxBodyBytes).
 	MaxBodyBytes int64
-	// Metrics serves GET and HEAD /metrics. Nil means boskos_resources
-	// alone, computed from svc at every request, in the Prometheus text
-	// format (package promtext): what the Lambda functions serve. The
+	// Metrics serves GET and HEAD /metrics. Nil means boskos_resources,
+	// boskos_owner_resources and the quota gauges alone, computed from svc
+	// at every request, in the Prometheus text format (package promtext):
+	// what the Lambda functions serve. The
 	// local server passes package metrics' Prometheus registry
 	// (metrics.NewAPI).
 	Metrics http.Handler

@@ -270,3 +270,38 @@ func TestPanicIsRecovered(t *testing.T) {
 	m := w.mustDo("GET", "/metrics", "")
 	assert.Contains(t, m.body, `boskos_http_request_duration_seconds_count{method="GET",path="/metric",status="500"} 1`)
 }
+
+// TestQuotaMetrics: the holdings per owner and the quotas are on /metrics,
+// alike from the Prometheus registry (the local server) and from the
+// store-computed default (the Lambda functions).
+func TestQuotaMetrics(t *testing.T) {
+	w := newWorld(t, worldOpts{cfg: quotaConfig()})
+	w.mustDo("POST", "/acquire?type=t&state=free&dest=busy&owner=o1", "")
+	r := w.do("POST", "/acquire?type=t&state=free&dest=busy&owner=o2", "")
+	require.Equal(t, http.StatusTooManyRequests, r.status, "body %q", r.body)
+	w.mustDo("POST", "/acquire?type=u&state=dirty&dest=busy&owner=bot", "")
+	want := []string{
+		`boskos_owner_resources{owner="bot",type="u"} 1`,
+		`boskos_owner_resources{owner="o1",type="t"} 1`,
+		`boskos_quota_max{owner="o*",type="t"} 1`,
+		`boskos_quota_used{owner="o*",type="t"} 1`,
+	}
+	lambda := httptest.NewServer(httpapi.New(w.ranch, httpapi.Options{}))
+	defer lambda.Close()
+	for name, url := range map[string]string{"prometheus registry": w.srv.URL, "store-computed default": lambda.URL} {
+		t.Run(name, func(t *testing.T) {
+			resp, err := http.Get(url + "/metrics")
+			require.NoError(t, err)
+			defer resp.Body.Close()
+			b, err := io.ReadAll(resp.Body)
+			require.NoError(t, err)
+			var got []string
+			for _, line := range strings.Split(string(b), "\n") {
+				if strings.HasPrefix(line, "boskos_owner_resources{") || strings.HasPrefix(line, "boskos_quota_") {
+					got = append(got, line)
+				}
+			}
+			assert.Equal(t, want, got)
+		})
+	}
+}

@@ -13,6 +13,7 @@ var codeStatus = map[boskos.Code]int{
 	boskos.ETypeNotFound:  http.StatusNotFound,
 	boskos.EStateMismatch: http.StatusConflict,
 	boskos.EStaleEpoch:    http.StatusConflict,
+	boskos.EOverQuota:     http.StatusTooManyRequests,
 	boskos.EInvalid:       http.StatusBadRequest,
 	boskos.ETooLarge:      http.StatusRequestEntityTooLarge,
 	boskos.EMethod:        http.StatusMethodNotAllowed,

@@ -23,6 +23,7 @@ func TestHTTPStatus(t *testing.T) {
 		{"type not found", boskos.TypeNotFound("t"), http.StatusNotFound},
 		{"state mismatch", boskos.StateMismatch("busy", "free"), http.StatusConflict},
 		{"stale epoch", boskos.StaleEpoch("r", 1, 2), http.StatusConflict},
+		{"over quota", boskos.OverQuota("o", "t", "o-*", 3), http.StatusTooManyRequests},
 		{"invalid", boskos.Invalid("bad %s", "x"), http.StatusBadRequest},
 		{"invalid field", boskos.ValidateField("name", "a\x00b"), http.StatusBadRequest},
 		{"too large", boskos.TooLarge("big %d", 3), http.StatusRequestEntityTooLarge},

@@ -103,8 +103,9 @@ func TestReconcilerRequestCost(t *testing.T) {
 		t.Logf("reconciler pass, unchanged config, %d static resources: %v (%d requests)", n, counts[n], c.Total())
 	}
 	assert.Equal(t, counts[10], counts[1000])
-	// Header, DRLC list, one query for the dynamic type, queue list.
-	assert.Equal(t, map[string]int{"GetItem": 1, "Query": 3}, counts[10])
+	// Header, DRLC list, one query for the dynamic type, the quota
+	// counters, queue list.
+	assert.Equal(t, map[string]int{"GetItem": 1, "Query": 4}, counts[10])
 }
 
 // BenchmarkReaperPass times a reaper pass on the embedded store with 5

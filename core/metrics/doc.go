@@ -5,6 +5,16 @@
 //     resource (ResourcesCollector). Every type with at least one resource
 //     reports every state of boskos.KnownStates (0 by default); any other
 //     state is counted under state="other".
+//   - boskos_owner_resources{type,owner}: resources held, per type and
+//     owner, from the same listing (not in upstream). Owner names are the
+//     clients' choice, so per type only the promtext.MaxOwnersPerType (50)
+//     largest holders get a series of their own; the rest are summed under
+//     owner="other". Only current holders appear: the series of an owner
+//     that holds nothing disappears.
+//   - boskos_quota_max{type,owner} and boskos_quota_used{type,owner}: each
+//     quota of the config in force (owner is its name or pattern, as in
+//     the config, so the series are bounded by the config) with its max and
+//     the resources counted against it (not in upstream).
 //   - boskos_acquire_duration_seconds{type,state,dest,has_request_id}: a
 //     histogram of how long a client waited for a successful acquire,
 //     observed through ranch.Options.OnAcquire (AcquireObserver).

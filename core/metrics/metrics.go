@@ -148,20 +148,19 @@ func (m *HTTP) Observe(path, method string, status int, d time.Duration) {
 	m.h.WithLabelValues(SimplifyPath(path), NormalizeMethod(method), strconv.Itoa(status)).Observe(d.Seconds())
 }
 
-// ResourceLister is what the resources collector reads: ranch.Ranch
-// satisfies it.
-type ResourceLister interface {
-	// Resources returns every resource.
-	Resources(ctx context.Context) ([]boskos.Resource, error)
-}
+// ResourceLister is what the resources collector reads (every resource,
+// and the quotas in force with their usage): ranch.Ranch satisfies it.
+type ResourceLister = promtext.Lister
 
-// ResourcesCollector is the prometheus.Collector of boskos_resources. It
-// lists every resource at each scrape.
+// ResourcesCollector is the prometheus.Collector of boskos_resources,
+// boskos_owner_resources (from the same listing of every resource, at each
+// scrape) and boskos_quota_max and boskos_quota_used (one listing of the
+// quota counters).
 type ResourcesCollector struct {
-	lister  ResourceLister
-	desc    *prometheus.Desc
-	timeout time.Duration
-	log     *slog.Logger
+	lister                    ResourceLister
+	desc, owners, qmax, qused *prometheus.Desc
+	timeout                   time.Duration
+	log                       *slog.Logger
 }
 
 var _ prometheus.Collector = (*ResourcesCollector)(nil)
@@ -180,6 +179,9 @@ func NewResourcesCollector(l ResourceLister, timeout time.Duration, log *slog.Lo
 	return &ResourcesCollector{
 		lister:  l,
 		desc:    prometheus.NewDesc(ResourcesName, promtext.ResourcesHelp, []string{"type", "state"}, nil),
+		owners:  prometheus.NewDesc(promtext.OwnerResourcesName, promtext.OwnerResourcesHelp, []string{"type", "owner"}, nil),
+		qmax:    prometheus.NewDesc(promtext.QuotaMaxName, promtext.QuotaMaxHelp, []string{"type", "owner"}, nil),
+		qused:   prometheus.NewDesc(promtext.QuotaUsedName, promtext.QuotaUsedHelp, []string{"type", "owner"}, nil),
 		timeout: timeout,
 		log:     log,
 	}
@@ -192,7 +194,11 @@ func RegisterResources(reg prometheus.Registerer, l ResourceLister, log *slog.Lo
 }
 
 // Describe implements prometheus.Collector.
-func (c *ResourcesCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+func (c *ResourcesCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.desc, c.owners, c.qmax, c.qused} {
+		ch <- d
+	}
+}
 
 // Collect implements prometheus.Collector.
 func (c *ResourcesCollector) Collect(ch chan<- prometheus.Metric) {
@@ -202,10 +208,23 @@ func (c *ResourcesCollector) Collect(ch chan<- prometheus.Metric) {
 	if err != nil {
 		c.log.Error("metrics: listing resources failed", "err", err)
 		ch <- prometheus.NewInvalidMetric(c.desc, err)
+	} else {
+		for _, s := range CountByTypeAndState(res) {
+			ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(s.Count), s.Type, s.State)
+		}
+		for _, s := range promtext.CountOwners(res) {
+			ch <- prometheus.MustNewConstMetric(c.owners, prometheus.GaugeValue, float64(s.Count), s.Type, s.Owner)
+		}
+	}
+	quotas, err := c.lister.QuotaUsage(ctx)
+	if err != nil {
+		c.log.Error("metrics: listing quotas failed", "err", err)
+		ch <- prometheus.NewInvalidMetric(c.qused, err)
 		return
 	}
-	for _, s := range CountByTypeAndState(res) {
-		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(s.Count), s.Type, s.State)
+	for _, q := range quotas {
+		ch <- prometheus.MustNewConstMetric(c.qmax, prometheus.GaugeValue, float64(q.Max), q.Type, q.Owner)
+		ch <- prometheus.MustNewConstMetric(c.qused, prometheus.GaugeValue, float64(q.Used), q.Type, q.Owner)
 	}
 }
 
@@ -230,8 +249,9 @@ type API struct {
 	Observe func(path, method string, status int, d time.Duration)
 }
 
-// NewAPI registers boskos_resources (over l) and
-// boskos_http_request_duration_seconds on reg and serves gat. It never
+// NewAPI registers boskos_resources, boskos_owner_resources and the quota
+// gauges (over l) and boskos_http_request_duration_seconds on reg and
+// serves gat. It never
 // fails: a metric that cannot be registered (a different metric of the same
 // name is already in reg) is logged and left out. log may be nil
 // (slog.Default()).

@@ -20,11 +20,15 @@ import (
 
 // lister is a fake metrics.ResourceLister.
 type lister struct {
-	res []boskos.Resource
-	err error
+	res    []boskos.Resource
+	err    error
+	quotas []boskos.QuotaUsage
+	qerr   error
 }
 
 func (l *lister) Resources(context.Context) ([]boskos.Resource, error) { return l.res, l.err }
+
+func (l *lister) QuotaUsage(context.Context) ([]boskos.QuotaUsage, error) { return l.quotas, l.qerr }
 
 // series flattens a gathered family into "label=value,... value" lines
 // (histograms: the sample count), sorted.
@@ -120,6 +124,42 @@ func TestResourcesCollector(t *testing.T) {
 	_, err := reg.Gather()
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "store down")
+}
+
+// TestOwnerAndQuotaGauges: the collector reports the holdings per owner
+// from the same listing as boskos_resources, and each quota's max and use.
+func TestOwnerAndQuotaGauges(t *testing.T) {
+	held := func(name, rtype, owner string) boskos.Resource {
+		return boskos.Resource{Name: name, Type: rtype, State: boskos.Busy, Owner: owner}
+	}
+	l := &lister{
+		res: []boskos.Resource{res("t", boskos.Free), held("a", "t", "ci-a"), held("b", "t", "ci-a"), held("c", "u", "ci-b")},
+		quotas: []boskos.QuotaUsage{
+			{Quota: boskos.Quota{Owner: "ci-*", Type: "t", Max: 3}, Used: 2},
+			{Quota: boskos.Quota{Owner: "ci-b", Type: "u", Max: 1}, Used: 1},
+		},
+	}
+	reg := prometheus.NewPedanticRegistry()
+	require.NoError(t, metrics.RegisterResources(reg, l, nil))
+	tests := []struct {
+		name string
+		want []string
+	}{
+		{"boskos_owner_resources", []string{"owner=ci-a,type=t 2", "owner=ci-b,type=u 1"}},
+		{"boskos_quota_max", []string{"owner=ci-*,type=t 3", "owner=ci-b,type=u 1"}},
+		{"boskos_quota_used", []string{"owner=ci-*,type=t 2", "owner=ci-b,type=u 1"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, sortedLabels(series(t, reg, tc.name)))
+		})
+	}
+
+	// A failed quota listing is a gather error too.
+	l.qerr = errors.New("quotas down")
+	_, err := reg.Gather()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "quotas down")
 }
 
 func TestAcquireObserver(t *testing.T) {

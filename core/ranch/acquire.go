@@ -66,7 +66,13 @@ func (r *Ranch) Acquire(ctx context.Context, rtype, state, dest, owner, requestI
 	var lost *poolView // the last view whose every candidate others took first
 	lostRounds := 0
 	var res boskos.Resource
+	forceQuotas := false
 	err = r.retry(ctx, "acquire", rtype, func(attempt int) (bool, error) {
+		quotas, err := r.quotaSet(ctx, forceQuotas)
+		if err != nil {
+			return true, internal("acquire %s: %w", rtype, err)
+		}
+		qs := quotas.matching(rtype, owner)
 		now := r.now()
 		v, err := r.scan(ctx, rtype, state, requestID, now)
 		if err != nil {
@@ -78,7 +84,22 @@ func (r *Ranch) Acquire(ctx context.Context, rtype, state, dest, owner, requestI
 			}
 			// Cannot happen: scan reads until rank is covered.
 		} else {
-			got, ok, reserved, err := r.tryCandidates(ctx, v, state, dest, owner, now)
+			got, ok, reserved, err := r.tryCandidates(ctx, v, qs, state, dest, owner, now)
+			if errors.Is(err, errQuotaStale) {
+				forceQuotas = true
+				return false, nil
+			}
+			if boskos.ErrorCode(err) == boskos.EOverQuota {
+				// The caller keeps its place, but while it is over quota
+				// its entry does not reserve a resource for it (see
+				// rankOf): others are served meanwhile.
+				if requestID != "" {
+					if err := r.enqueue(ctx, rtype, state, requestID, v.own, true, r.now()); err != nil {
+						return true, err
+					}
+				}
+				return true, err
+			}
 			if err != nil {
 				return true, err
 			}
@@ -109,7 +130,7 @@ func (r *Ranch) Acquire(ctx context.Context, rtype, state, dest, owner, requestI
 			// upstream's retryable 404, not a failure; the request id
 			// keeps its place.
 			if requestID != "" {
-				if err := r.enqueue(ctx, rtype, state, requestID, lost.own, r.now()); err != nil {
+				if err := r.enqueue(ctx, rtype, state, requestID, lost.own, false, r.now()); err != nil {
 					return true, err
 				}
 			}
@@ -139,15 +160,20 @@ func (r *Ranch) scan(ctx context.Context, rtype, state, requestID string, now ti
 		Limit:     firstPageLimit,
 	}
 	queueDone := false
+	// A resource (or entry) that moved in the index between two pages is
+	// seen twice: the first sight counts (a lease of it is conditioned on
+	// the version seen, so a stale one only fails).
+	seen := map[string]bool{}
 	for {
 		page, err := r.store.Query(ctx, q)
 		if err != nil {
 			return v, err
 		}
 		for _, it := range page.Items {
-			if it.S(attrState) != state {
+			if it.S(attrState) != state || seen[it.Key] {
 				continue
 			}
+			seen[it.Key] = true
 			switch kindOf(it.S(store.IndexSort)) {
 			case kindQueue:
 				if !strings.HasPrefix(it.Key, queuePrefix) {
@@ -191,7 +217,9 @@ func (r *Ranch) scan(ctx context.Context, rtype, state, requestID string, now ti
 // live entries ahead of it, even if its own entry expired, as long as it
 // expired no more than queueGrace ago (upstream keeps an expired entry's
 // place until its GC, which runs every minute, removes it); an unknown id is
-// behind every live entry (and new). An own entry past the grace counts as
+// behind every live entry (and new). An entry whose last poll was refused
+// for its owner's quota (blocked) keeps its place but is not ahead of
+// anyone: it reserves no resource while it could not take one. An own entry past the grace counts as
 // absent, exactly as if GCRequestQueue had already deleted it: own is nil,
 // the id is new and goes to the tail. Its stale item is left in the store
 // (it is never live again): the next enqueue of the id overwrites it, or
@@ -203,7 +231,7 @@ func rankOf(queue []queueEntry, id string, now time.Time) (int, *queueEntry) {
 		if id != "" && e.id == id && !e.collectable(now) {
 			return ahead + 1, e
 		}
-		if e.live(now) {
+		if e.live(now) && !e.blocked {
 			ahead++
 		}
 	}
@@ -215,17 +243,17 @@ func rankOf(queue []queueEntry, id string, now time.Time) (int, *queueEntry) {
 // them were taken meanwhile, or, with reserved set, when one of the
 // resources reserved for the request_ids ranked ahead was (see take): the
 // view is stale then, and the caller must look again.
-func (r *Ranch) tryCandidates(ctx context.Context, v poolView, state, dest, owner string, now time.Time) (res boskos.Resource, ok, reserved bool, err error) {
+func (r *Ranch) tryCandidates(ctx context.Context, v poolView, qs []quotaRule, state, dest, owner string, now time.Time) (res boskos.Resource, ok, reserved bool, err error) {
 	ahead := v.free[:v.rank-1]
-	if len(ahead) > maxReservedChecks {
-		ahead = ahead[len(ahead)-maxReservedChecks:]
+	if limit := maxReservedChecks - len(qs); len(ahead) > limit {
+		ahead = ahead[len(ahead)-limit:]
 	}
 	cands := append([]store.Item(nil), v.free[v.rank-1:]...)
 	for len(cands) > 0 {
 		i := r.pick(cands)
 		c := cands[i]
 		cands = append(cands[:i], cands[i+1:]...)
-		it, err := r.take(ctx, c, ahead, v.own, state, dest, owner, now)
+		it, err := r.take(ctx, c, ahead, v.own, qs, state, dest, owner, now)
 		if err == nil {
 			res, err := toResource(it)
 			if err != nil {
@@ -236,6 +264,9 @@ func (r *Ranch) tryCandidates(ctx context.Context, v poolView, state, dest, owne
 		if errors.Is(err, errReservedTaken) {
 			r.log.Debug("ranch: acquire: a resource reserved for the queue was taken, looking again", "key", c.Key)
 			return boskos.Resource{}, false, true, nil
+		}
+		if errors.Is(err, errQuotaStale) || boskos.ErrorCode(err) == boskos.EOverQuota {
+			return boskos.Resource{}, false, false, err
 		}
 		if !isRetryable(err) {
 			return boskos.Resource{}, false, false, internal("acquire %s: %w", c.Key, err)
@@ -283,7 +314,8 @@ func leaseUpdate(c store.Item, state, dest, owner string, now time.Time) store.U
 
 // maxReservedChecks bounds the resources reserved for the queue that one
 // lease checks (take): a transaction holds at most store.MaxTransactItems
-// operations, two of which are the lease and the caller's queue entry.
+// operations, two of which are the lease and the caller's queue entry, and
+// the quota counters take their share of the rest.
 const maxReservedChecks = store.MaxTransactItems - 2
 
 // errReservedTaken is take's error when a resource reserved for a
@@ -291,34 +323,51 @@ const maxReservedChecks = store.MaxTransactItems - 2
 // saw it.
 var errReservedTaken = errors.New("a resource reserved for the queue was taken")
 
-// take leases candidate c. Without a queue entry of the caller and without
-// request_ids ranked ahead (nobody waits: the uncontended case) it is one
-// conditional update. Otherwise it is one transaction: the update, the
-// deletion of the caller's entry (own), and a version check of every free
-// resource in ahead, the ones the caller's view reserved for the request_ids
-// ranked ahead of it. That enforces the queue at the write: if any of them
-// was taken (or changed) since the caller's index read, by an acquire ranked
-// ahead, an /acquirebystate, or an acquire of another process whose view
-// was older, the caller's rank no longer holds and nothing is written
-// (errReservedTaken). own is nil for an entry that rankOf counted as absent
-// (expired more than queueGrace ago): take leaves that stale item alone
-// (see rankOf).
-func (r *Ranch) take(ctx context.Context, c store.Item, ahead []store.Item, own *queueEntry, state, dest, owner string, now time.Time) (store.Item, error) {
+// take leases candidate c. Without a queue entry of the caller, without
+// request_ids ranked ahead (nobody waits: the uncontended case) and without
+// quotas for the caller (qs) it is one conditional update. Otherwise it is
+// one transaction: the update, the deletion of the caller's entry (own),
+// the conditional increment of the counter of each quota in qs (which
+// fails when one has no room: boskos.OverQuota, or errQuotaStale when the
+// quota changed since qs was read), and a version check of every free
+// resource in ahead, the ones the caller's view reserved for the
+// request_ids ranked ahead of it. That enforces the queue at the write: if
+// any of them was taken (or changed) since the caller's index read, by an
+// acquire ranked ahead, an /acquirebystate, or an acquire of another
+// process whose view was older, the caller's rank no longer holds and
+// nothing is written (errReservedTaken). own is nil for an entry that
+// rankOf counted as absent (expired more than queueGrace ago): take leaves
+// that stale item alone (see rankOf).
+func (r *Ranch) take(ctx context.Context, c store.Item, ahead []store.Item, own *queueEntry, qs []quotaRule, state, dest, owner string, now time.Time) (store.Item, error) {
 	u := leaseUpdate(c, state, dest, owner, now)
-	if own == nil && len(ahead) == 0 {
+	if len(qs) > 0 {
+		u.Set[attrQuotas] = quotaKeys(qs)
+	}
+	if own == nil && len(ahead) == 0 && len(qs) == 0 {
 		return r.store.Update(ctx, u)
 	}
+	// The transaction returns no item: the lease is computed from c, so it
+	// must be the version c shows.
 	u.Cond = append(u.Cond, store.VersionIs(c.Version))
-	ops := []store.Op{{Update: &u}}
-	checksFrom := 1
-	if own != nil {
-		ops = append(ops, store.Op{Delete: &store.Delete{Key: own.item.Key}})
-		checksFrom = 2
-	}
-	for _, a := range ahead {
-		ops = append(ops, store.Op{Check: &store.Check{Key: a.Key, Cond: []store.Cond{store.VersionIs(a.Version)}}})
-	}
 	for {
+		ops := []store.Op{{Update: &u}}
+		if own != nil {
+			ops = append(ops, store.Op{Delete: &store.Delete{Key: own.item.Key}})
+		}
+		countersFrom := len(ops)
+		for _, q := range qs {
+			inc := counterInc(q, 1)
+			ops = append(ops, store.Op{Update: &inc})
+		}
+		checksFrom := len(ops)
+		for _, a := range ahead {
+			ops = append(ops, store.Op{Check: &store.Check{Key: a.Key, Cond: []store.Cond{store.VersionIs(a.Version)}}})
+		}
+		if len(ops) == 1 {
+			// Only the lease is left (the caller's entry was gone).
+			u.Cond = u.Cond[:len(u.Cond)-1]
+			return r.store.Update(ctx, u)
+		}
 		err := r.store.Transact(ctx, ops)
 		if err == nil {
 			return u.Apply(c), nil
@@ -330,14 +379,11 @@ func (r *Ranch) take(ctx context.Context, c store.Item, ahead []store.Item, own 
 		switch {
 		case txe.Index >= checksFrom:
 			return store.Item{}, fmt.Errorf("%w: %w", errReservedTaken, err)
+		case txe.Index >= countersFrom:
+			return store.Item{}, quotaFailure(qs[txe.Index-countersFrom], 1, owner, c.S(attrType), err)
 		case own != nil && txe.Index == 1 && errors.Is(err, store.ErrNotFound):
 			// The entry is gone (collected): lease without it.
-			ops = append(ops[:1], ops[2:]...)
-			checksFrom, own = 1, nil
-			if len(ops) == 1 {
-				u.Cond = u.Cond[:len(u.Cond)-1]
-				return r.store.Update(ctx, u)
-			}
+			own = nil
 			continue
 		}
 		return store.Item{}, err
@@ -369,7 +415,7 @@ func (r *Ranch) miss(ctx context.Context, v poolView, rtype, state, requestID st
 			_, queue = drlcs[rtype]
 		}
 		if queue {
-			if err := r.enqueue(ctx, rtype, state, requestID, v.own, now); err != nil {
+			if err := r.enqueue(ctx, rtype, state, requestID, v.own, false, now); err != nil {
 				return err
 			}
 		}
@@ -384,21 +430,27 @@ func (r *Ranch) miss(ctx context.Context, v poolView, rtype, state, requestID st
 }
 
 // enqueue creates or refreshes the caller's queue entry (expires = now +
-// RequestTTL; created kept). With own nil (a new id, or one whose entry
-// rankOf counted as absent because it expired more than queueGrace ago) it
-// writes a fresh entry, created = now, at the tail of the queue, over any
-// stale item of the same id.
-func (r *Ranch) enqueue(ctx context.Context, rtype, state, id string, own *queueEntry, now time.Time) error {
+// RequestTTL; created kept), blocked when the caller was refused for its
+// quota (see rankOf). With own nil (a new id, or one whose entry rankOf
+// counted as absent because it expired more than queueGrace ago) it writes
+// a fresh entry, created = now, at the tail of the queue, over any stale
+// item of the same id.
+func (r *Ranch) enqueue(ctx context.Context, rtype, state, id string, own *queueEntry, blocked bool, now time.Time) error {
 	created := now
 	if own != nil {
 		created = own.created
 	}
 	expires := now.Add(r.opts.RequestTTL)
+	blockedValue := ""
+	if blocked {
+		blockedValue = "1"
+	}
 	u := store.Update{
 		Key:    queueKey(rtype, state, id),
 		Upsert: true,
 		Set: map[string]string{
 			attrType: rtype, attrState: state, attrID: id, attrCreated: fmtTime(created),
+			attrBlocked:          blockedValue,
 			store.IndexPartition: rtype,
 			store.IndexSort:      sortValue(state, kindQueue, created, id),
 		},
@@ -520,8 +572,10 @@ func (r *Ranch) deleteResource(ctx context.Context, it store.Item, keep func(sto
 // not). Duplicate names count once; an empty name never matches. The
 // resources come back least recently updated first (by their previous
 // lastupdate), ties by name. It returns boskos.ResourceNotFound(state) when
-// any name is missing, in another state or owned, and boskos.Invalid for
-// more than store.MaxTransactItems distinct names.
+// any name is missing, in another state or owned, boskos.OverQuota when
+// they would take owner over a quota, and boskos.Invalid for more than
+// store.MaxTransactItems distinct names (fewer by the number of quota
+// counters they are counted in).
 func (r *Ranch) AcquireByState(ctx context.Context, state, dest, owner string, names []string) ([]boskos.Resource, error) {
 	if err := validateFields("state", state, "dest", dest, "owner", owner); err != nil {
 		return nil, err
@@ -551,7 +605,12 @@ func (r *Ranch) AcquireByState(ctx context.Context, state, dest, owner string, n
 		keys[i] = resourceKey(n)
 	}
 	var out []boskos.Resource
+	forceQuotas := false
 	err := r.retry(ctx, "acquirebystate", state, func(int) (bool, error) {
+		quotas, err := r.quotaSet(ctx, forceQuotas)
+		if err != nil {
+			return true, internal("acquirebystate: %w", err)
+		}
 		items, err := r.store.BatchGet(ctx, keys)
 		if err != nil {
 			return true, internal("acquirebystate: read: %w", err)
@@ -574,12 +633,36 @@ func (r *Ranch) AcquireByState(ctx context.Context, state, dest, owner string, n
 		now := r.now()
 		ops := make([]store.Op, len(items))
 		ups := make([]store.Update, len(items))
+		var tallies []quotaTally // the counters to increment, and by how much
 		for i, it := range items {
 			ups[i] = leaseUpdate(it, state, dest, owner, now)
 			ups[i].Cond = append(ups[i].Cond, store.VersionIs(it.Version))
 			ops[i] = store.Op{Update: &ups[i]}
+			if qs := quotas.matching(it.S(attrType), owner); len(qs) > 0 {
+				ups[i].Set[attrQuotas] = quotaKeys(qs)
+				tallies = tally(tallies, qs)
+			}
+		}
+		if n := len(items) + len(tallies); n > store.MaxTransactItems {
+			return true, boskos.Invalid("invalid names: %d resources and the %d quota counters they are counted in exceed the %d items of one acquisition", len(items), len(tallies), store.MaxTransactItems)
+		}
+		for _, t := range tallies {
+			inc := counterInc(t.q, t.n)
+			ops = append(ops, store.Op{Update: &inc})
 		}
 		err = r.store.Transact(ctx, ops)
+		var txe *store.TxError
+		if errors.As(err, &txe) && txe.Index >= len(items) {
+			t := tallies[txe.Index-len(items)]
+			err = quotaFailure(t.q, t.n, owner, t.q.Type, err)
+			if errors.Is(err, errQuotaStale) {
+				forceQuotas = true
+				return false, nil
+			}
+			if boskos.ErrorCode(err) == boskos.EOverQuota {
+				return true, err
+			}
+		}
 		if err == nil {
 			out = make([]boskos.Resource, len(items))
 			for i, it := range items {

@@ -2,6 +2,7 @@ package ranch
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/boskos-serverless/boskos/core/boskos"
+	"github.com/boskos-serverless/boskos/core/store"
 	"github.com/boskos-serverless/boskos/core/store/faultstore"
 )
 
@@ -291,7 +293,8 @@ func TestAcquireStaleEntry(t *testing.T) {
 		got, err := e.r.Acquire(e.ctx, "t", "free", "busy", "o", "A")
 		require.NoError(t, err)
 		assert.Equal(t, "r", got.Name)
-		assert.Equal(t, map[string]int{"Query": 1, "Update": 1}, e.fs.Counts(), "no transaction with the stale entry")
+		// The clock moved past DRLCCacheTTL: the quota cache is read again.
+		assert.Equal(t, map[string]int{"List": 1, "Query": 1, "Update": 1}, e.fs.Counts(), "no transaction with the stale entry")
 		assert.Equal(t, t0, queueEntryOf(t, e, "A").created, "stale item untouched")
 		n, err := e.r.GCRequestQueue(e.ctx)
 		require.NoError(t, err)
@@ -430,7 +433,9 @@ func TestAcquireCost(t *testing.T) {
 			e.fs.ResetCounts()
 			_, err := e.r.Acquire(e.ctx, "t", "free", "busy", "o", "")
 			require.NoError(t, err)
-			assert.Equal(t, map[string]int{"Query": 1, "Update": 1}, e.fs.Counts(), "uncontended acquire")
+			// The first one also fills the quota cache (one listing per
+			// DRLCCacheTTL): there are none, so the lease is one write.
+			assert.Equal(t, map[string]int{"List": 1, "Query": 1, "Update": 1}, e.fs.Counts(), "uncontended acquire, cold cache")
 
 			e.fs.ResetCounts()
 			_, err = e.r.Acquire(e.ctx, "t", "free", "busy", "o", "new-id")
@@ -472,7 +477,7 @@ func TestAcquireMovesOnAfterConflict(t *testing.T) {
 	got, err := e.r.Acquire(e.ctx, "t", "free", "busy", "o", "")
 	require.NoError(t, err)
 	assert.Equal(t, "b", got.Name)
-	assert.Equal(t, map[string]int{"Query": 1, "Update": 2}, e.fs.Counts(), "no re-query needed")
+	assert.Equal(t, map[string]int{"List": 1, "Query": 1, "Update": 2}, e.fs.Counts(), "no re-query needed (the list fills the quota cache)")
 }
 
 func TestAcquireLosingEveryRaceIsNotFound(t *testing.T) {
@@ -658,5 +663,62 @@ func TestAcquireOnDemandCreationFails(t *testing.T) {
 				assert.Len(t, e.byType("dt"), len(tc.seed)+1)
 			})
 		}
+	}
+}
+
+// movingPages is a store whose index queries return one item per page and
+// that runs hook once, after page after: between two pages of one scan,
+// which is where a concurrent write moves an item in the index.
+type movingPages struct {
+	store.Store
+	after, n int
+	hook     func()
+}
+
+func (m *movingPages) Query(ctx context.Context, q store.Query) (store.Page, error) {
+	q.Limit = 1
+	p, err := m.Store.Query(ctx, q)
+	m.n++
+	if m.n == m.after {
+		m.hook()
+	}
+	return p, err
+}
+
+// TestScanSeesEachItemOnce: a resource that moves in the index between two
+// pages of an acquire's scan (a concurrent acquire and release: its
+// lastupdate moved on) is seen twice by the index read; the scan keeps it
+// once. Twice, a lease could check it as reserved for the queue and take it
+// in one transaction, which the store refuses (a 500), as 64 clients with
+// request_ids on 20 resources once showed.
+func TestScanSeesEachItemOnce(t *testing.T) {
+	tests := []struct {
+		name  string
+		after int // the page after which "a" moves past "b"
+		want  []string
+	}{
+		{name: "moved after it was read", after: 2, want: []string{resourceKey("a"), resourceKey("b")}},
+		{name: "moved before it was read", after: 1, want: []string{resourceKey("b"), resourceKey("a")}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, Options{})
+			e.seed(res{name: "a", rtype: "t", state: "free", age: 2 * time.Second}, res{name: "b", rtype: "t", state: "free", age: time.Second})
+			require.NoError(t, e.r.enqueue(e.ctx, "t", "free", "A", nil, false, t0))
+			later := t0.Add(time.Second)
+			m := &movingPages{Store: e.mem, after: tc.after, hook: func() {
+				_, err := e.mem.Update(e.ctx, storeUpdate{Key: resourceKey("a"), Set: map[string]string{
+					attrLastUpdate: fmtTime(later), store.IndexSort: resourceSort("free", false, later, "a")}})
+				require.NoError(t, err)
+			}}
+			v, err := New(m, Options{Now: e.clock.Now, Logger: e.r.log}).scan(e.ctx, "t", "free", "", t0)
+			require.NoError(t, err)
+			var got []string
+			for _, it := range v.free {
+				got = append(got, it.Key)
+			}
+			assert.Equal(t, tc.want, got, "free resources seen")
+			assert.Len(t, v.queue, 1)
+		})
 	}
 }

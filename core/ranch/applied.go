@@ -123,7 +123,7 @@ func (r *Ranch) Sync(ctx context.Context, cfg *boskos.Config, origin Origin) (Sy
 	}
 	r.syncMu.Lock()
 	defer r.syncMu.Unlock()
-	defer r.invalidateDRLCs()
+	defer r.invalidateCaches()
 	return r.syncLocked(ctx, cfg, origin)
 }
 

@@ -26,7 +26,10 @@
 // "drlc/<type>" holds a dynamic resource life cycle as JSON (string spec),
 // and, for a DRLC that left the config while its type became static, the
 // names the config lists under that type (string statics, a JSON list), which
-// Reconcile leaves alone.
+// Reconcile leaves alone. "quota/<type>\x1f<owner pattern>" counts what a
+// quota's owners hold (see Quotas); a resource counted in quotas has the
+// string attribute quotas, and a queue entry refused for its quota the
+// string attribute blocked.
 //
 // # Queue order at the write
 //
@@ -50,6 +53,55 @@
 // On DynamoDB the index is eventually consistent: a queue entry written a
 // moment before the read may be missing from it, and the caller then does
 // not know that its request_id waits (open, as before).
+//
+// # Quotas
+//
+// Each quota of the config in force (Config.Quotas: owners matching a
+// pattern hold together at most max resources of a type) has a counter
+// item "quota/<type>\x1f<owner pattern>": strings type, owner (the
+// pattern) and retired, numbers max, count and settle. A resource counted
+// in counters remembers their keys (string quotas, joined by "\x1e"), so
+// that its release takes it out of exactly those, whatever the config says
+// by then. The invariant, kept by every write: a counter's count is the
+// number of resources that remember it, and only owned resources remember
+// counters.
+//
+// Acquire (and AcquireByState) reads the quotas that apply to the owner
+// and type from a cache (refreshed every DRLCCacheTTL: one listing of the
+// counters). Without quotas the lease is one conditional update, as
+// before. With quotas it is one transaction: the lease, which records the
+// counters, and for each counter the conditional increment "retired is
+// absent, max is what the cache says, count < max" (count + n <= max for
+// AcquireByState). Nothing is read, compared and written back: the store
+// evaluates the conditions in the write, so concurrent acquires of any
+// number of processes can never take an owner past its quota. A counter
+// without room is boskos.OverQuota (429); a counter whose max or retired
+// no longer matches the cache (a config change) makes the acquire read the
+// quotas again and retry, so a changed or removed quota is in force for
+// every process at once. A request_id refused for its quota keeps its
+// place (its created time) in the queue, but its entry is marked blocked
+// and reserves no resource while it is: the others are served meanwhile,
+// and its next poll with room in the quota is ranked where it was.
+//
+// Release, and Reset (the reaper), take the resource out of the counters it
+// remembers in the same transaction as the write that frees it (after one
+// read, when the releasing owner matches a quota; the plain release keeps
+// its single write, conditioned on the resource being counted nowhere).
+// Update changes no owner and leaves the counters alone; the cleaner and
+// the reconciler only write unowned resources.
+//
+// Config changes (Sync): a new quota gets its counter, and the resources
+// its owners hold already are adopted into it (counted, each in one
+// transaction with the counter, whatever the max: a quota never revokes a
+// lease; an owner over its new max waits until its releases bring it
+// below). A process whose cache does not have the new quota yet grants
+// leases uncounted for up to DRLCCacheTTL; the first Reconcile after
+// DRLCCacheTTL + 5s adopts those too (settle). A changed max applies at
+// once to new acquires and never revokes. A quota that left the config is
+// retired: no acquire counts in it any more, its counter stays while
+// resources remember it (their releases still count down), and a
+// Reconcile deletes it once it is 0. A quota back in the config is
+// un-retired and its holdings adopted again.
 //
 // Errors returned are *boskos.Error; store failures are boskos.Internal.
 package ranch

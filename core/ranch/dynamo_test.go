@@ -120,8 +120,10 @@ func (m *capacityMeter) String() string {
 // when nothing competes (DynamoDB Local, real SDK client, requests counted
 // in the client's middleware, retries included): an acquire is one index
 // Query and one conditional UpdateItem whatever the pool size, a release
-// and an update one UpdateItem each (once the dynamic life cycles are
-// cached). It logs the consumed capacity of each for the README.
+// and an update one UpdateItem each (once the dynamic life cycles and the
+// quotas are cached); under a quota an acquire is one Query and one
+// TransactWriteItems, a release one GetItem and one TransactWriteItems. It
+// logs the consumed capacity of each for the README.
 func TestRequestCostDynamo(t *testing.T) {
 	for _, size := range []int{10, 500} {
 		t.Run(fmt.Sprintf("pool of %d", size), func(t *testing.T) {
@@ -136,10 +138,11 @@ func TestRequestCostDynamo(t *testing.T) {
 			for i := range names {
 				names[i] = fmt.Sprintf("r-%04d", i)
 			}
+			two := 2
 			cfg := &boskos.Config{Resources: []boskos.ResourceEntry{
 				{Type: "t", State: boskos.Free, Names: names},
 				{Type: "d", State: boskos.Free, MinCount: 1, MaxCount: 2},
-			}}
+			}, Quotas: []boskos.QuotaEntry{{Owner: "team-*", Type: "t", Max: &two}}}
 			require.NoError(t, r.SyncConfig(ctx, cfg))
 
 			// Warm up: one full cycle fills the DRLC cache.
@@ -177,6 +180,30 @@ func TestRequestCostDynamo(t *testing.T) {
 			})
 			measure("release", 1, map[string]int{"UpdateItem": 1}, func() error {
 				return r.Release(ctx, res.Name, boskos.Dirty, "alice", nil)
+			})
+
+			// Under a quota: the lease and the counter's conditional
+			// increment in one transaction; the release reads the resource
+			// (to learn its counters) and frees it and decrements them in
+			// one transaction.
+			measure("acquire under a quota", 2, map[string]int{"Query": 1, "TransactWriteItems": 1}, func() error {
+				var err error
+				res, err = r.Acquire(ctx, "t", boskos.Free, boskos.Busy, "team-a", "")
+				return err
+			})
+			measure("release under a quota", 2, map[string]int{"GetItem": 1, "TransactWriteItems": 1}, func() error {
+				return r.Release(ctx, res.Name, boskos.Dirty, "team-a", nil)
+			})
+			for range 2 {
+				_, err := r.Acquire(ctx, "t", boskos.Free, boskos.Busy, "team-b", "")
+				require.NoError(t, err)
+			}
+			measure("acquire over the quota", 2, map[string]int{"Query": 1, "TransactWriteItems": 1}, func() error {
+				_, err := r.Acquire(ctx, "t", boskos.Free, boskos.Busy, "team-a", "")
+				if boskos.ErrorCode(err) != boskos.EOverQuota {
+					return fmt.Errorf("got %v, want over quota", err)
+				}
+				return nil
 			})
 
 			// Not pinned, reported: the other use cases.

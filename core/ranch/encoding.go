@@ -125,6 +125,7 @@ type queueEntry struct {
 	id      string
 	created time.Time
 	expires time.Time
+	blocked bool // its last poll was refused for its owner's quota
 }
 
 func toQueueEntry(it store.Item) (queueEntry, error) {
@@ -132,7 +133,7 @@ func toQueueEntry(it store.Item) (queueEntry, error) {
 	if err != nil {
 		return queueEntry{}, fmt.Errorf("ranch: item %s: created: %w", it.Key, err)
 	}
-	return queueEntry{item: it, id: it.S(attrID), created: c, expires: time.Unix(0, it.N(attrExpires))}, nil
+	return queueEntry{item: it, id: it.S(attrID), created: c, expires: time.Unix(0, it.N(attrExpires)), blocked: it.S(attrBlocked) != ""}, nil
 }
 
 // live reports whether the entry counts for the ranks of others at now.

@@ -230,6 +230,37 @@ func checkInvariants(t *testing.T, s *memstore.Store) {
 		}
 	}
 	assert.Equal(t, counts, got, "type counters")
+	checkQuotaInvariants(t, s)
+}
+
+// checkQuotaInvariants verifies the quota counters: each counts exactly the
+// resources that remember it, only owned resources remember counters, and
+// every counter remembered exists.
+func checkQuotaInvariants(t *testing.T, s store.Store) {
+	t.Helper()
+	ctx := context.Background()
+	page, err := s.List(ctx, resourcePrefix, "", 1000000)
+	require.NoError(t, err)
+	refs := map[string]int64{}
+	for _, it := range page.Items {
+		keys := countedIn(it)
+		if it.S(attrOwner) == "" {
+			assert.Empty(t, keys, "%s: unowned, yet counted in quotas", it.Key)
+		}
+		for _, k := range keys {
+			refs[k]++
+		}
+	}
+	qpage, err := s.List(ctx, quotaPrefix, "", 100000)
+	require.NoError(t, err)
+	got := map[string]int64{}
+	for _, it := range qpage.Items {
+		got[it.Key] = it.N(attrCount)
+		if _, ok := refs[it.Key]; !ok {
+			refs[it.Key] = 0
+		}
+	}
+	assert.Equal(t, refs, got, "quota counters (key -> count) against the resources counted in them")
 }
 
 func ptr[T any](v T) *T { return &v }

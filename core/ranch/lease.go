@@ -52,9 +52,10 @@ func checkHolder(name string, it store.Item, found bool, owner string, epoch *in
 // Release hands a resource back, moving it to dest. epoch, when not nil,
 // must equal the resource's epoch. The state is not checked. Expiration:
 // cleared when the type has no DRLC, now + lifespan when its DRLC has a
-// lifespan, unchanged otherwise. Errors: boskos.ResourceNotFound(name) (404),
-// boskos.OwnerMismatch (401, also for an unowned resource),
-// boskos.StaleEpoch (409).
+// lifespan, unchanged otherwise. The resource leaves the quota counters it
+// was counted in when it was acquired, in the same transaction. Errors:
+// boskos.ResourceNotFound(name) (404), boskos.OwnerMismatch (401, also for
+// an unowned resource), boskos.StaleEpoch (409).
 func (r *Ranch) Release(ctx context.Context, name, dest, owner string, epoch *int64) error {
 	if err := validateFields("name", name, "dest", dest, "owner", owner); err != nil {
 		return err
@@ -65,57 +66,73 @@ func (r *Ranch) Release(ctx context.Context, name, dest, owner string, epoch *in
 		if err != nil {
 			return true, internal("release %s: %w", name, err)
 		}
-		now := r.now()
-		// Common case: one write, valid when the type has no DRLC.
-		u := releaseUpdate(name, dest, now)
-		u.Cond = ownerConds(owner, epoch)
-		if types := drlcTypes(drlcs); len(types) > 0 {
-			u.Cond = append(u.Cond, store.NotIn(attrType, types...))
-		}
-		u.Remove = []string{attrExpiration}
-		_, werr := r.store.Update(ctx, u)
-		if werr == nil {
-			return true, nil
-		}
-		cur, found, err := r.current(ctx, u.Key, werr)
+		quotas, err := r.quotaSet(ctx, false)
 		if err != nil {
 			return true, internal("release %s: %w", name, err)
+		}
+		now := r.now()
+		var cur store.Item
+		var found bool
+		readFirst := quotas.anyMatches(owner)
+		if readFirst {
+			// Probably counted in a quota: read first, rather than send a
+			// write that fails.
+			cur, err = r.store.Get(ctx, resourceKey(name))
+			found = err == nil
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return true, internal("release %s: %w", name, err)
+			}
+		} else {
+			// Common case: one write, valid when the type has no DRLC and
+			// the resource is counted in no quota.
+			u := releaseUpdate(name, dest, now)
+			u.Cond = append(ownerConds(owner, epoch), store.Eq(attrQuotas, ""))
+			if types := drlcTypes(drlcs); len(types) > 0 {
+				u.Cond = append(u.Cond, store.NotIn(attrType, types...))
+			}
+			u.Remove = []string{attrExpiration}
+			_, werr := r.store.Update(ctx, u)
+			if werr == nil {
+				return true, nil
+			}
+			if cur, found, err = r.current(ctx, u.Key, werr); err != nil {
+				return true, internal("release %s: %w", name, err)
+			}
 		}
 		if err := checkHolder(name, cur, found, owner, epoch); err != nil {
 			return true, err
 		}
+		// The write for the resource as it is: its type's life cycle, its
+		// counters.
 		rtype := cur.S(attrType)
-		if _, isDRLC := drlcs[rtype]; !isDRLC {
-			return false, nil // a conflict that has passed, or a stale cache: try again
-		}
-		if !force {
+		d, isDRLC := drlcs[rtype]
+		if isDRLC && !force {
 			// Make sure the type is still dynamic before keeping the expiration.
 			force = true
 			if drlcs, err = r.drlcMap(ctx, true); err != nil {
 				return true, internal("release %s: %w", name, err)
 			}
+			d, isDRLC = drlcs[rtype]
 		}
-		d, isDRLC := drlcs[rtype]
-		if !isDRLC {
-			return false, nil
+		if !readFirst && !isDRLC && len(countedIn(cur)) == 0 {
+			return false, nil // a conflict that has passed, or a stale cache: try again
 		}
-		u = releaseUpdate(name, dest, now)
-		u.Cond = append(ownerConds(owner, epoch), store.Eq(attrType, rtype))
-		if d.LifeSpan != nil {
+		u := releaseUpdate(name, dest, now)
+		u.Cond = append(ownerConds(owner, epoch), store.VersionIs(cur.Version))
+		switch {
+		case !isDRLC:
+			u.Remove = []string{attrExpiration}
+		case d.LifeSpan != nil:
 			u.Set[attrExpiration] = fmtTime(now.Add(*d.LifeSpan))
 		}
-		_, werr = r.store.Update(ctx, u)
+		werr := r.writeFree(ctx, u, cur)
 		if werr == nil {
 			return true, nil
 		}
-		cur, found, err = r.current(ctx, u.Key, werr)
-		if err != nil {
-			return true, internal("release %s: %w", name, err)
+		if !isRetryable(werr) {
+			return true, internal("release %s: %w", name, werr)
 		}
-		if err := checkHolder(name, cur, found, owner, epoch); err != nil {
-			return true, err
-		}
-		return false, nil
+		return false, nil // changed meanwhile: look again
 	})
 }
 
@@ -302,7 +319,8 @@ func (r *Ranch) updateWhole(ctx context.Context, name, owner, state string, ud b
 
 // Reset frees the owned resources of rtype in state whose lastupdate is at
 // least expire ago (every owned one for a negative expire), moving them to
-// dest. It returns resource name -> previous owner.
+// dest; each leaves the quota counters it was counted in, in the same
+// transaction. It returns resource name -> previous owner.
 func (r *Ranch) Reset(ctx context.Context, rtype, state string, expire time.Duration, dest string) (map[string]string, error) {
 	if err := validateFields("type", rtype, "state", state, "dest", dest); err != nil {
 		return nil, err
@@ -347,7 +365,7 @@ func (r *Ranch) resetOne(ctx context.Context, it store.Item, dest string, idle f
 	err = r.retry(ctx, "reset", name, func(int) (bool, error) {
 		u := releaseUpdate(name, dest, r.now())
 		u.Cond = []store.Cond{store.VersionIs(it.Version)}
-		_, werr := r.store.Update(ctx, u)
+		werr := r.writeFree(ctx, u, it)
 		if werr == nil {
 			prevOwner, ok = it.S(attrOwner), true
 			return true, nil

@@ -46,8 +46,10 @@ type Options struct {
 	// DefaultAcquireConcurrency). Fewer racing writers means fewer failed
 	// conditional writes under contention.
 	AcquireConcurrency int
-	// DRLCCacheTTL is how long the dynamic life cycles read from the store
-	// are reused (default 10s; negative = read every time).
+	// DRLCCacheTTL is how long the dynamic life cycles and the quotas read
+	// from the store are reused (default 10s; negative = read every time).
+	// A quota added to the config is enforced by the other processes
+	// within this time (see the package doc, Quotas).
 	DRLCCacheTTL time.Duration
 	// OnAcquire, if set, is called after every successful acquire with the
 	// time since the request_id was first seen (or since the call began).
@@ -63,10 +65,8 @@ type Ranch struct {
 	opts  Options
 	log   *slog.Logger
 
-	mu       sync.Mutex
-	drlcs    map[string]boskos.DRLC
-	drlcsAt  time.Time
-	drlcsSet bool
+	drlcs  ttlCache[map[string]boskos.DRLC]
+	quotas ttlCache[quotaSet]
 
 	syncMu sync.Mutex // serialises SyncConfig and Reconcile in this process
 
@@ -146,32 +146,53 @@ func (r *Ranch) current(ctx context.Context, key string, writeErr error) (it sto
 	return it, true, nil
 }
 
+// ttlCache holds a value read from the store, reused for
+// Options.DRLCCacheTTL. Safe for concurrent use.
+type ttlCache[T any] struct {
+	mu  sync.Mutex
+	val T
+	at  time.Time
+	set bool
+}
+
+// get returns the cached value unless it is older than ttl (or ttl <= 0,
+// or force is set); then it calls load and caches its result.
+func (c *ttlCache[T]) get(now time.Time, ttl time.Duration, force bool, load func() (T, error)) (T, error) {
+	c.mu.Lock()
+	if !force && c.set && ttl > 0 && now.Sub(c.at) < ttl {
+		v := c.val
+		c.mu.Unlock()
+		return v, nil
+	}
+	c.mu.Unlock()
+	v, err := load()
+	if err != nil {
+		return v, err
+	}
+	c.mu.Lock()
+	c.val, c.at, c.set = v, now, true
+	c.mu.Unlock()
+	return v, nil
+}
+
+// invalidate drops the cached value.
+func (c *ttlCache[T]) invalidate() {
+	c.mu.Lock()
+	c.set = false
+	c.mu.Unlock()
+}
+
 // drlcMap returns the dynamic resource life cycles by type, from the cache
 // unless it is older than DRLCCacheTTL or force is set.
 func (r *Ranch) drlcMap(ctx context.Context, force bool) (map[string]boskos.DRLC, error) {
-	now := r.now()
-	r.mu.Lock()
-	if !force && r.drlcsSet && r.opts.DRLCCacheTTL > 0 && now.Sub(r.drlcsAt) < r.opts.DRLCCacheTTL {
-		m := r.drlcs
-		r.mu.Unlock()
-		return m, nil
-	}
-	r.mu.Unlock()
-	m, err := r.loadDRLCs(ctx)
-	if err != nil {
-		return nil, err
-	}
-	r.mu.Lock()
-	r.drlcs, r.drlcsAt, r.drlcsSet = m, now, true
-	r.mu.Unlock()
-	return m, nil
+	return r.drlcs.get(r.now(), r.opts.DRLCCacheTTL, force, func() (map[string]boskos.DRLC, error) { return r.loadDRLCs(ctx) })
 }
 
-// invalidateDRLCs drops the cache.
-func (r *Ranch) invalidateDRLCs() {
-	r.mu.Lock()
-	r.drlcsSet = false
-	r.mu.Unlock()
+// invalidateCaches drops the cached life cycles and quotas (after a sync
+// or reconcile of this process changed them).
+func (r *Ranch) invalidateCaches() {
+	r.drlcs.invalidate()
+	r.quotas.invalidate()
 }
 
 // loadDRLCs reads every DRLC from the store. The returned map is never

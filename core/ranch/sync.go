@@ -23,7 +23,8 @@ import (
 // state, owned ones are left for a later sync; existing resources are never
 // modified, and a type change is a delete and a create (skipped while the
 // old resource is owned). DRLCs are stored; those that left the config get
-// min-count = max-count = 0. Then Reconcile runs, and cfg is recorded as the
+// min-count = max-count = 0. Quota counters follow cfg's quotas (see the
+// package doc, Quotas). Then Reconcile runs, and cfg is recorded as the
 // config in force (see Sync, which also reports deferred work).
 func (r *Ranch) SyncConfig(ctx context.Context, cfg *boskos.Config) error {
 	_, err := r.Sync(ctx, cfg, Origin{})
@@ -133,6 +134,8 @@ func (r *Ranch) syncConfig(ctx context.Context, cfg *boskos.Config) (deferred []
 			errs = append(errs, err.Error())
 		}
 	}
+	// Quotas, once the resources they count are in place.
+	errs = append(errs, r.syncQuotas(ctx, cfg)...)
 	if len(errs) > 0 {
 		return nil, internal("sync: %s", strings.Join(errs, "; "))
 	}
@@ -214,12 +217,15 @@ func (r *Ranch) putDRLC(ctx context.Context, d boskos.DRLC, statics []string) er
 // max-count, unowned idle resources are marked toBeDeleted, names in
 // descending order. Owned resources are never touched. A DRLC with
 // min-count = max-count = 0 is deleted once it has no resources left.
+// Quotas: a new quota's holdings are adopted a second time once every
+// process's cache has it, and retired counters that count nothing any more
+// are deleted.
 //
 // Resources that the last synced config lists by name are left out.
 func (r *Ranch) Reconcile(ctx context.Context) error {
 	r.syncMu.Lock()
 	defer r.syncMu.Unlock()
-	defer r.invalidateDRLCs()
+	defer r.invalidateCaches()
 	return r.reconcile(ctx, nil)
 }
 
@@ -244,6 +250,7 @@ func (r *Ranch) reconcile(ctx context.Context, statics map[string]boskos.StaticR
 			errs = append(errs, err.Error())
 		}
 	}
+	errs = append(errs, r.settleQuotas(ctx)...)
 	if len(errs) > 0 {
 		return internal("reconcile: %s", strings.Join(errs, "; "))
 	}
