@@ -15,6 +15,14 @@
 //   - admin: everything, as any owner, including paths without a rule of
 //     their own (upstream's catch-all; future operator endpoints).
 //
+// A principal may instead (or also) name an AWS IAM user or role (iam:
+// ARN, Credentials.LookupIAM; a role matches each of its sessions): when
+// API Gateway's IAM authorization has verified the caller, the Lambda
+// adapter puts the caller's ARN in the request's context (WithIAMCaller)
+// and the Guard authorizes that principal with the same rules, without
+// asking for a password. An ARN that maps to no principal is a 403. The
+// local server has no IAM mode (nothing there sets an IAM caller).
+//
 // /healthz and /healthz/ready are always open. When credentials are in
 // force (a Holder that holds some), every other request needs HTTP Basic
 // credentials: missing or wrong ones are a 401 with `WWW-Authenticate:
