@@ -7,9 +7,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
-	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
-	"github.com/aws/smithy-go"
 
 	"github.com/boskos-serverless/boskos/core/auth"
 )
@@ -34,15 +31,27 @@ type SecretsAPI interface {
 	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
 }
 
-// ParametersAPI is the SSM method a Parameter source calls (*ssm.Client
-// has it).
+// ParametersAPI is the SSM request a Parameter source makes: GetParameter
+// of name with decryption. It is not the SDK's signature: the SDK's ssm
+// package is not linked (see ParametersClient).
 type ParametersAPI interface {
-	GetParameter(ctx context.Context, in *ssm.GetParameterInput, optFns ...func(*ssm.Options)) (*ssm.GetParameterOutput, error)
+	GetParameter(ctx context.Context, name string) (Param, error)
 }
+
+// Param is the part of an SSM parameter a Parameter source reads.
+type Param struct {
+	// Type is String, StringList or SecureString.
+	Type string
+	// Value is the value, decrypted.
+	Value string
+}
+
+// TypeSecureString is the SSM type of an encrypted parameter.
+const TypeSecureString = "SecureString"
 
 var (
 	_ SecretsAPI    = (*secretsmanager.Client)(nil)
-	_ ParametersAPI = (*ssm.Client)(nil)
+	_ ParametersAPI = (*ParametersClient)(nil)
 )
 
 // Secret returns the Fetch of the current version (AWSCURRENT) of the
@@ -64,17 +73,14 @@ func Secret(api SecretsAPI, id string) auth.Fetch {
 // or ARN), decrypted. A parameter of another type is ErrNotSecure.
 func Parameter(api ParametersAPI, name string) auth.Fetch {
 	return func(ctx context.Context) ([]byte, error) {
-		out, err := api.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(name), WithDecryption: aws.Bool(true)})
+		p, err := api.GetParameter(ctx, name)
 		if err != nil {
 			return nil, translate(ctx, "get parameter "+name, err)
 		}
-		if out.Parameter == nil || out.Parameter.Value == nil {
-			return nil, fmt.Errorf("awscreds: get parameter %s: no value", name)
+		if p.Type != TypeSecureString {
+			return nil, fmt.Errorf("awscreds: get parameter %s: %w (it is a %s: store the credentials encrypted)", name, ErrNotSecure, p.Type)
 		}
-		if out.Parameter.Type != ssmtypes.ParameterTypeSecureString {
-			return nil, fmt.Errorf("awscreds: get parameter %s: %w (it is a %s: store the credentials encrypted)", name, ErrNotSecure, out.Parameter.Type)
-		}
-		return []byte(*out.Parameter.Value), nil
+		return []byte(p.Value), nil
 	}
 }
 
@@ -84,12 +90,16 @@ func translate(ctx context.Context, op string, err error) error {
 	if cerr := ctx.Err(); cerr != nil {
 		return fmt.Errorf("awscreds: %s: %w", op, cerr)
 	}
-	var api smithy.APIError
+	// smithy.APIError, and the ParametersClient's errors.
+	var api interface {
+		ErrorCode() string
+		ErrorMessage() string
+	}
 	if !errors.As(err, &api) {
 		return fmt.Errorf("awscreds: %s: %s", op, err.Error())
 	}
 	switch api.ErrorCode() {
-	case "ResourceNotFoundException", "ParameterNotFound", "ParameterVersionNotFound":
+	case "ResourceNotFoundException", "ParameterNotFound", "ParameterVersionNotFound", "InvalidKeyId":
 		return fmt.Errorf("awscreds: %s: %w (%s)", op, ErrNotFound, api.ErrorMessage())
 	case "AccessDeniedException", "AccessDenied", "DecryptionFailure", "KMSAccessDeniedException", "UnrecognizedClientException":
 		return fmt.Errorf("awscreds: %s: %w (%s: %s)", op, ErrAccessDenied, api.ErrorCode(), api.ErrorMessage())
@@ -102,16 +112,6 @@ func translate(ctx context.Context, op string, err error) error {
 // when it is not "" (LocalStack, moto).
 func NewSecretsClient(cfg aws.Config, endpoint string) *secretsmanager.Client {
 	return secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) {
-		if endpoint != "" {
-			o.BaseEndpoint = aws.String(endpoint)
-		}
-	})
-}
-
-// NewParametersClient returns an SSM client on cfg, at endpoint when it is
-// not "".
-func NewParametersClient(cfg aws.Config, endpoint string) *ssm.Client {
-	return ssm.NewFromConfig(cfg, func(o *ssm.Options) {
 		if endpoint != "" {
 			o.BaseEndpoint = aws.String(endpoint)
 		}

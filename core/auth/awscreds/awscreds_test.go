@@ -29,11 +29,22 @@ func TestMain(m *testing.M) { moto.Main(m) }
 
 // clients returns real SDK clients of moto_server (skipping the test
 // without it), through this package's constructors.
-func clients(t *testing.T) (*secretsmanager.Client, *ssm.Client) {
+func clients(t *testing.T) (*secretsmanager.Client, *awscreds.ParametersClient) {
 	t.Helper()
 	url := moto.Endpoint(t)
-	cfg := aws.Config{Region: moto.Region, Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")}
-	return awscreds.NewSecretsClient(cfg, url), awscreds.NewParametersClient(cfg, url)
+	return awscreds.NewSecretsClient(motoConfig(), url), awscreds.NewParametersClient(motoConfig(), url)
+}
+
+func motoConfig() aws.Config {
+	return aws.Config{Region: moto.Region, Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")}
+}
+
+// sdkSSM is the SDK's SSM client of moto: tests create parameters with it
+// (the functions do not link it) and compare its answers with the
+// ParametersClient's.
+func sdkSSM(t *testing.T) *ssm.Client {
+	url := moto.Endpoint(t)
+	return ssm.NewFromConfig(motoConfig(), func(o *ssm.Options) { o.BaseEndpoint = aws.String(url) })
 }
 
 var seq atomic.Int64
@@ -94,15 +105,30 @@ func TestSecret(t *testing.T) {
 	})
 }
 
+// TestParameter: the ParametersClient reads what the SDK's client wrote,
+// as the SDK's client reads it; only SecureString parameters are used.
 func TestParameter(t *testing.T) {
 	_, ps := clients(t)
+	sdk := sdkSSM(t)
 	ctx := context.Background()
 	doc := credsDoc(t, "ci")
 	secure, plain := "/"+name(t), "/"+name(t)
-	_, err := ps.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String(secure), Value: aws.String(doc), Type: ssmtypes.ParameterTypeSecureString})
+	_, err := sdk.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String(secure), Value: aws.String(doc), Type: ssmtypes.ParameterTypeSecureString})
 	require.NoError(t, err)
-	_, err = ps.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String(plain), Value: aws.String(doc), Type: ssmtypes.ParameterTypeString})
+	_, err = sdk.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String(plain), Value: aws.String(doc), Type: ssmtypes.ParameterTypeString})
 	require.NoError(t, err)
+
+	for _, n := range []string{secure, plain} {
+		want, err := sdk.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(n), WithDecryption: aws.Bool(true)})
+		require.NoError(t, err)
+		got, err := ps.GetParameter(ctx, n)
+		require.NoError(t, err)
+		assert.Equal(t, awscreds.Param{Type: string(want.Parameter.Type), Value: *want.Parameter.Value}, got, "ParametersClient vs the SDK: %s", n)
+	}
+	_, err = ps.GetParameter(ctx, "/boskos/none")
+	var coded interface{ ErrorCode() string }
+	require.ErrorAs(t, err, &coded)
+	assert.Equal(t, "ParameterNotFound", coded.ErrorCode(), "the error code of moto's answer, as the SDK reads it")
 
 	tests := []struct {
 		name    string
