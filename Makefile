@@ -70,7 +70,7 @@ clean: ## Remove build outputs and local data
 # ENV is one of infra/stack's environments: dev, staging, prod.
 ENV ?=
 URL ?=
-.PHONY: synth cdk-bootstrap deploy diff destroy deploy-local localstack-up localstack-down e2e
+.PHONY: synth cdk-bootstrap deploy diff destroy deploy-local localstack-up localstack-down e2e e2e-local
 
 cdk-bootstrap: ## Run `cdk bootstrap` once per AWS account and region (before the first make deploy)
 	./scripts/cdk.sh bootstrap
@@ -107,3 +107,6 @@ e2e: ## Run the end-to-end checks (upstream-client suite, a stale lease reaped) 
 	cd tests/compat && BOSKOS_E2E_URL='$(URL)' BOSKOS_E2E_REAPER_EXPIRE='$(REAPER_EXPIRE)' \
 		BOSKOS_E2E_REAPER_PERIOD='$(REAPER_PERIOD)' BOSKOS_E2E_MAX_WAIT='$(E2E_MAX_WAIT)' \
 		$(GO) test -count=1 -timeout 30m -run '^TestE2E(Deployed|Config)$$' -v .
+
+e2e-local: ## With Docker, after `make localstack-up deploy-local`: make e2e against the LocalStack stack's API (pushes tests/compat/testdata/e2e.yaml first); ENV defaults to dev
+	ENV=$(or $(ENV),dev) ./scripts/e2e-local.sh

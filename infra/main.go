@@ -4,7 +4,8 @@
 // per-environment setting lives in stack.Environments. `-c
 // janitorTargets=TYPE=TARGET,...` deploys the janitor with the cleaners of
 // a deployment (webhook URLs or Lambda function names), which do not belong
-// in the repository. Run it through the
+// in the repository; `-c auth=none|basic|iam` overrides the environment's
+// auth mode (the moto deploy test deploys dev with basic). Run it through the
 // CDK CLI (make synth, make deploy ENV=...). It reads the Lambda binaries
 // from ../build (make build; BOSKOS_BUILD_DIR overrides it) and the resources file config/<env>.yaml.
 package main
@@ -54,6 +55,11 @@ func run() error {
 		s, err := stack.Lookup(env)
 		if err != nil {
 			return err
+		}
+		if v, ok := app.Node().TryGetContext(jsii.String("auth")).(string); ok && v != "" {
+			if s.Auth, err = stack.ParseAuthMode(v); err != nil {
+				return err
+			}
 		}
 		if v, ok := app.Node().TryGetContext(jsii.String("janitorTargets")).(string); ok && v != "" {
 			if s.JanitorTargets, err = stack.ParseJanitorTargets(v); err != nil {

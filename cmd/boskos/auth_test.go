@@ -158,6 +158,27 @@ func TestCredentialsAddAndReload(t *testing.T) {
 	assert.Contains(t, srv.Stderr.String(), "credentials reload: keeping the current credentials")
 	assert.NotContains(t, srv.Stderr.String(), bobPW)
 
+	t.Run("an IAM principal", func(t *testing.T) {
+		iamFile := filepath.Join(dir, "iam.yaml")
+		arn := "arn:aws:iam::123456789012:role/ci-runner"
+		code, out, stderr := add("", "runner", "--iam", arn, "--owners", "ci-*", "--file", iamFile)
+		require.Equal(t, 0, code, stderr)
+		assert.Empty(t, out)
+		data, err := os.ReadFile(iamFile)
+		require.NoError(t, err)
+		c, err := auth.Parse(data)
+		require.NoError(t, err)
+		p := c.LookupIAM("arn:aws:sts::123456789012:assumed-role/ci-runner/job-1")
+		require.NotNil(t, p, "a session of the role maps to the principal")
+		assert.Equal(t, "runner", p.Name)
+		assert.Empty(t, p.PasswordHash, "an IAM principal has no password")
+		assert.NotContains(t, string(data), "password_hash")
+
+		code, _, stderr = add("", "bad", "--iam", "ci-runner", "--owners", "x", "--file", iamFile)
+		assert.NotEqual(t, 0, code)
+		assert.Contains(t, stderr, `iam "ci-runner" is not an ARN`)
+	})
+
 	t.Run("usage errors", func(t *testing.T) {
 		for _, tc := range []struct {
 			name  string

@@ -9,11 +9,13 @@ import (
 	"github.com/boskos-serverless/boskos/core/auth"
 )
 
-const credentialsUsage = "Usage: boskos credentials add NAME --file FILE [--owners 'ci-*,bot'] [--role client|maintainer|admin] [--generate]\n"
+const credentialsUsage = "Usage: boskos credentials add NAME --file FILE [--owners 'ci-*,bot'] [--role client|maintainer|admin] [--generate | --iam ARN]\n"
 
 // cmdCredentials is `boskos credentials add NAME ...`: it adds or replaces
 // the principal NAME in the credentials file, with the password read from
-// stdin (its first line) or, with --generate, a random one printed once.
+// stdin (its first line) or, with --generate, a random one printed once;
+// with --iam, an IAM principal (API Gateway's IAM authorization) that has
+// no password unless --generate gives it one as well.
 func cmdCredentials(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] != "add" {
 		fmt.Fprint(stderr, credentialsUsage)
@@ -29,6 +31,7 @@ func cmdCredentials(args []string, stdin io.Reader, stdout, stderr io.Writer) in
 	owners := fs.String("owners", "", "comma-separated owner names and globs ('*' matches any run of characters) the principal may act as (required but for admin)")
 	role := fs.String("role", string(auth.RoleClient), "client (acquire/update/release as its owners, metrics), maintainer (also /reset and /acquirebystate) or admin (everything)")
 	generate := fs.Bool("generate", false, "generate a random password and print it once, instead of reading one from stdin")
+	iam := fs.String("iam", "", "ARN of the IAM user or role that API Gateway's IAM authorization identifies (a role also matches its sessions); no password is read")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -43,7 +46,9 @@ func cmdCredentials(args []string, stdin io.Reader, stdout, stderr io.Writer) in
 		return 2
 	}
 	var password string
-	if *generate {
+	if *iam != "" && !*generate {
+		// An IAM principal: AWS authenticates it, it has no password.
+	} else if *generate {
 		pw, err := auth.GeneratePassword()
 		if err != nil {
 			fmt.Fprintf(stderr, "boskos credentials add: %v\n", err)
@@ -62,12 +67,15 @@ func cmdCredentials(args []string, stdin io.Reader, stdout, stderr io.Writer) in
 			return 2
 		}
 	}
-	hash, err := auth.HashPassword(password)
-	if err != nil {
-		fmt.Fprintf(stderr, "boskos credentials add: %v\n", err)
-		return 1
+	p := auth.Principal{Name: name, IAM: *iam, Role: auth.Role(*role)}
+	if password != "" {
+		hash, err := auth.HashPassword(password)
+		if err != nil {
+			fmt.Fprintf(stderr, "boskos credentials add: %v\n", err)
+			return 1
+		}
+		p.PasswordHash = hash
 	}
-	p := auth.Principal{Name: name, PasswordHash: hash, Role: auth.Role(*role)}
 	for _, o := range strings.Split(*owners, ",") {
 		if o = strings.TrimSpace(o); o != "" {
 			p.Owners = append(p.Owners, o)

@@ -52,11 +52,18 @@ func (r Role) Allows(need Role) bool { return r.rank() > 0 && r.rank() >= need.r
 // Principal is one entry of the credentials file: who may call, with what
 // password, as which owners, in which role.
 type Principal struct {
-	// Name is the HTTP Basic username.
+	// Name is the HTTP Basic username (and, for a principal with IAM
+	// only, the name refusals and logs give it).
 	Name string `json:"name"`
 	// PasswordHash is the bcrypt hash of the password ("$2a$..." or
-	// "$2b$..."); the password itself is never stored.
-	PasswordHash string `json:"password_hash"`
+	// "$2b$..."); the password itself is never stored. A principal
+	// without one cannot authenticate with HTTP Basic.
+	PasswordHash string `json:"password_hash,omitempty"`
+	// IAM is the ARN of an AWS IAM principal (a user or a role) that API
+	// Gateway's IAM authorization identifies as the caller; see
+	// Credentials.LookupIAM for how it matches. A principal needs
+	// PasswordHash or IAM (or both).
+	IAM string `json:"iam,omitempty"`
 	// Owners are the owner names the principal may act as: exact names,
 	// or globs in which '*' matches any run of characters ("ci-*", or
 	// "*" for every owner). An admin may act as any owner and needs none.
@@ -86,6 +93,10 @@ func (p *Principal) MayActAs(owner string) bool {
 //	  password_hash: $2a$10$...
 //	  owners: [ci-*, bot]
 //	  role: client
+//	- name: ci-runner
+//	  iam: arn:aws:iam::123456789012:role/ci-runner
+//	  owners: [ci-*]
+//	  role: client
 type File struct {
 	Principals []Principal `json:"principals"`
 }
@@ -95,6 +106,11 @@ type File struct {
 type Credentials struct {
 	file   File
 	byName map[string]*Principal
+	// byIAM holds the principals with an IAM ARN: by the ARN, and role
+	// ARNs also by the roleKey of their sessions.
+	byIAM map[string]*Principal
+	// basic: some principal has a password hash.
+	basic bool
 }
 
 // Lookup returns the principal called name, or nil.
@@ -103,6 +119,83 @@ func (c *Credentials) Lookup(name string) *Principal {
 		return nil
 	}
 	return c.byName[name]
+}
+
+// LookupIAM returns the principal of the IAM caller arn (API Gateway's
+// requestContext.authorizer.iam.userArn), or nil. A principal's iam ARN
+// matches the caller with exactly that ARN (an IAM user, or a role as
+// given); a role ARN (arn:aws:iam::ACCOUNT:role/[PATH/]NAME) also matches
+// every session of the role, arn:aws:sts::ACCOUNT:assumed-role/NAME/SESSION,
+// which is how a caller that assumed the role (a CI job, a Lambda
+// function, an EC2 instance) is identified.
+func (c *Credentials) LookupIAM(arn string) *Principal {
+	if c == nil || arn == "" {
+		return nil
+	}
+	if p := c.byIAM[arn]; p != nil {
+		return p
+	}
+	if k, ok := sessionRoleKey(arn); ok {
+		return c.byIAM[k]
+	}
+	return nil
+}
+
+// HasBasic reports whether some principal can authenticate with HTTP
+// Basic (has a password hash).
+func (c *Credentials) HasBasic() bool { return c != nil && c.basic }
+
+// roleKey is the key under which a role's sessions find it: its
+// partition, account and name (a session's ARN has no path).
+func roleKey(partition, account, name string) string {
+	return "role-session:" + partition + ":" + account + ":" + name
+}
+
+// sessionRoleKey returns the roleKey of an assumed-role session ARN
+// (arn:PARTITION:sts::ACCOUNT:assumed-role/NAME/SESSION).
+func sessionRoleKey(arn string) (string, bool) {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "sts" {
+		return "", false
+	}
+	res, ok := strings.CutPrefix(parts[5], "assumed-role/")
+	if !ok {
+		return "", false
+	}
+	name, session, ok := strings.Cut(res, "/")
+	if !ok || name == "" || session == "" {
+		return "", false
+	}
+	return roleKey(parts[1], parts[4], name), true
+}
+
+// checkIAM returns why arn is not an IAM principal ARN this file can map,
+// or "", and the role's roleKey when arn is a role's.
+func checkIAM(arn string) (msg, role string) {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" || parts[1] == "" || parts[5] == "" {
+		return "is not an ARN (arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE)", ""
+	}
+	if strings.ContainsAny(arn, "*?") || strings.ContainsFunc(arn, unicode.IsSpace) {
+		return "must be one ARN, without wildcards or spaces", ""
+	}
+	switch parts[2] {
+	case "iam":
+		if parts[4] == "" {
+			return "has no account", ""
+		}
+		if res, ok := strings.CutPrefix(parts[5], "role/"); ok {
+			name := res[strings.LastIndex(res, "/")+1:]
+			if name == "" {
+				return "has no role name", ""
+			}
+			return "", roleKey(parts[1], parts[4], name)
+		}
+		return "", ""
+	case "sts":
+		return "", ""
+	}
+	return fmt.Sprintf("is a %s ARN: want an IAM user or role (arn:aws:iam::ACCOUNT:role/NAME, :user/NAME) or an STS assumed-role session", parts[2]), ""
 }
 
 // Principals returns a copy of the principals, in file order.
@@ -129,7 +222,7 @@ func New(f File) (*Credentials, error) {
 	if len(f.Principals) == 0 {
 		add("principals: none: every request would be refused (add one with `boskos credentials add`)")
 	}
-	c := &Credentials{file: f, byName: map[string]*Principal{}}
+	c := &Credentials{file: f, byName: map[string]*Principal{}, byIAM: map[string]*Principal{}}
 	for i := range f.Principals {
 		p := &f.Principals[i]
 		where := fmt.Sprintf("principals[%d]", i)
@@ -145,8 +238,29 @@ func New(f File) (*Credentials, error) {
 		} else {
 			c.byName[p.Name] = p
 		}
-		if msg := checkHash(p.PasswordHash); msg != "" {
-			add("%s: password_hash %s", where, msg)
+		switch {
+		case p.PasswordHash == "" && p.IAM == "":
+			add("%s: password_hash or iam must be set (a bcrypt hash: `boskos credentials add` writes one; or an IAM ARN)", where)
+		case p.PasswordHash != "":
+			if msg := checkHash(p.PasswordHash); msg != "" {
+				add("%s: password_hash %s", where, msg)
+			} else {
+				c.basic = true
+			}
+		}
+		if p.IAM != "" {
+			msg, role := checkIAM(p.IAM)
+			switch {
+			case msg != "":
+				add("%s: iam %q %s", where, p.IAM, msg)
+			case c.byIAM[p.IAM] != nil || (role != "" && c.byIAM[role] != nil):
+				add("%s: iam %q is used by an earlier principal", where, p.IAM)
+			default:
+				c.byIAM[p.IAM] = p
+				if role != "" {
+					c.byIAM[role] = p
+				}
+			}
 		}
 		if p.Role.rank() == 0 {
 			add("%s: role %q: want client, maintainer or admin", where, p.Role)

@@ -15,6 +15,14 @@
 //   - admin: everything, as any owner, including paths without a rule of
 //     their own (upstream's catch-all; future operator endpoints).
 //
+// A principal may instead (or also) name an AWS IAM user or role (iam:
+// ARN, Credentials.LookupIAM; a role matches each of its sessions): when
+// API Gateway's IAM authorization has verified the caller, the Lambda
+// adapter puts the caller's ARN in the request's context (WithIAMCaller)
+// and the Guard authorizes that principal with the same rules, without
+// asking for a password. An ARN that maps to no principal is a 403. The
+// local server has no IAM mode (nothing there sets an IAM caller).
+//
 // /healthz and /healthz/ready are always open. When credentials are in
 // force (a Holder that holds some), every other request needs HTTP Basic
 // credentials: missing or wrong ones are a 401 with `WWW-Authenticate:
@@ -37,7 +45,10 @@
 //
 // Nothing here logs a password, a hash or an Authorization header.
 //
-// The credentials come from a file (LoadFile, Watcher for hot reload);
-// another source, such as AWS Secrets Manager, only needs to Parse its
-// bytes and Holder.Store the result.
+// The credentials come from a file (LoadFile, Watcher for hot reload) or
+// from a remote source read through a Fetch (package awscreds: AWS Secrets
+// Manager, SSM Parameter Store) by a Refresher: once at start (Load), then
+// again by the first request after each TTL (DefaultRefreshTTL), one read
+// at a time, keeping the credentials in force when a read fails or the
+// document is invalid.
 package auth

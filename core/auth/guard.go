@@ -132,6 +132,15 @@ func NewGuard(h *Holder, opts Options) *Guard {
 // throttled failures 429 with Retry-After, and a principal that lacks the
 // role or may not act as the owner 403; next is not called then, so
 // nothing changes.
+//
+// A request whose context carries an IAM caller (WithIAMCaller: API
+// Gateway verified its signature) is the principal of that ARN
+// (Credentials.LookupIAM), with the same role and owner rules; an ARN
+// that maps to no principal answers 403 (AWS authenticated the caller,
+// this service does not know it). A request with neither an IAM caller
+// nor an Authorization header, when no principal has a password, answers
+// 403 as well: API Gateway answers unsigned requests to IAM routes so, and
+// a Basic challenge could never be met.
 func (g *Guard) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		creds := g.creds.Load()
@@ -141,8 +150,32 @@ func (g *Guard) Wrap(next http.Handler) http.Handler {
 			return
 		}
 		header := r.Header.Get("Authorization")
-		if header == "" && rule.Read && g.opts.AnonymousMetrics && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		anonymous := rule.Read && g.opts.AnonymousMetrics && (r.Method == http.MethodGet || r.Method == http.MethodHead)
+		if arn, ok := IAMCaller(r.Context()); ok {
+			// API Gateway verified the caller (the Authorization header
+			// is its SigV4 signature, not Basic credentials).
+			p := creds.LookupIAM(arn)
+			if p == nil {
+				if anonymous {
+					next.ServeHTTP(w, r)
+					return
+				}
+				g.log.Info("auth: IAM caller not in the credentials", "iam", arn, "path", r.URL.Path)
+				http.Error(w, fmt.Sprintf("IAM principal %q is not in the credentials (principals[].iam)", arn), http.StatusForbidden)
+				return
+			}
+			g.serveAuthorized(w, r, p, next)
+			return
+		}
+		if header == "" && anonymous {
 			next.ServeHTTP(w, r)
+			return
+		}
+		if header == "" && !creds.HasBasic() {
+			// Every principal is an IAM one: a request without an IAM
+			// identity came through a route without IAM authorization.
+			g.log.Info("auth: request without an IAM identity, and the credentials have no password: check the API's IAM authorization", "path", r.URL.Path)
+			http.Error(w, "this API authorizes with AWS IAM (SigV4-signed requests): the request carries no IAM identity", http.StatusForbidden)
 			return
 		}
 		p, status, retry := g.authenticate(r, creds, header)
@@ -157,13 +190,19 @@ func (g *Guard) Wrap(next http.Handler) http.Handler {
 			http.Error(w, fmt.Sprintf("too many failed authentication attempts: retry in %ds", max(secs, 1)), status)
 			return
 		}
-		if err := Authorize(p, r.URL.Path, r.URL.Query().Get("owner")); err != nil {
-			g.log.Info("auth: request denied", "principal", p.Name, "path", r.URL.Path, "reason", err.Error())
-			http.Error(w, err.Error(), http.StatusForbidden)
-			return
-		}
-		next.ServeHTTP(w, r)
+		g.serveAuthorized(w, r, p, next)
 	})
+}
+
+// serveAuthorized passes r to next when the authenticated principal p may
+// make it (Authorize), and answers 403 otherwise.
+func (g *Guard) serveAuthorized(w http.ResponseWriter, r *http.Request, p *Principal, next http.Handler) {
+	if err := Authorize(p, r.URL.Path, r.URL.Query().Get("owner")); err != nil {
+		g.log.Info("auth: request denied", "principal", p.Name, "path", r.URL.Path, "reason", err.Error())
+		http.Error(w, err.Error(), http.StatusForbidden)
+		return
+	}
+	next.ServeHTTP(w, r)
 }
 
 // authenticate returns the principal of header, or the status to answer
@@ -188,6 +227,9 @@ func (g *Guard) authenticate(r *http.Request, creds *Credentials, header string)
 		return p, 0, 0 // verified while this request waited
 	}
 	p := creds.Lookup(user)
+	if p != nil && p.PasswordHash == "" {
+		p = nil // an IAM-only principal has no password: as unknown
+	}
 	keys := []string{"addr:" + addr}
 	if p != nil {
 		keys = append(keys, "principal:"+p.Name)

@@ -26,9 +26,20 @@ const (
 	EnvJanitorTargets = "BOSKOS_JANITOR_TARGETS"
 	// EnvJanitorMaxFailures is the janitor's quarantine threshold.
 	EnvJanitorMaxFailures = "BOSKOS_JANITOR_MAX_FAILURES"
-	// EnvCredentialsFile is the API functions' credentials file (interim,
-	// until Secrets Manager; not set by the stack yet).
+	// EnvCredentialsFile is a credentials file of the API functions (in the
+	// deployment package or a mounted file system; the stacks do not set
+	// it, they use EnvCredentialsSecret).
 	EnvCredentialsFile = "BOSKOS_CREDENTIALS_FILE"
+	// EnvCredentialsSecret is the Secrets Manager secret (name or ARN) the
+	// API functions read their credentials from; the stacks set it to
+	// their secret's ARN when the environment has credentials.
+	EnvCredentialsSecret = "BOSKOS_CREDENTIALS_SECRET"
+	// EnvCredentialsParameter is an SSM SecureString parameter holding the
+	// credentials instead (not set by the stacks).
+	EnvCredentialsParameter = "BOSKOS_CREDENTIALS_PARAMETER"
+	// EnvCredentialsTTL is how long the API functions use the credentials
+	// they read before reading them again.
+	EnvCredentialsTTL = "BOSKOS_CREDENTIALS_TTL"
 	// EnvAnonymousMetrics opens the metric reads to anonymous callers.
 	EnvAnonymousMetrics = "BOSKOS_ANONYMOUS_METRICS"
 )
@@ -76,6 +87,16 @@ const (
 	ActQuery        = "dynamodb:Query"
 )
 
+// Other IAM actions the stacks grant.
+const (
+	// ActGetSecretValue reads the credentials secret (EnvCredentialsSecret).
+	ActGetSecretValue = "secretsmanager:GetSecretValue"
+	// ActInvokeFunction lets the janitor invoke its Lambda cleanup targets.
+	ActInvokeFunction = "lambda:InvokeFunction"
+	// ActGetObject lets the reconciler read the config object.
+	ActGetObject = "s3:GetObject"
+)
+
 // Function describes one Lambda function of the service.
 type Function struct {
 	// Name is the function's directory under functions/ (and build/).
@@ -94,6 +115,11 @@ type Function struct {
 	// the requests dynamostore sends for them; proven against DynamoDB
 	// Local by core/lambdaapp/deploy_names_test.go.
 	DynamoDBActions []string
+	// ReadsCredentials: the function authenticates callers, so in an
+	// environment with credentials it reads EnvCredentialsSecret and is
+	// granted ActGetSecretValue on exactly that secret. The API functions
+	// do; no job does (the jobs call the ranch directly, not the API).
+	ReadsCredentials bool
 }
 
 // apiEnv are the variables every API function reads (lambdaapp.FromEnv).
@@ -133,19 +159,19 @@ var apiEnv = []string{EnvRequestTTL, EnvSpreadWindow}
 //   - janitor: acquire without request_id, update, release and metric:
 //     GetItem, Query, UpdateItem.
 var Functions = []Function{
-	{Name: FnAcquire, Kind: API, Routes: []string{"/acquire"}, Env: apiEnv,
+	{Name: FnAcquire, Kind: API, Routes: []string{"/acquire"}, Env: apiEnv, ReadsCredentials: true,
 		DynamoDBActions: []string{ActDeleteItem, ActGetItem, ActPutItem, ActQuery, ActUpdateItem}},
-	{Name: FnAcquireByState, Kind: API, Routes: []string{"/acquirebystate"}, Env: apiEnv,
+	{Name: FnAcquireByState, Kind: API, Routes: []string{"/acquirebystate"}, Env: apiEnv, ReadsCredentials: true,
 		DynamoDBActions: []string{ActBatchGetItem, ActQuery, ActUpdateItem}},
-	{Name: FnRelease, Kind: API, Routes: []string{"/release"}, Env: apiEnv,
+	{Name: FnRelease, Kind: API, Routes: []string{"/release"}, Env: apiEnv, ReadsCredentials: true,
 		DynamoDBActions: []string{ActGetItem, ActQuery, ActUpdateItem}},
-	{Name: FnUpdate, Kind: API, Routes: []string{"/update"}, Env: apiEnv,
+	{Name: FnUpdate, Kind: API, Routes: []string{"/update"}, Env: apiEnv, ReadsCredentials: true,
 		DynamoDBActions: []string{ActGetItem, ActUpdateItem}},
-	{Name: FnReset, Kind: API, Routes: []string{"/reset"}, Env: apiEnv,
+	{Name: FnReset, Kind: API, Routes: []string{"/reset"}, Env: apiEnv, ReadsCredentials: true,
 		DynamoDBActions: []string{ActGetItem, ActQuery, ActUpdateItem}},
-	{Name: FnMetric, Kind: API, Routes: []string{"/metric", CatchAll}, Env: apiEnv,
+	{Name: FnMetric, Kind: API, Routes: []string{"/metric", CatchAll}, Env: apiEnv, ReadsCredentials: true,
 		DynamoDBActions: []string{ActQuery}},
-	{Name: FnMetrics, Kind: API, Routes: []string{"/metrics"}, Env: apiEnv,
+	{Name: FnMetrics, Kind: API, Routes: []string{"/metrics"}, Env: apiEnv, ReadsCredentials: true,
 		DynamoDBActions: []string{ActQuery}},
 	{Name: FnReaper, Kind: Job, Env: []string{EnvReaperExpire, EnvReaperTargetState, EnvReaperExtraStates},
 		DynamoDBActions: []string{ActGetItem, ActQuery, ActUpdateItem}},

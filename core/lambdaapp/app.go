@@ -41,13 +41,20 @@ func newRanch(ctx context.Context, cfg Config, o ranch.Options, wrap func(store.
 
 // NewHandler builds, once per execution environment, the ranch (NewRanch)
 // and the Boskos HTTP handler, behind package auth's Guard when
-// cfg.CredentialsFile is set (read once here: an unreadable or invalid file
-// is an error). Metrics are CloudWatch Embedded Metric Format lines on
-// cfg.MetricsOut (package emf): Acquires and AcquireLatency of every
-// successful acquire, and after every request the Conflicts (failed
-// conditional writes) it met. GET /metrics serves boskos_resources,
-// computed from the table (httpapi's default). It makes no request: a
-// missing table shows up as 500s on the first requests.
+// credentials are configured: cfg.CredentialsFile, read once here, or
+// cfg.CredentialsSecret / cfg.CredentialsParameter, read here through
+// cfg.CredentialsFetch and again by the first request after each
+// cfg.CredentialsTTL (auth.Refresher: one read at a time, the credentials
+// in force kept when a read fails or the document is invalid, which is
+// logged and counted in the EMF metric CredentialsRefreshFailures). An
+// unreadable or invalid source at start is an error: the function must
+// not serve without the credentials it was configured with. Metrics are
+// CloudWatch Embedded Metric Format lines on cfg.MetricsOut (package
+// emf): Acquires and AcquireLatency of every successful acquire, and
+// after every request the Conflicts (failed conditional writes) it met.
+// GET /metrics serves boskos_resources, computed from the table
+// (httpapi's default). It makes no request to DynamoDB: a missing table
+// shows up as 500s on the first requests.
 func NewHandler(ctx context.Context, cfg Config) (http.Handler, error) {
 	log := cfg.Log()
 	cfg.Logger = log // one logger for the ranch and the handler
@@ -58,12 +65,39 @@ func NewHandler(ctx context.Context, cfg Config) (http.Handler, error) {
 		return nil, err
 	}
 	opts := httpapi.Options{Logger: log, Now: cfg.Now}
-	if cfg.CredentialsFile != "" {
+	guardOpts := auth.Options{AnonymousMetrics: cfg.AnonymousMetrics, Logger: log, Now: cfg.Now}
+	switch env, source := cfg.remoteCredentials(); {
+	case cfg.CredentialsFile != "":
 		creds, _, err := auth.LoadFile(cfg.CredentialsFile)
 		if err != nil {
 			return nil, fmt.Errorf("lambdaapp: %s: %w", EnvCredentialsFile, err)
 		}
-		opts.Middleware = auth.NewGuard(auth.NewHolder(creds), auth.Options{AnonymousMetrics: cfg.AnonymousMetrics, Logger: log, Now: cfg.Now}).Wrap
+		opts.Middleware = auth.NewGuard(auth.NewHolder(creds), guardOpts).Wrap
+	case env != "":
+		if cfg.CredentialsFetch == nil {
+			return nil, fmt.Errorf("lambdaapp: %s is set, but this function has no client to read it (lambdaapp.Main's option lambdacreds.Source)", env)
+		}
+		holder := &auth.Holder{}
+		ref := auth.NewRefresher(holder, cfg.CredentialsFetch, auth.RefreshOptions{
+			Source: source, TTL: cfg.CredentialsTTL, Now: cfg.Now, Logger: log, OnRefresh: em.OnCredentialsRefresh,
+		})
+		if err := ref.Load(ctx); err != nil {
+			return nil, fmt.Errorf("lambdaapp: %s: %w", env, err)
+		}
+		guard := auth.NewGuard(holder, guardOpts)
+		opts.Middleware = func(h http.Handler) http.Handler { return ref.Wrap(guard.Wrap(h)) }
 	}
 	return flushing(httpapi.New(r, opts), c), nil
+}
+
+// remoteCredentials returns the variable and the description ("secret
+// NAME") of the remote credentials source of c, or "", "".
+func (c Config) remoteCredentials() (env, source string) {
+	switch {
+	case c.CredentialsSecret != "":
+		return EnvCredentialsSecret, "secret " + c.CredentialsSecret
+	case c.CredentialsParameter != "":
+		return EnvCredentialsParameter, "parameter " + c.CredentialsParameter
+	}
+	return "", ""
 }

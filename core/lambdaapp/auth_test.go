@@ -10,11 +10,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/boskos-serverless/boskos/core/auth"
 	"github.com/boskos-serverless/boskos/core/auth/authtest"
 	"github.com/boskos-serverless/boskos/core/boskos"
 	"github.com/boskos-serverless/boskos/core/ranch"
@@ -95,6 +97,20 @@ func TestAuthFromEnv(t *testing.T) {
 			want: Config{CredentialsFile: "/opt/creds.yaml", AnonymousMetrics: true}},
 		{name: "anonymous metrics without credentials", env: map[string]string{EnvAnonymousMetrics: "true"}, wantErr: "BOSKOS_ANONYMOUS_METRICS: needs BOSKOS_CREDENTIALS_FILE"},
 		{name: "not a boolean", env: map[string]string{EnvCredentialsFile: "/c", EnvAnonymousMetrics: "yes please"}, wantErr: `BOSKOS_ANONYMOUS_METRICS: "yes please" is not a boolean`},
+		{name: "a secret, the default TTL", env: map[string]string{EnvCredentialsSecret: "arn:aws:secretsmanager:us-east-1:123456789012:secret:boskos-AbCdEf"},
+			want: Config{CredentialsSecret: "arn:aws:secretsmanager:us-east-1:123456789012:secret:boskos-AbCdEf", CredentialsTTL: auth.DefaultRefreshTTL}},
+		{name: "a parameter, a TTL, endpoints", env: map[string]string{EnvCredentialsParameter: "/boskos/credentials", EnvCredentialsTTL: "5m",
+			EnvSSMEndpoint: "http://localhost:4566", EnvSecretsEndpoint: "http://localhost:4567", EnvAnonymousMetrics: "true"},
+			want: Config{CredentialsParameter: "/boskos/credentials", CredentialsTTL: 5 * time.Minute, SSMEndpoint: "http://localhost:4566", SecretsEndpoint: "http://localhost:4567", AnonymousMetrics: true}},
+		{name: "anonymous metrics with a secret", env: map[string]string{EnvCredentialsSecret: "boskos", EnvAnonymousMetrics: "true"},
+			want: Config{CredentialsSecret: "boskos", CredentialsTTL: auth.DefaultRefreshTTL, AnonymousMetrics: true}},
+		{name: "two sources", env: map[string]string{EnvCredentialsFile: "/c", EnvCredentialsSecret: "boskos"},
+			wantErr: "BOSKOS_CREDENTIALS_FILE, BOSKOS_CREDENTIALS_SECRET: set at most one of"},
+		{name: "a TTL for a file", env: map[string]string{EnvCredentialsFile: "/c", EnvCredentialsTTL: "1m"},
+			wantErr: "BOSKOS_CREDENTIALS_TTL: needs BOSKOS_CREDENTIALS_SECRET or BOSKOS_CREDENTIALS_PARAMETER"},
+		{name: "every problem at once", env: map[string]string{EnvCredentialsSecret: "a b", EnvCredentialsTTL: "-1s", EnvSSMEndpoint: "localhost:4566"},
+			wantErr: "BOSKOS_CREDENTIALS_SECRET: \"a b\" must not contain blanks\nBOSKOS_CREDENTIALS_TTL: \"-1s\" must be positive\nAWS_ENDPOINT_URL_SSM: \"localhost:4566\" is not an http(s) URL"},
+		{name: "not a duration", env: map[string]string{EnvCredentialsSecret: "boskos", EnvCredentialsTTL: "soon"}, wantErr: `BOSKOS_CREDENTIALS_TTL: "soon" is not a duration`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -107,9 +123,20 @@ func TestAuthFromEnv(t *testing.T) {
 			}
 			require.NoError(t, err)
 			assert.Equal(t, tc.want.CredentialsFile, cfg.CredentialsFile)
+			assert.Equal(t, tc.want.CredentialsSecret, cfg.CredentialsSecret)
+			assert.Equal(t, tc.want.CredentialsParameter, cfg.CredentialsParameter)
+			assert.Equal(t, tc.want.CredentialsTTL, cfg.CredentialsTTL)
+			assert.Equal(t, tc.want.SecretsEndpoint, cfg.SecretsEndpoint)
+			assert.Equal(t, tc.want.SSMEndpoint, cfg.SSMEndpoint)
 			assert.Equal(t, tc.want.AnonymousMetrics, cfg.AnonymousMetrics)
 		})
 	}
+
+	t.Run("a secret without a client fails the handler's construction", func(t *testing.T) {
+		_, err := NewHandler(context.Background(), Config{Table: "t", CredentialsSecret: "boskos", Client: dynamotest.Client(t), Logger: testkit.Quiet()})
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "BOSKOS_CREDENTIALS_SECRET is set, but this function has no client to read it")
+	})
 
 	t.Run("a bad credentials file fails the handler's construction", func(t *testing.T) {
 		p := filepath.Join(t.TempDir(), "c.yaml")

@@ -11,7 +11,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
+	"github.com/boskos-serverless/boskos/core/auth"
 	"github.com/boskos-serverless/boskos/core/ranch"
 	"github.com/boskos-serverless/boskos/core/store/dynamostore"
 )
@@ -23,11 +25,24 @@ const (
 	EnvSpreadWindow = "BOSKOS_SPREAD_WINDOW"
 	EnvLogLevel     = "BOSKOS_LOG_LEVEL"
 	EnvEndpoint     = "AWS_ENDPOINT_URL_DYNAMODB"
-	// EnvCredentialsFile is the interim source of the API functions'
-	// credentials (a file in the deployment package or a mounted volume,
-	// read once per execution environment) until they come from AWS
-	// Secrets Manager.
+	// EnvCredentialsFile names a credentials file (in the deployment
+	// package or a mounted volume), read once per execution environment.
 	EnvCredentialsFile = "BOSKOS_CREDENTIALS_FILE"
+	// EnvCredentialsSecret is the name or ARN of a Secrets Manager secret
+	// holding the credentials file: read at start and again after each
+	// EnvCredentialsTTL.
+	EnvCredentialsSecret = "BOSKOS_CREDENTIALS_SECRET"
+	// EnvCredentialsParameter is the name or ARN of an SSM SecureString
+	// parameter holding the credentials file, read as the secret is.
+	EnvCredentialsParameter = "BOSKOS_CREDENTIALS_PARAMETER"
+	// EnvCredentialsTTL is how long the secret's or parameter's
+	// credentials are used before a request reads them again (Go
+	// duration, default auth.DefaultRefreshTTL).
+	EnvCredentialsTTL = "BOSKOS_CREDENTIALS_TTL"
+	// EnvSecretsEndpoint and EnvSSMEndpoint override the Secrets Manager
+	// and SSM endpoints (the SDK's names for them).
+	EnvSecretsEndpoint = "AWS_ENDPOINT_URL_SECRETS_MANAGER"
+	EnvSSMEndpoint     = "AWS_ENDPOINT_URL_SSM"
 	// EnvAnonymousMetrics ("true") opens GET /metric and /metrics to
 	// requests without credentials, as `serve --anonymous-metrics`.
 	EnvAnonymousMetrics = "BOSKOS_ANONYMOUS_METRICS"
@@ -53,10 +68,21 @@ type Config struct {
 	// Endpoint overrides the DynamoDB endpoint (AWS_ENDPOINT_URL_DYNAMODB,
 	// which the SDK also honours by itself); "" means the SDK's default.
 	Endpoint string
-	// CredentialsFile, when set, enables HTTP Basic authentication with
-	// the principals of this file (BOSKOS_CREDENTIALS_FILE; see package
-	// auth). Interim: the AWS wiring reads them from Secrets Manager.
+	// CredentialsFile, when set, enables authentication with the
+	// principals of this file (BOSKOS_CREDENTIALS_FILE; see package auth).
 	CredentialsFile string
+	// CredentialsSecret and CredentialsParameter, when set (at most one of
+	// them and CredentialsFile), name the Secrets Manager secret or SSM
+	// SecureString parameter that holds the credentials
+	// (BOSKOS_CREDENTIALS_SECRET, BOSKOS_CREDENTIALS_PARAMETER), re-read
+	// after each CredentialsTTL (BOSKOS_CREDENTIALS_TTL, default
+	// auth.DefaultRefreshTTL).
+	CredentialsSecret, CredentialsParameter string
+	CredentialsTTL                          time.Duration
+	// SecretsEndpoint and SSMEndpoint override those services' endpoints
+	// (AWS_ENDPOINT_URL_SECRETS_MANAGER, AWS_ENDPOINT_URL_SSM; otherwise
+	// AWS_ENDPOINT_URL, then the SDK's default).
+	SecretsEndpoint, SSMEndpoint string
 	// AnonymousMetrics opens the metric reads to anonymous requests
 	// (BOSKOS_ANONYMOUS_METRICS).
 	AnonymousMetrics bool
@@ -73,6 +99,12 @@ type Config struct {
 	// Client, if set, is used instead of a client built from the fields
 	// above (tests pass one that counts requests).
 	Client dynamostore.API
+	// CredentialsFetch reads the document of CredentialsSecret or
+	// CredentialsParameter. The API functions' mains set it with Main's
+	// option lambdacreds.Source (a package of its own, so that the job
+	// functions do not link the Secrets Manager client); tests may set
+	// their own.
+	CredentialsFetch auth.Fetch
 	// Function is the function dimension of the EMF metrics: the deployed
 	// name (AWS_LAMBDA_FUNCTION_NAME; Main and MainJob set it).
 	Function string
@@ -147,16 +179,60 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 		}
 	}
 
-	if v, ok := get(EnvCredentialsFile); ok {
-		cfg.CredentialsFile = v
+	var sources []string
+	for _, src := range []struct {
+		env string
+		to  *string
+	}{{EnvCredentialsFile, &cfg.CredentialsFile}, {EnvCredentialsSecret, &cfg.CredentialsSecret}, {EnvCredentialsParameter, &cfg.CredentialsParameter}} {
+		v, ok := get(src.env)
+		if !ok {
+			continue
+		}
+		sources = append(sources, src.env)
+		if strings.ContainsFunc(v, unicode.IsSpace) {
+			errs = append(errs, fmt.Errorf("%s: %q must not contain blanks", src.env, v))
+		}
+		*src.to = v
+	}
+	if len(sources) > 1 {
+		errs = append(errs, fmt.Errorf("%s: set at most one of %s, %s and %s", strings.Join(sources, ", "), EnvCredentialsFile, EnvCredentialsSecret, EnvCredentialsParameter))
+	}
+	remote := cfg.CredentialsSecret != "" || cfg.CredentialsParameter != ""
+	if v, ok := get(EnvCredentialsTTL); ok {
+		d, err := time.ParseDuration(v)
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("%s: %q is not a duration (e.g. 60s, 5m)", EnvCredentialsTTL, v))
+		case d <= 0:
+			errs = append(errs, fmt.Errorf("%s: %q must be positive", EnvCredentialsTTL, v))
+		case !remote:
+			errs = append(errs, fmt.Errorf("%s: needs %s or %s (a file is read once)", EnvCredentialsTTL, EnvCredentialsSecret, EnvCredentialsParameter))
+		default:
+			cfg.CredentialsTTL = d
+		}
+	}
+	if remote && cfg.CredentialsTTL == 0 {
+		cfg.CredentialsTTL = auth.DefaultRefreshTTL
+	}
+	for _, ep := range []struct {
+		env string
+		to  *string
+	}{{EnvSecretsEndpoint, &cfg.SecretsEndpoint}, {EnvSSMEndpoint, &cfg.SSMEndpoint}} {
+		if v, ok := get(ep.env); ok {
+			if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				errs = append(errs, fmt.Errorf("%s: %q is not an http(s) URL", ep.env, v))
+			} else {
+				*ep.to = v
+			}
+		}
 	}
 	if v, ok := get(EnvAnonymousMetrics); ok {
 		b, err := strconv.ParseBool(v)
 		switch {
 		case err != nil:
 			errs = append(errs, fmt.Errorf("%s: %q is not a boolean (true or false)", EnvAnonymousMetrics, v))
-		case b && cfg.CredentialsFile == "":
-			errs = append(errs, fmt.Errorf("%s: needs %s (without credentials everything is anonymous)", EnvAnonymousMetrics, EnvCredentialsFile))
+		case b && len(sources) == 0:
+			errs = append(errs, fmt.Errorf("%s: needs %s, %s or %s (without credentials everything is anonymous)", EnvAnonymousMetrics, EnvCredentialsFile, EnvCredentialsSecret, EnvCredentialsParameter))
 		default:
 			cfg.AnonymousMetrics = b
 		}

@@ -64,6 +64,30 @@ func TestDeployFunctionDirs(t *testing.T) {
 	}
 }
 
+// TestDeployCredentialsReaders: the functions that read credentials
+// (deploy's ReadsCredentials, which the stacks grant the secret) are the
+// API functions, and exactly their mains give lambdaapp.Main the client of
+// the remote credentials source (lambdacreds.Source); no job links it.
+func TestDeployCredentialsReaders(t *testing.T) {
+	for _, f := range deploy.Functions {
+		t.Run(f.Name, func(t *testing.T) {
+			assert.Equal(t, f.Kind == deploy.API, f.ReadsCredentials, "ReadsCredentials")
+			src, err := os.ReadFile("../../functions/" + f.Name + "/main.go")
+			require.NoError(t, err)
+			file, err := parser.ParseFile(token.NewFileSet(), "main.go", src, parser.ImportsOnly)
+			require.NoError(t, err)
+			imports := false
+			for _, imp := range file.Imports {
+				imports = imports || imp.Path.Value == `"github.com/boskos-serverless/boskos/core/lambdaapp/lambdacreds"`
+			}
+			assert.Equal(t, f.ReadsCredentials, imports, "functions/%s imports lambdacreds", f.Name)
+			if f.ReadsCredentials {
+				assert.Contains(t, string(src), "lambdacreds.Source", "functions/%s passes lambdacreds.Source to Main", f.Name)
+			}
+		})
+	}
+}
+
 // TestDeployEnvNames: the environment variable names of core/deploy are
 // lambdaapp's. Every BOSKOS_* constant that lambdaapp declares must be one of
 // deploy's (so a renamed or added variable fails here); those lambdaapp
@@ -79,6 +103,9 @@ func TestDeployEnvNames(t *testing.T) {
 		{"spread window", deploy.EnvSpreadWindow, lambdaapp.EnvSpreadWindow},
 		{"credentials file", deploy.EnvCredentialsFile, lambdaapp.EnvCredentialsFile},
 		{"anonymous metrics", deploy.EnvAnonymousMetrics, lambdaapp.EnvAnonymousMetrics},
+		{"credentials secret", deploy.EnvCredentialsSecret, lambdaapp.EnvCredentialsSecret},
+		{"credentials parameter", deploy.EnvCredentialsParameter, lambdaapp.EnvCredentialsParameter},
+		{"credentials ttl", deploy.EnvCredentialsTTL, lambdaapp.EnvCredentialsTTL},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -88,7 +115,8 @@ func TestDeployEnvNames(t *testing.T) {
 	known := map[string]bool{}
 	for _, v := range []string{deploy.EnvTable, deploy.EnvLogLevel, deploy.EnvRequestTTL, deploy.EnvSpreadWindow,
 		deploy.EnvConfigURI, deploy.EnvReaperExpire, deploy.EnvReaperTargetState, deploy.EnvReaperExtraStates,
-		deploy.EnvJanitorTargets, deploy.EnvJanitorMaxFailures, deploy.EnvCredentialsFile, deploy.EnvAnonymousMetrics} {
+		deploy.EnvJanitorTargets, deploy.EnvJanitorMaxFailures, deploy.EnvCredentialsFile, deploy.EnvAnonymousMetrics,
+		deploy.EnvCredentialsSecret, deploy.EnvCredentialsParameter, deploy.EnvCredentialsTTL} {
 		known[v] = true
 	}
 	declared := boskosEnvConstants(t)

@@ -18,9 +18,22 @@
 //	BOSKOS_REQUEST_TTL         how long a request_id keeps its queue place (Go duration, default 30s)
 //	BOSKOS_LOG_LEVEL           debug, info, warn or error (default info)
 //	AWS_ENDPOINT_URL_DYNAMODB  DynamoDB endpoint override (e.g. DynamoDB Local); optional
-//	BOSKOS_CREDENTIALS_FILE    credentials file (package auth): HTTP Basic on every endpoint; optional.
-//	                           Interim, until the credentials come from AWS Secrets Manager.
+//	BOSKOS_CREDENTIALS_FILE    credentials file (package auth), read once; optional
+//	BOSKOS_CREDENTIALS_SECRET  Secrets Manager secret (name or ARN) holding the credentials file; optional
+//	BOSKOS_CREDENTIALS_PARAMETER  SSM SecureString parameter (name or ARN) holding it; optional
+//	BOSKOS_CREDENTIALS_TTL     how long the secret's or parameter's credentials are used before a request
+//	                           reads them again (Go duration, default 60s: auth.DefaultRefreshTTL)
+//	AWS_ENDPOINT_URL_SECRETS_MANAGER, AWS_ENDPOINT_URL_SSM  endpoint overrides; optional
 //	BOSKOS_ANONYMOUS_METRICS   true: GET /metric and /metrics need no credentials (default false)
+//
+// At most one credentials source may be set; with one, every endpoint but
+// /healthz needs a principal of it: HTTP Basic credentials, or the IAM
+// caller that API Gateway's IAM authorization verified
+// (requestContext.authorizer.iam.userArn, mapped by principals[].iam). The
+// secret or parameter is read at start (a failure is a start failure) and
+// again by the first request after each TTL, keeping the credentials in
+// force when that read fails (auth.Refresher); the API functions' mains
+// pass Main the option lambdacreds.Source, which builds the client.
 //
 // Region and credentials come from the variables Lambda sets (AWS_REGION,
 // AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, and the

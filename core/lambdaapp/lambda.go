@@ -10,7 +10,10 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/awslabs/aws-lambda-go-api-proxy/core"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
+
+	"github.com/boskos-serverless/boskos/core/auth"
 )
 
 // CatchAll is the route of API Gateway's $default: a function given it also
@@ -55,9 +58,25 @@ func Only(h http.Handler, log *slog.Logger, routes ...string) http.Handler {
 }
 
 // Lambda returns the Lambda handler of an API Gateway HTTP API (payload
-// format 2.0) function that serves routes with h.
+// format 2.0) function that serves routes with h. The caller that API
+// Gateway's IAM authorization verified (the event's
+// requestContext.authorizer.iam.userArn) is the request's IAM caller for
+// package auth (auth.WithIAMCaller); without IAM authorization on the
+// route the event has none.
 func Lambda(h http.Handler, log *slog.Logger, routes ...string) func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	return httpadapter.NewV2(withStatus(Only(h, log, routes...))).ProxyWithContext
+	return httpadapter.NewV2(withStatus(withIAMCaller(Only(h, log, routes...)))).ProxyWithContext
+}
+
+// withIAMCaller puts the IAM caller of the API Gateway event into the
+// request's context. It reads the event that the adapter keeps in the
+// context, never a header: a client cannot make one up.
+func withIAMCaller(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if rc, ok := core.GetAPIGatewayV2ContextFromContext(r.Context()); ok && rc.Authorizer != nil && rc.Authorizer.IAM != nil {
+			r = r.WithContext(auth.WithIAMCaller(r.Context(), rc.Authorizer.IAM.UserARN))
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // Start serves routes with h as a Lambda function; it does not return. The
@@ -99,12 +118,14 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // Main is the whole body of a function's main: it reads the configuration
-// through lookup, builds the handler and serves the routes of the function
-// called name (a key of Routes) until the Lambda runtime ends the process.
-// It returns only when it cannot start, with the exit code for os.Exit,
-// after writing every problem to stderr: 2 for a bad name or configuration,
-// 1 for a failure to build the handler.
-func Main(name string, lookup func(string) (string, bool), stderr io.Writer) int {
+// through lookup, applies opts (lambdacreds.Source gives it the client of
+// a remote credentials source), builds the handler and serves the routes
+// of the function called name (a key of Routes) until the Lambda runtime
+// ends the process. It returns only when it cannot start, with the exit
+// code for os.Exit, after writing every problem to stderr: 2 for a bad
+// name or configuration, 1 for a failure to build the handler (an
+// unreadable credentials source included).
+func Main(name string, lookup func(string) (string, bool), stderr io.Writer, opts ...func(*Config)) int {
 	routes, ok := Routes[name]
 	if !ok {
 		fmt.Fprintf(stderr, "%s: not a function of this service\n", name)
@@ -117,6 +138,9 @@ func Main(name string, lookup func(string) (string, bool), stderr io.Writer) int
 	}
 	cfg.Function = functionName(name, lookup)
 	cfg.AWS = AWSFromEnv(lookup)
+	for _, o := range opts {
+		o(&cfg)
+	}
 	h, err := NewHandler(context.Background(), cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", name, err)

@@ -1,6 +1,7 @@
 package lambdaapp_test
 
 import (
+	"fmt"
 	"os"
 	"slices"
 	"sort"
@@ -16,46 +17,80 @@ import (
 	"github.com/boskos-serverless/boskos/core/ranch"
 )
 
-// TestSAMTemplateRoutes keeps template.yaml's functions and HTTP API routes in
-// step with Routes (what each function serves) and with functions/.
+// samResource is a resource of template.yaml with its properties as
+// parsed (YAML tags such as !Ref dropped: "!Ref X" reads as "X", "!If [C,
+// A, B]" as [C, A, B]).
+type samResource struct {
+	Type       string         `json:"Type"`
+	Condition  string         `json:"Condition"`
+	Properties map[string]any `json:"Properties"`
+}
+
+// samRoutes returns template.yaml's HTTP API routes (route key -> the
+// function directory that serves it), checking that every route is on the
+// API, targets an AWS_PROXY payload 2.0 integration of a function that API
+// Gateway may invoke, and is authorized with IAM exactly when AuthMode is
+// iam.
+func samRoutes(t *testing.T, res map[string]samResource) map[string]string {
+	t.Helper()
+	dir := func(fnID string) string {
+		return strings.TrimSuffix(strings.TrimPrefix(fmt.Sprint(res[fnID].Properties["CodeUri"]), "build/"), "/")
+	}
+	invokable := map[string]bool{}
+	for _, r := range res {
+		if r.Type == "AWS::Lambda::Permission" && r.Properties["Principal"] == "apigateway.amazonaws.com" {
+			invokable[fmt.Sprint(r.Properties["FunctionName"])] = true
+		}
+	}
+	out := map[string]string{}
+	for id, r := range res {
+		if r.Type != "AWS::ApiGatewayV2::Route" {
+			continue
+		}
+		p := r.Properties
+		key := fmt.Sprint(p["RouteKey"])
+		assert.Equal(t, "Api", p["ApiId"], "%s: the API", id)
+		assert.Equal(t, []any{"IsIAM", "AWS_IAM", "NONE"}, p["AuthorizationType"], "%s: IAM authorization exactly in AuthMode iam", id)
+		integ := strings.TrimSuffix(strings.TrimPrefix(fmt.Sprint(p["Target"]), "integrations/${"), "}")
+		ip := res[integ].Properties
+		require.Equal(t, "AWS::ApiGatewayV2::Integration", res[integ].Type, "%s: target %s", id, p["Target"])
+		assert.Equal(t, "AWS_PROXY", ip["IntegrationType"], "%s", integ)
+		assert.Equal(t, "2.0", ip["PayloadFormatVersion"], "%s", integ)
+		fnID := strings.TrimSuffix(fmt.Sprint(ip["IntegrationUri"]), ".Arn")
+		require.Equal(t, "AWS::Serverless::Function", res[fnID].Type, "%s: integration of %s", integ, fnID)
+		assert.True(t, invokable[fnID], "%s: no Lambda permission for API Gateway", fnID)
+		assert.NotContains(t, out, key, "route %s twice", key)
+		out[key] = dir(fnID)
+	}
+	return out
+}
+
+// TestSAMTemplateRoutes keeps template.yaml's functions and HTTP API routes
+// in step with Routes (what each function serves) and with functions/:
+// every route at the root ("ANY /path": the function itself answers wrong
+// methods with upstream's 405 texts; $default for the catch-all).
 func TestSAMTemplateRoutes(t *testing.T) {
 	raw, err := os.ReadFile("../../template.yaml")
 	require.NoError(t, err)
 	var tpl struct {
-		Resources map[string]struct {
-			Type       string `json:"Type"`
-			Properties struct {
-				CodeUri string `json:"CodeUri"`
-				Events  map[string]struct {
-					Type       string `json:"Type"`
-					Properties struct {
-						Path   string `json:"Path"`
-						Method string `json:"Method"`
-					} `json:"Properties"`
-				} `json:"Events"`
-			} `json:"Properties"`
-		} `json:"Resources"`
+		Resources map[string]samResource `json:"Resources"`
 	}
 	require.NoError(t, yaml.Unmarshal(raw, &tpl))
-
-	got := map[string][]string{}
 	for name, r := range tpl.Resources {
 		if r.Type != "AWS::Serverless::Function" {
 			continue
 		}
-		fn := strings.TrimSuffix(strings.TrimPrefix(r.Properties.CodeUri, "build/"), "/")
-		require.NotEmpty(t, fn, "%s: CodeUri", name)
+		fn := strings.TrimSuffix(strings.TrimPrefix(fmt.Sprint(r.Properties["CodeUri"]), "build/"), "/")
 		_, err := os.Stat("../../functions/" + fn + "/main.go")
-		require.NoError(t, err, "%s: CodeUri %s has no functions/%s", name, r.Properties.CodeUri, fn)
-		if _, job := lambdaapp.JobEnv[fn]; job {
-			continue // TestSAMTemplateJobs
+		require.NoError(t, err, "%s: CodeUri %v has no functions/%s", name, r.Properties["CodeUri"], fn)
+		if _, job := lambdaapp.JobEnv[fn]; !job {
+			assert.NotContains(t, r.Properties, "Events", "%s: routes are ApiGatewayV2 resources, not SAM events", name)
 		}
-		for ev, e := range r.Properties.Events {
-			require.Equal(t, "HttpApi", e.Type, "%s.%s", name, ev)
-			// ANY: the function itself answers wrong methods with upstream's 405 texts.
-			assert.Equal(t, "ANY", e.Properties.Method, "%s.%s", name, ev)
-			got[fn] = append(got[fn], e.Properties.Path)
-		}
+	}
+	got := map[string][]string{}
+	for key, fn := range samRoutes(t, tpl.Resources) {
+		path := strings.TrimPrefix(key, "ANY ")
+		got[fn] = append(got[fn], path)
 		sort.Strings(got[fn])
 	}
 	want := map[string][]string{}
@@ -117,9 +152,9 @@ type samFunction struct {
 			MaximumRetryAttempts *int `json:"MaximumRetryAttempts"`
 		} `json:"EventInvokeConfig"`
 		Environment struct {
-			Variables map[string]string `json:"Variables"`
+			Variables map[string]any `json:"Variables"`
 		} `json:"Environment"`
-		Policies samPolicies `json:"Policies"`
+		Policies []any `json:"Policies"`
 		Events   map[string]struct {
 			Type       string `json:"Type"`
 			Properties struct {
@@ -216,8 +251,13 @@ func TestSAMTemplateJobs(t *testing.T) {
 				assert.True(t, env[k], "%s: %s is required", name, k)
 			}
 
-			ddb, s3 := policyActions(t, name, p.Policies)
+			ddb, s3, cond := policyActions(t, name, p.Policies)
 			assert.Equal(t, jobDynamoDBActions[fn], ddb, "%s: the DynamoDB actions the %s issues", name, fn)
+			if fn == lambdaapp.JobJanitor {
+				assert.Equal(t, map[string][]string{"HasJanitorLambdaTargets": {deploy.ActInvokeFunction}}, cond, "%s: invokes its Lambda targets", name)
+			} else {
+				assert.Empty(t, cond, "%s: no conditional grants", name)
+			}
 			if fn == lambdaapp.JobReconciler {
 				assert.Equal(t, []string{"s3:GetObject"}, s3)
 				assert.Equal(t, "s3://${ConfigBucket}/${ConfigKey}", p.Environment.Variables[lambdaapp.EnvConfigURI])
@@ -230,50 +270,69 @@ func TestSAMTemplateJobs(t *testing.T) {
 	assert.Equal(t, "HasJanitorTargets", tpl.Resources[found[lambdaapp.JobJanitor]].Condition, "no janitor without targets")
 }
 
-// samPolicies are the Policies of a function in template.yaml.
-type samPolicies = []struct {
-	Statement []struct {
-		Effect   string `json:"Effect"`
-		Action   any    `json:"Action"`
-		Resource any    `json:"Resource"`
-	} `json:"Statement"`
-}
-
 // policyActions returns the DynamoDB actions (without "dynamodb:", sorted)
-// and the S3 actions of function name's policies, checking that they are
-// inline statements without wildcards, DynamoDB's on the table and its
-// index only and S3's on the config object only.
-func policyActions(t *testing.T, name string, pols samPolicies) (ddb, s3 []string) {
+// and the S3 actions of function name's policies, and the actions of its
+// conditional policies (Fn::If: [condition, policy, AWS::NoValue]) by
+// condition, checking that they are inline statements without wildcards,
+// DynamoDB's on the table and its index only, S3's on the config object
+// only, Secrets Manager's on the credentials secret only and Lambda's on
+// JanitorLambdaArns only.
+func policyActions(t *testing.T, name string, pols []any) (ddb, s3 []string, cond map[string][]string) {
 	t.Helper()
-	for _, pol := range pols {
-		require.NotEmpty(t, pol.Statement, "%s: only inline statements (no managed policy templates)", name)
-		for _, st := range pol.Statement {
-			assert.Equal(t, "Allow", st.Effect)
-			res := strs(st.Resource)
-			for _, a := range strs(st.Action) {
+	cond = map[string][]string{}
+	var walk func(pol any, condition string)
+	walk = func(pol any, condition string) {
+		m, ok := pol.(map[string]any)
+		require.True(t, ok, "%s: policy %v: only inline statements (no managed policy templates)", name, pol)
+		if ifs, ok := m["Fn::If"].([]any); ok {
+			require.Len(t, ifs, 3, "%s: Fn::If", name)
+			require.Equal(t, "AWS::NoValue", ifs[2], "%s: a conditional policy is a policy or nothing", name)
+			walk(ifs[1], fmt.Sprint(ifs[0]))
+			return
+		}
+		sts, ok := m["Statement"].([]any)
+		require.True(t, ok && len(sts) > 0, "%s: only inline statements (no managed policy templates): %v", name, m)
+		for _, x := range sts {
+			st := x.(map[string]any)
+			assert.Equal(t, "Allow", st["Effect"])
+			res := strs(st["Resource"])
+			for _, a := range strs(st["Action"]) {
 				assert.NotContains(t, a, "*", "%s: no wildcard actions", name)
+				if condition != "" {
+					cond[condition] = append(cond[condition], a)
+				}
 				switch {
 				case strings.HasPrefix(a, "dynamodb:"):
+					assert.Empty(t, condition, "%s: DynamoDB grants are unconditional", name)
 					ddb = append(ddb, strings.TrimPrefix(a, "dynamodb:"))
 					assert.ElementsMatch(t, []string{"Table.Arn", "${Table.Arn}/index/*"}, res, "%s: DynamoDB on the table and its index only", name)
 				case strings.HasPrefix(a, "s3:"):
 					s3 = append(s3, a)
 					assert.Equal(t, []string{"${ConfigBucket.Arn}/${ConfigKey}"}, res, "%s: S3 on the config object only", name)
+				case a == deploy.ActGetSecretValue:
+					assert.Equal(t, []string{"CredentialsSecret"}, res, "%s: the credentials secret only", name)
+				case a == deploy.ActInvokeFunction:
+					assert.Equal(t, []string{"JanitorLambdaArns"}, res, "%s: the janitor's Lambda targets only", name)
 				default:
 					t.Errorf("%s: unexpected action %s", name, a)
 				}
 			}
 		}
 	}
+	for _, pol := range pols {
+		walk(pol, "")
+	}
 	sort.Strings(ddb)
-	return ddb, s3
+	return ddb, s3, cond
 }
 
 // TestSAMTemplateAPIPolicies: every API function of template.yaml is
 // granted exactly core/deploy's DynamoDB actions for it (proven against
 // DynamoDB Local by deploy_names_test.go) on the table and its index, as
 // inline statements (no SAM policy templates such as DynamoDBCrudPolicy),
-// and nothing else.
+// and, with credentials (AuthMode basic or iam), secretsmanager:GetSecretValue
+// on the credentials secret, which its BOSKOS_CREDENTIALS_SECRET names;
+// nothing else.
 func TestSAMTemplateAPIPolicies(t *testing.T) {
 	raw, err := os.ReadFile("../../template.yaml")
 	require.NoError(t, err)
@@ -294,7 +353,10 @@ func TestSAMTemplateAPIPolicies(t *testing.T) {
 		}
 		seen[fn] = true
 		t.Run(fn, func(t *testing.T) {
-			ddb, s3 := policyActions(t, name, r.Properties.Policies)
+			ddb, s3, cond := policyActions(t, name, r.Properties.Policies)
+			assert.Equal(t, map[string][]string{"HasCredentials": {deploy.ActGetSecretValue}}, cond, "%s: reads the credentials secret when there is one", name)
+			assert.Equal(t, []any{"HasCredentials", "CredentialsSecret", "AWS::NoValue"}, r.Properties.Environment.Variables[deploy.EnvCredentialsSecret],
+				"%s: %s is the secret when there is one", name, deploy.EnvCredentialsSecret)
 			var want []string
 			for _, a := range f.DynamoDBActions {
 				want = append(want, strings.TrimPrefix(a, "dynamodb:"))

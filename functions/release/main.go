@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/boskos-serverless/boskos/core/lambdaapp"
+	"github.com/boskos-serverless/boskos/core/lambdaapp/lambdacreds"
 )
 
-func main() { os.Exit(lambdaapp.Main("release", os.LookupEnv, os.Stderr)) }
+func main() { os.Exit(lambdaapp.Main("release", os.LookupEnv, os.Stderr, lambdacreds.Source)) }

@@ -123,16 +123,20 @@ func (s *synthesized) statements(role string) []map[string]any {
 
 // wantActions are the exact actions of function f's role: its DynamoDB
 // actions, its logs and X-Ray, s3:GetObject for the reconciler,
-// lambda:InvokeFunction for a janitor with Lambda targets.
+// lambda:InvokeFunction for a janitor with Lambda targets,
+// secretsmanager:GetSecretValue for the API functions with credentials.
 func wantActions(s stack.Settings, f deploy.Function) []string {
 	out := append([]string{"logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTelemetryRecords", "xray:PutTraceSegments"}, f.DynamoDBActions...)
+	if f.ReadsCredentials && s.Auth.HasCredentials() {
+		out = append(out, deploy.ActGetSecretValue)
+	}
 	switch f.Name {
 	case deploy.FnReconciler:
-		out = append(out, "s3:GetObject")
+		out = append(out, deploy.ActGetObject)
 	case deploy.FnJanitor:
 		for _, t := range s.JanitorTargets {
 			if t.Function != "" {
-				out = append(out, "lambda:InvokeFunction")
+				out = append(out, deploy.ActInvokeFunction)
 				break
 			}
 		}
@@ -432,4 +436,71 @@ func checkOutputs(t assert.TestingT, s *synthesized) {
 	assert.True(t, same(ref(s.tableID), s.tpl.Outputs[stack.OutputTableName]["Value"]))
 	assert.True(t, same(ref(s.bucket), s.tpl.Outputs[stack.OutputConfigBucket]["Value"]))
 	assert.Contains(t, jsonOf(s.tpl.Outputs[stack.OutputAPIURL]["Value"]), jsonOf(ref(s.apiID)))
+}
+
+// checkCredentials: with credentials (auth basic or iam) there is exactly
+// one secret, holding the placeholder (never a generated value), retained
+// where the environment retains, in the CredentialsSecret output; each
+// function that reads credentials (the API functions) has
+// BOSKOS_CREDENTIALS_SECRET = the secret and secretsmanager:GetSecretValue
+// on exactly it, and no other role of the stack may read it. Without
+// credentials there is no secret, no variable and no grant.
+func checkCredentials(t assert.TestingT, s *synthesized) {
+	secrets := s.ofType("AWS::SecretsManager::Secret")
+	readers := 0 // statements granting a secretsmanager action
+	for _, id := range s.ofType("AWS::IAM::Policy") {
+		for _, st := range s.props(id)["PolicyDocument"].(map[string]any)["Statement"].([]any) {
+			for _, a := range strs(st.(map[string]any)["Action"]) {
+				if strings.HasPrefix(a, "secretsmanager:") {
+					readers++
+				}
+			}
+		}
+	}
+	if !s.settings.Auth.HasCredentials() {
+		assert.Empty(t, secrets, "auth %s: no secret", s.settings.Auth)
+		assert.Zero(t, readers, "auth %s: no role reads a secret", s.settings.Auth)
+		assert.NotContains(t, s.tpl.Outputs, stack.OutputCredentialsSecret)
+		for name, id := range s.fnIDs {
+			vars := s.props(id)["Environment"].(map[string]any)["Variables"].(map[string]any)
+			assert.NotContains(t, vars, deploy.EnvCredentialsSecret, "%s: no credentials variable", name)
+		}
+		return
+	}
+	if !assert.Len(t, secrets, 1, "auth %s: one credentials secret", s.settings.Auth) {
+		return
+	}
+	id := secrets[0]
+	assert.Equal(t, s.secretID, id)
+	r := s.tpl.Resources[id]
+	assert.Equal(t, stack.CredentialsPlaceholder, r.Properties["SecretString"], "the placeholder, never a generated value")
+	assert.NotContains(t, r.Properties, "GenerateSecretString")
+	if s.settings.Retain {
+		assert.Equal(t, "Retain", r.DeletionPolicy, "the secret is retained")
+	}
+	if out, ok := s.tpl.Outputs[stack.OutputCredentialsSecret]; assert.True(t, ok, "output %s", stack.OutputCredentialsSecret) {
+		assert.True(t, same(ref(id), out["Value"]))
+	}
+	granted := 0
+	for name, fid := range s.fnIDs {
+		f, _ := deploy.Lookup(name)
+		vars := s.props(fid)["Environment"].(map[string]any)["Variables"].(map[string]any)
+		var grants []any
+		for _, st := range s.statements(s.roleIDs[name]) {
+			if slices.Contains(strs(st["Action"]), deploy.ActGetSecretValue) {
+				grants = append(grants, st["Resource"])
+			}
+		}
+		if !f.ReadsCredentials {
+			assert.NotContains(t, vars, deploy.EnvCredentialsSecret, "%s: a job reads no credentials", name)
+			assert.Empty(t, grants, "%s: a job may not read the secret", name)
+			continue
+		}
+		granted += len(grants)
+		assert.True(t, same(ref(id), vars[deploy.EnvCredentialsSecret]), "%s: %s is the secret", name, deploy.EnvCredentialsSecret)
+		if assert.Len(t, grants, 1, "%s: %s", name, deploy.ActGetSecretValue) {
+			assert.True(t, same(ref(id), grants[0]), "%s: %s on exactly the secret, got %s", name, deploy.ActGetSecretValue, jsonOf(grants[0]))
+		}
+	}
+	assert.Equal(t, granted, readers, "only the functions that read credentials may read the secret")
 }

@@ -53,17 +53,30 @@ func (b *Stack) suppressions() {
 	// would need a second bucket per environment for no reader.
 	suppress(b.Bucket, false, "AwsSolutions-S1",
 		"config bucket: one object written at deploy, versioned (the history of every config), private, TLS only")
-	if b.Settings.Auth == AuthNone {
-		// Boskos clients (the upstream Go client, boskosctl, curl) send no
-		// credentials; environments with Auth none are for development and
-		// are throttled. Staging and prod use IAM; the authentication
-		// issue adds owner-bound credentials.
+	if reason, ok := map[AuthMode]string{
+		// Environments with auth none are for development and are
+		// throttled; staging and prod authenticate.
+		AuthNone: "this environment's auth mode is none (development, throttled): anyone who reaches the API may act as any owner",
+		// Basic: the API functions authenticate every request but
+		// /healthz with HTTP Basic against the credentials secret (what
+		// the upstream client and boskosctl send); an API Gateway
+		// authorizer cannot read that file.
+		AuthBasic: "auth mode basic: the Lambda functions authenticate HTTP Basic credentials against the credentials secret (bcrypt, owner-bound, throttled)",
+	}[b.Settings.Auth]; ok {
 		for _, c := range *b.API.Node().Scope().Node().Children() {
 			if strings.Contains(*c.Node().Id(), "Route") {
-				suppress(c, true, "AwsSolutions-APIG4",
-					"this environment's auth mode is none: upstream Boskos clients send no credentials (staging and prod use IAM)")
+				suppress(c, true, "AwsSolutions-APIG4", reason)
 			}
 		}
+	}
+	if b.Secret != nil {
+		// The secret is a file of bcrypt hashes and IAM ARNs that an
+		// operator edits (boskos credentials add) and puts there; there is
+		// no password of an AWS service to rotate, and a rotation Lambda
+		// could not invent principals. Changes are picked up within
+		// BOSKOS_CREDENTIALS_TTL.
+		suppress(b.Secret, false, "AwsSolutions-SMG4",
+			"the secret holds an operator-edited credentials file (bcrypt hashes, IAM ARNs), not a service password a rotation function could change; updates reach the functions within BOSKOS_CREDENTIALS_TTL")
 	}
 	// CDK's own BucketDeployment and S3 auto-delete providers: a singleton
 	// Lambda function the CDK writes (its runtime, its managed basic

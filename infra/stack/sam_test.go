@@ -1,6 +1,7 @@
 package stack_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,43 +14,52 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/boskos-serverless/boskos/core/deploy"
+	"github.com/boskos-serverless/boskos/infra/stack"
 )
 
-// samTemplate is the part of template.yaml the comparison reads.
+// samTemplate is the part of template.yaml the comparison reads (YAML
+// tags dropped: "!Ref X" reads as "X", "!If [C, A, B]" as [C, A, B]).
 type samTemplate struct {
+	Parameters map[string]struct {
+		AllowedValues []string `json:"AllowedValues"`
+	} `json:"Parameters"`
 	Resources map[string]struct {
-		Type       string `json:"Type"`
-		Properties struct {
-			CodeUri  string `json:"CodeUri"`
-			Policies []struct {
-				Statement []struct {
-					Action any `json:"Action"`
-				} `json:"Statement"`
-			} `json:"Policies"`
-			Events map[string]struct {
-				Type       string `json:"Type"`
-				Properties struct {
-					Path             string         `json:"Path"`
-					RetryPolicy      map[string]any `json:"RetryPolicy"`
-					DeadLetterConfig map[string]any `json:"DeadLetterConfig"`
-				} `json:"Properties"`
-			} `json:"Events"`
-			KeySchema              []map[string]string `json:"KeySchema"`
-			GlobalSecondaryIndexes []struct {
-				IndexName string              `json:"IndexName"`
-				KeySchema []map[string]string `json:"KeySchema"`
-			} `json:"GlobalSecondaryIndexes"`
-		} `json:"Properties"`
+		Type       string         `json:"Type"`
+		Condition  string         `json:"Condition"`
+		Properties map[string]any `json:"Properties"`
 	} `json:"Resources"`
+}
+
+// samActions returns the actions of a function's Policies, conditional
+// ones (Fn::If: [condition, policy, AWS::NoValue]) included: the template
+// with every condition true, as the CDK variant it is compared with.
+func samActions(t *testing.T, id string, pols any) []string {
+	var out []string
+	list, _ := pols.([]any)
+	for _, pol := range list {
+		m := pol.(map[string]any)
+		if ifs, ok := m["Fn::If"].([]any); ok {
+			require.Len(t, ifs, 3, "%s: Fn::If", id)
+			m = ifs[1].(map[string]any)
+		}
+		sts, ok := m["Statement"].([]any)
+		require.True(t, ok, "%s: inline statements only (no SAM policy templates)", id)
+		for _, st := range sts {
+			out = append(out, strs(st.(map[string]any)["Action"])...)
+		}
+	}
+	return out
 }
 
 // TestSAMDescribesTheSameSystem: template.yaml (SAM) and the CDK stack
 // define the same functions (those of the repository: functions/<name>),
 // the same routes of each, the same scheduled jobs (each with a retry
-// policy and a dead-letter queue), and the same table keys and index. The
-// IAM actions are not compared yet: template.yaml grants the API functions
-// SAM's DynamoDBCrudPolicy/DynamoDBReadPolicy templates, not
-// deploy.Functions' lists (issue 7, item 3).
+// policy and a dead-letter queue), the same table keys and index, and the
+// same IAM actions per function (DynamoDB, S3, Secrets Manager, Lambda),
+// the template with every condition true (credentials, janitor Lambda
+// targets) against the CDK variant with both (janitorStack). Both offer
+// the same auth modes, hold the same credentials placeholder and require
+// IAM on every route in iam mode.
 func TestSAMDescribesTheSameSystem(t *testing.T) {
 	raw, err := os.ReadFile(filepath.Join(root, "template.yaml"))
 	require.NoError(t, err)
@@ -62,40 +72,58 @@ func TestSAMDescribesTheSameSystem(t *testing.T) {
 		}
 	}
 
-	samRoutes, samJobs, samActions := map[string][]string{}, []string{}, map[string][]string{}
+	samRoutes, samJobs, samActs := map[string][]string{}, []string{}, map[string][]string{}
 	var samKeys, samIndex string
+	fnDir := func(id string) string {
+		return strings.Trim(strings.TrimPrefix(fmt.Sprint(sam.Resources[id].Properties["CodeUri"]), "build/"), "/")
+	}
 	for id, r := range sam.Resources {
+		p := r.Properties
 		switch r.Type {
 		case "AWS::DynamoDB::Table":
-			samKeys = keyString(r.Properties.KeySchema)
-			for _, g := range r.Properties.GlobalSecondaryIndexes {
-				samIndex += g.IndexName + ":" + keyString(g.KeySchema)
+			samKeys = keyString(keySchema(p["KeySchema"]))
+			for _, g := range p["GlobalSecondaryIndexes"].([]any) {
+				gm := g.(map[string]any)
+				samIndex += fmt.Sprint(gm["IndexName"]) + ":" + keyString(keySchema(gm["KeySchema"]))
 			}
 		case "AWS::Serverless::Function":
-			fn := strings.Trim(strings.TrimPrefix(r.Properties.CodeUri, "build/"), "/")
-			samRoutes[fn] = []string{}
-			for ev, e := range r.Properties.Events {
-				switch e.Type {
-				case "HttpApi":
-					samRoutes[fn] = append(samRoutes[fn], e.Properties.Path)
-				case "Schedule":
+			fn := fnDir(id)
+			if _, ok := samRoutes[fn]; !ok {
+				samRoutes[fn] = []string{}
+			}
+			events, _ := p["Events"].(map[string]any)
+			for ev, e := range events {
+				em := e.(map[string]any)
+				if em["Type"] == "Schedule" {
 					samJobs = append(samJobs, fn)
-					assert.NotEmpty(t, e.Properties.RetryPolicy, "%s.%s: retry policy", id, ev)
-					assert.NotEmpty(t, e.Properties.DeadLetterConfig, "%s.%s: dead-letter queue", id, ev)
+					ep := em["Properties"].(map[string]any)
+					assert.NotEmpty(t, ep["RetryPolicy"], "%s.%s: retry policy", id, ev)
+					assert.NotEmpty(t, ep["DeadLetterConfig"], "%s.%s: dead-letter queue", id, ev)
 				}
 			}
-			sort.Strings(samRoutes[fn])
-			for _, pol := range r.Properties.Policies {
-				require.NotEmpty(t, pol.Statement, "%s: inline statements only (no SAM policy templates)", id)
-				for _, st := range pol.Statement {
-					samActions[fn] = append(samActions[fn], strs(st.Action)...)
-				}
-			}
-			samActions[fn] = comparedActions(samActions[fn])
+			samActs[fn] = comparedActions(samActions(t, id, p["Policies"]))
+		case "AWS::ApiGatewayV2::Route":
+			assert.Equal(t, []any{"IsIAM", "AWS_IAM", "NONE"}, p["AuthorizationType"], "%s: IAM authorization in iam mode", id)
+			integ := strings.TrimSuffix(strings.TrimPrefix(fmt.Sprint(p["Target"]), "integrations/${"), "}")
+			fnID := strings.TrimSuffix(fmt.Sprint(sam.Resources[integ].Properties["IntegrationUri"]), ".Arn")
+			fn := fnDir(fnID)
+			samRoutes[fn] = append(samRoutes[fn], strings.TrimPrefix(fmt.Sprint(p["RouteKey"]), "ANY "))
+		case "AWS::SecretsManager::Secret":
+			assert.Equal(t, stack.CredentialsPlaceholder, p["SecretString"], "%s: the CDK app's placeholder", id)
+			assert.Equal(t, "HasCredentials", r.Condition, "%s: only with credentials", id)
 		}
 	}
+	for fn := range samRoutes {
+		sort.Strings(samRoutes[fn])
+	}
+	var modes []string
+	for _, m := range stack.AuthModes {
+		modes = append(modes, string(m))
+	}
+	assert.Equal(t, modes, sam.Parameters["AuthMode"].AllowedValues, "auth modes: CDK, SAM")
 
-	// The CDK side: the janitor variant deploys every function.
+	// The CDK side: the janitor variant with credentials deploys every
+	// function and every grant.
 	s := janitorStack(t)
 	cdkRoutes, cdkJobs, cdkActions := map[string][]string{}, []string{}, map[string][]string{}
 	for name, id := range s.fnIDs {
@@ -125,7 +153,7 @@ func TestSAMDescribesTheSameSystem(t *testing.T) {
 	assert.Equal(t, cdkJobs, samJobs, "scheduled jobs: CDK, SAM")
 	for name := range cdkRoutes {
 		require.NotEmpty(t, cdkActions[name], "%s: CDK grants nothing", name)
-		assert.Equal(t, cdkActions[name], samActions[name], "%s: IAM actions, CDK vs SAM", name)
+		assert.Equal(t, cdkActions[name], samActs[name], "%s: IAM actions, CDK vs SAM", name)
 	}
 
 	table := s.props(s.tableID)
@@ -144,13 +172,25 @@ func TestSAMDescribesTheSameSystem(t *testing.T) {
 	assert.Equal(t, g["IndexName"].(string)+":"+keyString(ixKeys), samIndex, "index")
 }
 
-// comparedActions returns the DynamoDB and S3 actions of acts, sorted and
+// keySchema reads a parsed KeySchema.
+func keySchema(v any) []map[string]string {
+	var out []map[string]string
+	list, _ := v.([]any)
+	for _, k := range list {
+		m := k.(map[string]any)
+		out = append(out, map[string]string{"AttributeName": fmt.Sprint(m["AttributeName"]), "KeyType": fmt.Sprint(m["KeyType"])})
+	}
+	return out
+}
+
+// comparedActions returns the DynamoDB, S3, Secrets Manager and Lambda
+// actions of acts (not logs and X-Ray, which SAM adds itself), sorted and
 // without duplicates (the CDK grants Query on the table and on the index in
 // two statements).
 func comparedActions(acts []string) []string {
 	var out []string
 	for _, a := range acts {
-		if strings.HasPrefix(a, "dynamodb:") || strings.HasPrefix(a, "s3:") {
+		if strings.HasPrefix(a, "dynamodb:") || strings.HasPrefix(a, "s3:") || strings.HasPrefix(a, "secretsmanager:") || strings.HasPrefix(a, "lambda:") {
 			out = append(out, a)
 		}
 	}

@@ -9,16 +9,39 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 )
 
-// AuthMode is how the HTTP API authorizes requests.
+// AuthMode is how the service authenticates callers.
 type AuthMode string
 
 const (
-	// AuthNone lets every request through (Boskos clients send no
-	// credentials; the authentication issue adds owner-bound ones).
+	// AuthNone: no credentials; anyone who reaches the API may act as any
+	// owner (upstream Boskos's behaviour; for development).
 	AuthNone AuthMode = "none"
-	// AuthIAM requires SigV4-signed requests (execute-api:Invoke).
+	// AuthBasic: the API functions check HTTP Basic credentials (what the
+	// upstream Go client and boskosctl send) against the credentials file
+	// in the stack's secret; the HTTP API itself lets requests through.
+	AuthBasic AuthMode = "basic"
+	// AuthIAM: the HTTP API requires SigV4-signed requests
+	// (execute-api:Invoke), and the API functions map the verified IAM
+	// caller to owners and a role with the credentials file in the stack's
+	// secret (principals[].iam).
 	AuthIAM AuthMode = "iam"
 )
+
+// AuthModes are the valid modes.
+var AuthModes = []AuthMode{AuthNone, AuthBasic, AuthIAM}
+
+// HasCredentials reports whether m needs the credentials secret.
+func (m AuthMode) HasCredentials() bool { return m == AuthBasic || m == AuthIAM }
+
+// ParseAuthMode reads an auth mode (the -c auth=... context).
+func ParseAuthMode(s string) (AuthMode, error) {
+	for _, m := range AuthModes {
+		if string(m) == s {
+			return m, nil
+		}
+	}
+	return "", fmt.Errorf("auth mode %q: want one of %v", s, AuthModes)
+}
 
 // JanitorTarget is who cleans the resources of one type: exactly one of
 // Webhook (an http(s) URL POSTed the resource) and Function (a Lambda
@@ -95,7 +118,11 @@ type Settings struct {
 	// JanitorMaxFailures is BOSKOS_JANITOR_MAX_FAILURES.
 	JanitorMaxFailures int
 
-	// Auth is the HTTP API's authorization mode.
+	// Auth is how callers are authenticated: with basic or iam the stack
+	// creates the credentials secret, grants the API functions
+	// secretsmanager:GetSecretValue on it and sets their
+	// BOSKOS_CREDENTIALS_SECRET; with iam the HTTP API also requires
+	// SigV4 (IAM authorization) on every route.
 	Auth AuthMode
 	// ThrottleRate (requests per second, steady) and ThrottleBurst are the
 	// $default stage's throttling.
@@ -138,7 +165,7 @@ var Environments = map[string]Settings{
 		JobReservedConcurrency: 2,
 		LogRetention:           awslogs.RetentionDays_ONE_MONTH, LogLevel: "info", RequestTTL: 30 * time.Second,
 		ReaperExpire: 30 * time.Minute, ReaperTargetState: "dirty", JanitorMaxFailures: 3,
-		Auth: AuthIAM, ThrottleRate: 100, ThrottleBurst: 200,
+		Auth: AuthBasic, ThrottleRate: 100, ThrottleBurst: 200,
 		Alarms: Alarms{FunctionErrors: 3, FunctionThrottles: 3, TableThrottles: 5, TableSystemErrors: 1, DLQDepth: 1, API5xx: 5, Quarantined: 1},
 	},
 	"prod": {

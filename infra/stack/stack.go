@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3deployment"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
@@ -50,9 +51,11 @@ type Stack struct {
 	Functions map[string]awslambda.Function
 	API       awsapigatewayv2.HttpApi
 	Bucket    awss3.Bucket
-	Topic     awssns.Topic
-	DLQs      map[string]awssqs.Queue
-	Rules     map[string]awsevents.Rule
+	// Secret holds the credentials file (nil with Auth none).
+	Secret awssecretsmanager.Secret
+	Topic  awssns.Topic
+	DLQs   map[string]awssqs.Queue
+	Rules  map[string]awsevents.Rule
 
 	opts Options
 }
@@ -62,7 +65,18 @@ const (
 	OutputAPIURL       = "ApiUrl"
 	OutputTableName    = "TableName"
 	OutputConfigBucket = "ConfigBucket"
+	// OutputCredentialsSecret is the credentials secret's ARN (only with
+	// credentials): put the credentials file there.
+	OutputCredentialsSecret = "CredentialsSecret"
 )
+
+// CredentialsPlaceholder is the credentials secret's value until an
+// operator puts the credentials file there: a YAML document without
+// principals, which the API functions refuse to start with ("principals:
+// none"), so a stack never serves without credentials. CloudFormation
+// writes it only when the secret is created (or when this text changes:
+// never change it, it would overwrite the credentials).
+const CredentialsPlaceholder = "# boskos credentials: replace this with the credentials file (see README, Deploying: credentials)\n"
 
 // FunctionID is the construct id of function name's Lambda function
 // ("acquirebystate" -> "AcquirebystateFunction").
@@ -114,6 +128,9 @@ func New(scope constructs.Construct, s Settings, o Options) (*Stack, error) {
 
 	b.table(removal)
 	b.bucket(removal, cfg)
+	if s.Auth.HasCredentials() {
+		b.secret(removal)
+	}
 	for _, f := range Enabled(s) {
 		b.function(f, removal)
 	}
@@ -138,8 +155,27 @@ func New(scope constructs.Construct, s Settings, o Options) (*Stack, error) {
 		Description: jsii.String("The config bucket; the reconciler applies s3://<bucket>/" + deploy.ConfigKey + "."),
 		Value:       b.Bucket.BucketName(),
 	})
+	if b.Secret != nil {
+		awscdk.NewCfnOutput(st, jsii.String(OutputCredentialsSecret), &awscdk.CfnOutputProps{
+			Description: jsii.String("The credentials secret of the API functions: put the credentials file there (aws secretsmanager put-secret-value --secret-id <this> --secret-string file://credentials.yaml)."),
+			Value:       b.Secret.SecretArn(),
+		})
+	}
 	b.suppressions()
 	return b, nil
+}
+
+// SecretID is the construct id of the credentials secret.
+const SecretID = "Credentials"
+
+// secret is the credentials secret, encrypted with Secrets Manager's key,
+// holding CredentialsPlaceholder until an operator puts the file there.
+func (b *Stack) secret(removal awscdk.RemovalPolicy) {
+	b.Secret = awssecretsmanager.NewSecret(b.Stack, jsii.String(SecretID), &awssecretsmanager.SecretProps{
+		Description:       jsii.String("Boskos credentials file (" + b.Settings.Env + ", auth " + string(b.Settings.Auth) + "): principals with bcrypt hashes or IAM ARNs, their owners and roles"),
+		SecretStringValue: awscdk.SecretValue_UnsafePlainText(jsii.String(CredentialsPlaceholder)),
+		RemovalPolicy:     removal,
+	})
 }
 
 // table is the single table of core/store/dynamostore, from deploy's names.
@@ -218,7 +254,7 @@ func (b *Stack) function(f deploy.Function, removal awscdk.RemovalPolicy) {
 	})
 	role := awsiam.NewRole(b.Stack, jsii.String(id+"Role"), &awsiam.RoleProps{
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
-		Description: jsii.String("Boskos " + f.Name + " function: its log group, X-Ray, and the table actions its handler issues"),
+		Description: jsii.String("Boskos " + f.Name + " function: its log group, X-Ray, the table actions its handler issues (and the credentials secret)"),
 	})
 	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:       jsii.String("Logs"),
@@ -245,6 +281,14 @@ func (b *Stack) function(f deploy.Function, removal awscdk.RemovalPolicy) {
 		deploy.EnvLogLevel:   jsii.String(s.LogLevel),
 		deploy.EnvRequestTTL: jsii.String(s.RequestTTL.String()),
 	}
+	if f.ReadsCredentials && b.Secret != nil {
+		env[deploy.EnvCredentialsSecret] = b.Secret.SecretArn()
+		role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("CredentialsSecret"),
+			Actions:   jsii.Strings(deploy.ActGetSecretValue),
+			Resources: &[]*string{b.Secret.SecretArn()},
+		}))
+	}
 	memory, timeout, reserved := s.APIMemoryMB, s.APITimeout, s.APIReservedConcurrency
 	if f.Kind == deploy.Job {
 		memory, timeout, reserved = s.JobMemoryMB, s.JobTimeout, s.JobReservedConcurrency
@@ -257,7 +301,7 @@ func (b *Stack) function(f deploy.Function, removal awscdk.RemovalPolicy) {
 		env[deploy.EnvConfigURI] = b.ConfigURI()
 		role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Sid:       jsii.String("ConfigObject"),
-			Actions:   jsii.Strings("s3:GetObject"),
+			Actions:   jsii.Strings(deploy.ActGetObject),
 			Resources: jsii.Strings(*b.Bucket.ArnForObjects(jsii.String(deploy.ConfigKey))),
 		}))
 	case deploy.FnJanitor:
@@ -279,7 +323,7 @@ func (b *Stack) function(f deploy.Function, removal awscdk.RemovalPolicy) {
 		}
 		if len(fns) > 0 {
 			role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-				Sid: jsii.String("JanitorTargets"), Actions: jsii.Strings("lambda:InvokeFunction"), Resources: &fns,
+				Sid: jsii.String("JanitorTargets"), Actions: jsii.Strings(deploy.ActInvokeFunction), Resources: &fns,
 			}))
 		}
 	}

@@ -30,6 +30,7 @@ var checks = []struct {
 	{"alarms", checkAlarms},
 	{"bucket", checkBucket},
 	{"outputs", checkOutputs},
+	{"credentials", checkCredentials},
 }
 
 // TestEnvironments runs every check on the stack of every environment (one
@@ -140,7 +141,7 @@ func TestSettings(t *testing.T) {
 				d := s.Schedules[job]
 				assert.True(t, d > 0 && d%60e9 == 0, "%s: schedule %v must be whole minutes", job, d)
 			}
-			assert.Contains(t, []stack.AuthMode{stack.AuthNone, stack.AuthIAM}, s.Auth)
+			assert.Contains(t, stack.AuthModes, s.Auth)
 			assert.Equal(t, "config/"+env+".yaml", s.ConfigFile)
 		})
 	}
@@ -151,6 +152,20 @@ func TestSettings(t *testing.T) {
 	assert.Equal(t, []stack.JanitorTarget{{Type: "a", Webhook: "https://x/clean"}, {Type: "b", Function: "fn"}}, got)
 	_, err = stack.ParseJanitorTargets("a")
 	assert.Error(t, err)
+	for _, m := range stack.AuthModes {
+		got, err := stack.ParseAuthMode(string(m))
+		require.NoError(t, err)
+		assert.Equal(t, m, got)
+	}
+	_, err = stack.ParseAuthMode("oauth")
+	assert.ErrorContains(t, err, `auth mode "oauth"`)
+	// Every mode is some environment's, so each is synthesized and checked.
+	modes := map[stack.AuthMode]bool{}
+	for _, env := range stack.EnvNames() {
+		s, _ := stack.Lookup(env)
+		modes[s.Auth] = true
+	}
+	assert.Len(t, modes, len(stack.AuthModes), "auth modes of the environments: %v", modes)
 }
 
 // recorder is an assert.TestingT that keeps the failures.
@@ -160,14 +175,17 @@ func (r *recorder) Errorf(format string, args ...any) {
 	r.failures = append(r.failures, fmt.Sprintf(format, args...))
 }
 
-// TestChecksCatchBrokenStack: the tests of the tests. A dev stack built
-// with three real mistakes (acquire's role lacks dynamodb:UpdateItem, the
-// release route is /relase, the reaper's schedule has no dead-letter
-// queue) must fail the functions, routes and schedules checks, naming the
-// mistake; the other checks still pass.
+// TestChecksCatchBrokenStack: the tests of the tests. A dev stack with
+// credentials (auth basic) built with four real mistakes (acquire's role
+// lacks dynamodb:UpdateItem, the release route is /relase, the reaper's
+// schedule has no dead-letter queue, the update function neither reads
+// nor may read the credentials secret) must fail the functions, routes,
+// schedules and credentials checks, naming the mistake; the other checks
+// still pass.
 func TestChecksCatchBrokenStack(t *testing.T) {
 	s := shared(t, "broken", func() (*synthesized, error) {
 		settings, _ := stack.Lookup("dev")
+		settings.Auth = stack.AuthBasic
 		saved := deploy.Functions
 		broken := slices.Clone(saved)
 		for i, f := range broken {
@@ -176,6 +194,8 @@ func TestChecksCatchBrokenStack(t *testing.T) {
 				f.DynamoDBActions = slices.DeleteFunc(slices.Clone(f.DynamoDBActions), func(a string) bool { return a == deploy.ActUpdateItem })
 			case deploy.FnRelease:
 				f.Routes = []string{"/relase"}
+			case deploy.FnUpdate:
+				f.ReadsCredentials = false
 			}
 			broken[i] = f
 		}
@@ -194,6 +214,7 @@ func TestChecksCatchBrokenStack(t *testing.T) {
 		{checkFunctions, "functions", "dynamodb:UpdateItem"},
 		{checkRoutes, "routes", "ANY /release"},
 		{checkSchedules, "schedules", "reaper: schedule without a dead-letter queue"},
+		{checkCredentials, "credentials", "update: BOSKOS_CREDENTIALS_SECRET is the secret"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

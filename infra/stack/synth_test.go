@@ -70,6 +70,7 @@ type synthesized struct {
 	// ids by function name.
 	fnIDs, roleIDs, ruleIDs, dlqIDs map[string]string
 	tableID, apiID, topicID, bucket string
+	secretID                        string // "" without credentials
 	nag                             []string
 }
 
@@ -123,6 +124,9 @@ func synthStack(s stack.Settings, mutate func(*stack.Stack)) (*synthesized, erro
 		out.dlqIDs[name] = id(q)
 	}
 	out.tableID, out.apiID, out.topicID, out.bucket = id(st.Table), id(st.API), id(st.Topic), id(st.Bucket)
+	if st.Secret != nil {
+		out.secretID = id(st.Secret)
+	}
 	ann := assertions.Annotations_FromStack(st.Stack)
 	for _, msgs := range []*[]*cxapi.SynthesisMessage{
 		ann.FindError(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*"))),
@@ -166,11 +170,14 @@ var janitorTargets = []stack.JanitorTarget{
 }
 
 // janitorStack is dev with janitor targets (one webhook, one Lambda
-// function): the janitor function, its schedule and its invoke grant.
+// function) and credentials (auth basic): every function, the janitor's
+// schedule and invoke grant, the credentials secret and its grants. It is
+// the stack template.yaml is compared with (every condition true).
 func janitorStack(t *testing.T) *synthesized {
-	return shared(t, "dev+janitor", func() (*synthesized, error) {
+	return shared(t, "dev+janitor+basic", func() (*synthesized, error) {
 		s, _ := stack.Lookup("dev")
 		s.JanitorTargets = janitorTargets
+		s.Auth = stack.AuthBasic
 		return synthStack(s, nil)
 	})
 }

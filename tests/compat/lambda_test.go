@@ -1,11 +1,16 @@
 package compat
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +26,7 @@ import (
 	"github.com/boskos-serverless/boskos/core/ranch"
 	"github.com/boskos-serverless/boskos/core/store/dynamostore"
 	"github.com/boskos-serverless/boskos/core/store/dynamostore/dynamotest"
+	"github.com/boskos-serverless/boskos/core/testkit/moto"
 	"github.com/boskos-serverless/boskos/tests/compat/lambdarun"
 )
 
@@ -123,22 +129,66 @@ func (w testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// TestCompatLambdaCredentials: the real Lambda binaries with
-// BOSKOS_CREDENTIALS_FILE serve the upstream Go client with a username and
-// password file; a wrong password, and an owner outside the principal's
+// TestCompatLambdaCredentials: the real Lambda binaries with their
+// credentials in BOSKOS_CREDENTIALS_FILE, or in a Secrets Manager secret
+// (BOSKOS_CREDENTIALS_SECRET, on moto_server: the API mains' option
+// lambdacreds.Source at work), serve the upstream Go client with a username
+// and password file; a wrong password, and an owner outside the principal's
 // ci-a-*, fail.
 func TestCompatLambdaCredentials(t *testing.T) {
 	bins := buildLambdas(t)
 	dir := t.TempDir()
+	doc := authtest.Credentials(t)
 	creds := filepath.Join(dir, "credentials.yaml")
-	require.NoError(t, os.WriteFile(creds, []byte(authtest.Credentials(t)), 0o600))
+	require.NoError(t, os.WriteFile(creds, []byte(doc), 0o600))
+	tests := []struct {
+		name string
+		env  func(t *testing.T) []string
+	}{
+		{name: "file", env: func(*testing.T) []string { return []string{"BOSKOS_CREDENTIALS_FILE=" + creds} }},
+		{name: "secret", env: func(t *testing.T) []string {
+			url := moto.Endpoint(t)
+			name := "boskos-compat-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+			createMotoSecret(t, url, name, doc)
+			return []string{"BOSKOS_CREDENTIALS_SECRET=" + name, "AWS_ENDPOINT_URL_SECRETS_MANAGER=" + url}
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { runLambdaCredentials(t, bins, dir, tc.env(t)) })
+	}
+}
+
+// createMotoSecret creates secret name with value on moto_server, with
+// Secrets Manager's JSON protocol (this module does not link the SDK's
+// Secrets Manager client). moto routes a request by the service of its
+// Authorization header's credential scope (without one, to S3) and checks
+// no signature: the header names the service, region and the functions'
+// access key, and signs nothing.
+func createMotoSecret(t *testing.T, url, name, value string) {
+	t.Helper()
+	body, err := json.Marshal(map[string]string{"Name": name, "SecretString": value})
+	require.NoError(t, err)
+	req, err := http.NewRequest(http.MethodPost, url+"/", bytes.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	req.Header.Set("X-Amz-Target", "secretsmanager.CreateSecret")
+	req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/secretsmanager/aws4_request, SignedHeaders=host, Signature=0")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	require.Equal(t, http.StatusOK, resp.StatusCode, "CreateSecret: %s", out)
+	require.Contains(t, string(out), `"ARN"`, "CreateSecret answered: %s", out)
+}
+
+func runLambdaCredentials(t *testing.T, bins map[string]string, dir string, env []string) {
 	pw, wrong := filepath.Join(dir, "pw"), filepath.Join(dir, "wrong")
 	require.NoError(t, os.WriteFile(pw, []byte(authtest.ClientPassword+"\n"), 0o600))
 	require.NoError(t, os.WriteFile(wrong, []byte("guess\n"), 0o600))
 	endpoint := dynamotest.Endpoint(t)
 	client, table := dynamotest.NewTable(t)
 	seedTable(t, client, table, authConfig)
-	url := startAPIEnv(t, bins, table, endpoint, nil, "BOSKOS_CREDENTIALS_FILE="+creds)
+	url := startAPIEnv(t, bins, table, endpoint, nil, env...)
 
 	suiteMu.Lock()
 	defer suiteMu.Unlock()

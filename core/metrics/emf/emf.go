@@ -39,6 +39,10 @@ const (
 	JanitorCleaned = "JanitorCleaned"
 	// JanitorFailed counts failed cleanups (Count), by type.
 	JanitorFailed = "JanitorFailed"
+	// CredentialsRefreshFailures counts re-reads of the credentials
+	// (Secrets Manager, SSM) that failed or found an invalid document, so
+	// the function kept the credentials it had (Count).
+	CredentialsRefreshFailures = "CredentialsRefreshFailures"
 )
 
 // Unit is a CloudWatch unit.
@@ -173,5 +177,14 @@ func (e *Emitter) OnCleanup(rtype string, cleaned bool) {
 func (e *Emitter) OnConflicts(n int) {
 	if n > 0 {
 		_ = e.Emit("", Value{Name: Conflicts, Unit: Count, Value: float64(n)})
+	}
+}
+
+// OnCredentialsRefresh records a failed re-read of the credentials
+// (CredentialsRefreshFailures); nothing when err is nil. It has the shape
+// of auth.RefreshOptions.OnRefresh.
+func (e *Emitter) OnCredentialsRefresh(err error) {
+	if err != nil {
+		_ = e.Emit("", Value{Name: CredentialsRefreshFailures, Unit: Count, Value: 1})
 	}
 }

@@ -86,6 +86,9 @@ func TestHooks(t *testing.T) {
 		{name: "conflicts have no type", emit: func(e *emf.Emitter) { e.OnConflicts(4) },
 			lines: 1, dims: [][]string{{emf.DimFunction}}, values: map[string]float64{emf.Conflicts: 4}, units: map[string]string{emf.Conflicts: "Count"}},
 		{name: "no conflicts write nothing", emit: func(e *emf.Emitter) { e.OnConflicts(0) }},
+		{name: "a failed credentials refresh", emit: func(e *emf.Emitter) { e.OnCredentialsRefresh(errors.New("access denied")) },
+			lines: 1, dims: [][]string{{emf.DimFunction}}, values: map[string]float64{emf.CredentialsRefreshFailures: 1}, units: map[string]string{emf.CredentialsRefreshFailures: "Count"}},
+		{name: "a good credentials refresh writes nothing", emit: func(e *emf.Emitter) { e.OnCredentialsRefresh(nil) }},
 		{name: "no values write nothing", emit: func(e *emf.Emitter) { require.NoError(t, e.Emit("t")) }},
 	}
 	for _, tc := range tests {

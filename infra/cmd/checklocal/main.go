@@ -2,8 +2,10 @@
 // created on an emulator (LocalStack, or moto_server in make test): the
 // table (keys, index, billing), every function of the environment (runtime,
 // handler, table variable), the schedules (rate, target, retry policy,
-// dead-letter queue) and their queues, and the config bucket (versioning)
-// with the config object.
+// dead-letter queue) and their queues, the config bucket (versioning)
+// with the config object, and with credentials (CHECK_AUTH=basic|iam, as
+// the deployment's -c auth=) the credentials secret holding the placeholder
+// and named by exactly the API functions' BOSKOS_CREDENTIALS_SECRET.
 //
 //	go run ./cmd/checklocal -endpoint http://localhost:4566 -env dev
 //
@@ -42,6 +44,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
@@ -119,6 +122,12 @@ func main() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
+	}
+	if v := os.Getenv("CHECK_AUTH"); v != "" {
+		if settings.Auth, err = stack.ParseAuthMode(v); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
 	}
 	if v := os.Getenv("CHECK_JANITOR_TARGETS"); v != "" {
 		if settings.JanitorTargets, err = stack.ParseJanitorTargets(v); err != nil {
@@ -214,6 +223,7 @@ func (c *checker) run(root, out string, s stack.Settings) error {
 	// Every function.
 	lc := lambda.NewFromConfig(cfg)
 	fnARN := map[string]string{}
+	fnEnv := map[string]map[string]string{}
 	var archGaps []string
 	defer func() {
 		if len(archGaps) > 0 {
@@ -233,6 +243,9 @@ func (c *checker) run(root, out string, s stack.Settings) error {
 		}
 		fc := out.Configuration
 		fnARN[f.Name] = aws.ToString(fc.FunctionArn)
+		if fc.Environment != nil {
+			fnEnv[f.Name] = fc.Environment.Variables
+		}
 		if string(fc.Runtime) != "provided.al2023" || aws.ToString(fc.Handler) != "bootstrap" {
 			c.fail("function %s: runtime %s handler %s", f.Name, fc.Runtime, aws.ToString(fc.Handler))
 		}
@@ -243,6 +256,11 @@ func (c *checker) run(root, out string, s stack.Settings) error {
 			archGaps = append(archGaps, f.Name)
 		}
 		c.ok("function %s: %s, provided.al2023, %s=%s", f.Name, name, deploy.EnvTable, table)
+	}
+
+	// The credentials secret and who reads it.
+	if s.Auth.HasCredentials() {
+		c.checkSecret(cfg, find, fnEnv, s)
 	}
 
 	// Schedules and their dead-letter queues.
@@ -365,6 +383,35 @@ func (c *checker) run(root, out string, s stack.Settings) error {
 	}
 	c.fail("no BucketDeployment in the template")
 	return nil
+}
+
+// checkSecret: the credentials secret exists with the placeholder, and the
+// API functions' BOSKOS_CREDENTIALS_SECRET (only theirs) is its ARN.
+func (c *checker) checkSecret(cfg aws.Config, find func(typ, prefix string) (string, string), fnEnv map[string]map[string]string, s stack.Settings) {
+	_, secret := find("AWS::SecretsManager::Secret", stack.SecretID)
+	if secret == "" {
+		c.fail("credentials secret: not created (auth %s)", s.Auth)
+		return
+	}
+	out, err := secretsmanager.NewFromConfig(cfg).GetSecretValue(c.ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(secret)})
+	if err != nil {
+		c.fail("credentials secret %s: %v", secret, err)
+		return
+	}
+	if aws.ToString(out.SecretString) != stack.CredentialsPlaceholder {
+		c.fail("credentials secret %s: not the placeholder", secret)
+	}
+	arn := aws.ToString(out.ARN)
+	for _, f := range stack.Enabled(s) {
+		got := fnEnv[f.Name][deploy.EnvCredentialsSecret]
+		switch {
+		case f.ReadsCredentials && got != arn && got != secret:
+			c.fail("function %s: %s=%q, want the secret %s", f.Name, deploy.EnvCredentialsSecret, got, arn)
+		case !f.ReadsCredentials && got != "":
+			c.fail("function %s: a job with %s=%q", f.Name, deploy.EnvCredentialsSecret, got)
+		}
+	}
+	c.ok("credentials secret %s: the placeholder; %s of the API functions only", arn, deploy.EnvCredentialsSecret)
 }
 
 // accountOf returns the account of the first function ARN.
