@@ -326,6 +326,11 @@ type Delete struct {
 type Check struct {
 	Key  string
 	Cond []Cond
+	// AllowMissing checks a missing item as an empty one (version 0, no
+	// attributes), as Update.Upsert does, instead of failing with
+	// ErrNotFound; a condition that fails on it is a *ConditionError
+	// without HasCurrent.
+	AllowMissing bool
 }
 
 // Key returns the key the operation is about.

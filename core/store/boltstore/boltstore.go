@@ -447,6 +447,19 @@ func checkExisting(tx *bolt.Tx, key string, conds []store.Cond) (cur store.Item,
 	return cur, nil, nil
 }
 
+// checkOp evaluates a transaction's Check; opErr is the client-facing
+// failure, if any.
+func checkOp(tx *bolt.Tx, c store.Check) (opErr, err error) {
+	if c.AllowMissing && tx.Bucket(bucketItems).Get([]byte(c.Key)) == nil {
+		if !store.CondsHold(store.Item{Key: c.Key}, c.Cond) {
+			return condErr(store.Item{}, false), nil
+		}
+		return nil, nil
+	}
+	_, opErr, err = checkExisting(tx, c.Key, c.Cond)
+	return opErr, err
+}
+
 // Delete implements store.Store.
 func (s *Store) Delete(ctx context.Context, key string, conds ...store.Cond) error {
 	if err := checkKey("delete", key); err != nil {
@@ -515,7 +528,7 @@ func (s *Store) Transact(ctx context.Context, ops []store.Op) error {
 					opErr = fmt.Errorf("boltstore: delete %s: %w", o.Delete.Key, opErr)
 				}
 			case o.Check != nil:
-				_, opErr, err = checkExisting(tx, o.Check.Key, o.Check.Cond)
+				opErr, err = checkOp(tx, *o.Check)
 				if opErr != nil {
 					opErr = fmt.Errorf("boltstore: check %s: %w", o.Check.Key, opErr)
 				}

@@ -348,6 +348,25 @@ func existingCond(conds []store.Cond) (built, error) {
 	return buildCond(cs)
 }
 
+// checkCond builds the condition of a transaction's Check: the item exists
+// and conds hold, or with AllowMissing only conds (a missing item has no
+// attributes, which the conditions already read as absent); a check
+// without any condition is given one that always holds, since DynamoDB's
+// ConditionCheck needs one.
+func checkCond(c store.Check) (built, error) {
+	if !c.AllowMissing {
+		return existingCond(c.Cond)
+	}
+	cs, err := conditions(nil, c.Cond)
+	if err != nil {
+		return built{}, err
+	}
+	if len(cs) == 0 {
+		cs = []expression.ConditionBuilder{exists().Or(expression.AttributeNotExists(tableName(AttrPK)))}
+	}
+	return buildCond(cs)
+}
+
 // existingFailure explains the failed condition of a delete or check.
 func existingFailure(oldItem map[string]av) error {
 	old, has, err := decodeOld(oldItem)
@@ -448,6 +467,13 @@ func (s *Store) cancellation(ops []store.Op, plans []updatePlan, absent []map[st
 					return false, fail(err)
 				}
 				next[i] = plans[i].absentMaps(decodedOrEmpty(o.Key(), r.Item))
+			case o.Check != nil && o.Check.AllowMissing:
+				err := existingFailure(r.Item)
+				if errors.Is(err, store.ErrNotFound) {
+					// Checked as an empty item, which failed the conditions.
+					err = &store.ConditionError{}
+				}
+				return false, fail(err)
 			default:
 				return false, fail(existingFailure(r.Item))
 			}
@@ -507,7 +533,7 @@ func (s *Store) transactItem(o store.Op, p updatePlan, absent map[string]bool) (
 			ReturnValuesOnConditionCheckFailure: allOld,
 		}}, nil
 	default:
-		b, err := existingCond(o.Check.Cond)
+		b, err := checkCond(*o.Check)
 		if err != nil {
 			return types.TransactWriteItem{}, err
 		}

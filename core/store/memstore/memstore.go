@@ -216,6 +216,12 @@ func (s *Store) Delete(_ context.Context, key string, conds ...store.Cond) error
 	return nil
 }
 
+// has reports whether key exists.
+func (s *Store) has(key string) bool {
+	_, ok := s.items[key]
+	return ok
+}
+
 func (s *Store) checkExisting(op, key string, conds []store.Cond) error {
 	cur, ok := s.items[key]
 	if !ok {
@@ -249,6 +255,10 @@ func (s *Store) Transact(_ context.Context, ops []store.Op) error {
 			puts[i], err = s.checkUpdate(*o.Update)
 		case o.Delete != nil:
 			err = s.checkExisting("delete", o.Delete.Key, o.Delete.Cond)
+		case o.Check != nil && o.Check.AllowMissing && !s.has(o.Check.Key):
+			if !store.CondsHold(store.Item{Key: o.Check.Key}, o.Check.Cond) {
+				err = fmt.Errorf("memstore: check %s: %w", o.Check.Key, condErr(store.Item{}, false))
+			}
 		case o.Check != nil:
 			err = s.checkExisting("check", o.Check.Key, o.Check.Cond)
 		}

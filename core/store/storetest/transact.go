@@ -77,6 +77,16 @@ func testTransactErrors(t *testing.T, s store.Store) {
 		{"check failing condition", func(k string) store.Op {
 			return store.Op{Check: &store.Check{Key: k, Cond: []store.Cond{store.NumLt("n", 0)}}}
 		}, true, store.ErrConflict, true},
+		// AllowMissing: a missing item is checked as an empty one.
+		{"check missing allowed, failing condition", func(k string) store.Op {
+			return store.Op{Check: &store.Check{Key: k, AllowMissing: true, Cond: []store.Cond{store.Eq("state", "free")}}}
+		}, false, store.ErrConflict, false},
+		{"check missing allowed, failing version", func(k string) store.Op {
+			return store.Op{Check: &store.Check{Key: k, AllowMissing: true, Cond: []store.Cond{store.VersionIs(1)}}}
+		}, false, store.ErrConflict, false},
+		{"check existing allowed, failing condition", func(k string) store.Op {
+			return store.Op{Check: &store.Check{Key: k, AllowMissing: true, Cond: []store.Cond{store.Eq("state", "")}}}
+		}, true, store.ErrConflict, true},
 	}
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -120,7 +130,14 @@ func testTransactMix(t *testing.T, s store.Store) {
 			MapSet: map[string]map[string]string{"ud": {"x.y": "z"}}}},
 		{Delete: &store.Delete{Key: "mix/b", Cond: []store.Cond{store.Eq("state", "dirty")}}},
 		{Check: &store.Check{Key: "mix/d", Cond: []store.Cond{store.NumLt("count", 3), store.VersionIs(1)}}},
+		// Missing, checked as an empty item: absent strings are "", absent
+		// numbers 0, the version 0.
+		{Check: &store.Check{Key: "mix/missing", AllowMissing: true,
+			Cond: []store.Cond{store.Eq("gen", ""), store.NumLt("until", 5), store.NumEq("n", 0), store.VersionIs(0)}}},
+		{Check: &store.Check{Key: "mix/missing-nocond", AllowMissing: true}},
 	}))
+	requireMissing(t, s, "mix/missing")
+	requireMissing(t, s, "mix/missing-nocond")
 	requireStored(t, s, store.Item{Key: "mix/c", Version: 1, Str: map[string]string{"state": "free"},
 		Map: map[string]map[string]string{"ud": {"k": "v"}}})
 	wantA := a.Clone()
