@@ -3,6 +3,7 @@ package boskos
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Code classifies an Error; each code maps to one HTTP status (the table is
@@ -35,6 +36,41 @@ type Error struct {
 	Code    Code
 	Message string
 	Err     error // optional cause, for logs
+	// Queue, on the ResourceNotFound of an acquire with a request_id, is
+	// where that request_id now waits (nil otherwise). It is not part of
+	// Message: the message stays upstream's.
+	Queue *QueuePlace
+}
+
+// QueuePlace is where a request_id waits in the request queue of its
+// (type, state), as the acquire that refused it saw the queue.
+type QueuePlace struct {
+	// Position is its rank among the waiting request_ids that count for
+	// others (live, not refused for a quota): 1 is next in line.
+	Position int
+	// Length is how many such request_ids wait, itself included.
+	Length int
+	// EstimatedWait is the time until its turn, estimated from the queue's
+	// recent service (Position times the average interval between the
+	// last grants to waiting request_ids); 0 when there is no estimate.
+	EstimatedWait time.Duration
+}
+
+// WithQueue returns a copy of e that carries the queue place p.
+func (e *Error) WithQueue(p QueuePlace) *Error {
+	c := *e
+	c.Queue = &p
+	return &c
+}
+
+// QueueOf returns the queue place carried by the first *Error in err's
+// chain, if any.
+func QueueOf(err error) (QueuePlace, bool) {
+	var e *Error
+	if errors.As(err, &e) && e.Queue != nil {
+		return *e.Queue, true
+	}
+	return QueuePlace{}, false
 }
 
 func (e *Error) Error() string { return e.Message }

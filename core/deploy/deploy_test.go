@@ -46,7 +46,7 @@ func TestNoSDKImports(t *testing.T) {
 // action list is sorted, known and non-empty, and only API functions have
 // routes.
 func TestFunctions(t *testing.T) {
-	known := []string{deploy.ActBatchGetItem, deploy.ActDeleteItem, deploy.ActGetItem, deploy.ActPutItem, deploy.ActQuery, deploy.ActUpdateItem}
+	known := []string{deploy.ActBatchGetItem, deploy.ActConditionCheckItem, deploy.ActDeleteItem, deploy.ActGetItem, deploy.ActPutItem, deploy.ActQuery, deploy.ActUpdateItem}
 	seen := map[string]bool{}
 	routes := map[string]string{}
 	for _, f := range deploy.Functions {

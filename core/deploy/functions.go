@@ -79,12 +79,13 @@ const (
 // its items (PutItem, UpdateItem, DeleteItem, ConditionCheckItem); there is
 // no IAM action of its own.
 const (
-	ActGetItem      = "dynamodb:GetItem"
-	ActBatchGetItem = "dynamodb:BatchGetItem"
-	ActPutItem      = "dynamodb:PutItem"
-	ActUpdateItem   = "dynamodb:UpdateItem"
-	ActDeleteItem   = "dynamodb:DeleteItem"
-	ActQuery        = "dynamodb:Query"
+	ActGetItem            = "dynamodb:GetItem"
+	ActBatchGetItem       = "dynamodb:BatchGetItem"
+	ActPutItem            = "dynamodb:PutItem"
+	ActUpdateItem         = "dynamodb:UpdateItem"
+	ActDeleteItem         = "dynamodb:DeleteItem"
+	ActConditionCheckItem = "dynamodb:ConditionCheckItem"
+	ActQuery              = "dynamodb:Query"
 )
 
 // Other IAM actions the stacks grant.
@@ -134,9 +135,11 @@ var apiEnv = []string{EnvRequestTTL, EnvSpreadWindow}
 // Query -> Query, Transact -> the actions of its operations.
 //
 //   - acquire: the quotas (Query), the index query (Query), the lease
-//     (UpdateItem, in a transaction with the quota counters' UpdateItem),
-//     the type's counter when nothing is free (GetItem); with a request_id
-//     the queue entry (UpdateItem), its deletion with the lease
+//     (UpdateItem, in a transaction with the check of the queue item,
+//     ConditionCheckItem, and the quota counters' UpdateItem), the
+//     consistent read of the queue (Query), the type's counter when
+//     nothing is free (GetItem); with a request_id the queue entry and
+//     the queue item (UpdateItem), its deletion with the lease
 //     (DeleteItem), the life cycles (Query) and an on-demand dynamic
 //     creation (PutItem + counter UpdateItem).
 //   - acquirebystate: the quotas (Query), BatchGet (BatchGetItem) and one
@@ -157,10 +160,10 @@ var apiEnv = []string{EnvRequestTTL, EnvSpreadWindow}
 //     reconciles (Query, creations and deletions in transactions) and
 //     collects queue entries (DeleteItem).
 //   - janitor: acquire without request_id, update, release and metric:
-//     GetItem, Query, UpdateItem.
+//     ConditionCheckItem, GetItem, Query, UpdateItem.
 var Functions = []Function{
 	{Name: FnAcquire, Kind: API, Routes: []string{"/acquire"}, Env: apiEnv, ReadsCredentials: true,
-		DynamoDBActions: []string{ActDeleteItem, ActGetItem, ActPutItem, ActQuery, ActUpdateItem}},
+		DynamoDBActions: []string{ActConditionCheckItem, ActDeleteItem, ActGetItem, ActPutItem, ActQuery, ActUpdateItem}},
 	{Name: FnAcquireByState, Kind: API, Routes: []string{"/acquirebystate"}, Env: apiEnv, ReadsCredentials: true,
 		DynamoDBActions: []string{ActBatchGetItem, ActQuery, ActUpdateItem}},
 	{Name: FnRelease, Kind: API, Routes: []string{"/release"}, Env: apiEnv, ReadsCredentials: true,
@@ -180,7 +183,7 @@ var Functions = []Function{
 	{Name: FnCleaner, Kind: Job,
 		DynamoDBActions: []string{ActGetItem, ActQuery, ActUpdateItem}},
 	{Name: FnJanitor, Kind: Job, Env: []string{EnvJanitorTargets, EnvJanitorMaxFailures},
-		DynamoDBActions: []string{ActGetItem, ActQuery, ActUpdateItem}},
+		DynamoDBActions: []string{ActConditionCheckItem, ActGetItem, ActQuery, ActUpdateItem}},
 }
 
 // Lookup returns the function called name.

@@ -31,13 +31,18 @@ const (
 	lostRoundsLimit = 2
 )
 
-// poolView is what one acquire query saw of a (type, state) pair.
+// poolView is what one acquire saw of a (type, state) pair.
 type poolView struct {
-	queue     []queueEntry // FIFO
-	own       *queueEntry  // the caller's entry, if any
-	rank      int          // 1-based
-	free      []store.Item // least recently updated first
-	exhausted bool         // free holds every free resource of the pair
+	rtype, state string
+	head         queueHead    // the pair's queue item
+	queue        []queueEntry // FIFO
+	own          *queueEntry  // the caller's entry, if any
+	rank         int          // 1-based
+	free         []store.Item // least recently updated first
+	exhausted    bool         // free holds every free resource of the pair
+	// consistent: head and queue come from readQueue (strongly
+	// consistent), not from the index query, which may lag.
+	consistent bool
 }
 
 // Acquire moves the caller's rank-th least-recently-updated unowned resource
@@ -47,7 +52,9 @@ type poolView struct {
 // caller's own for another minute (queueGrace, upstream's GC period); a poll
 // after that is a new id at the tail of the queue. It returns
 // boskos.TypeNotFound when rtype has no resources and
-// boskos.ResourceNotFound(rtype) when none is available at the caller's rank.
+// boskos.ResourceNotFound(rtype) when none is available at the caller's
+// rank; with a requestID, that error carries the id's place in the queue
+// (boskos.QueueOf).
 func (r *Ranch) Acquire(ctx context.Context, rtype, state, dest, owner, requestID string) (boskos.Resource, error) {
 	if err := validateFields("type", rtype, "state", state, "dest", dest, "owner", owner); err != nil {
 		return boskos.Resource{}, err
@@ -67,6 +74,7 @@ func (r *Ranch) Acquire(ctx context.Context, rtype, state, dest, owner, requestI
 	lostRounds := 0
 	var res boskos.Resource
 	forceQuotas := false
+	consistent := false // a lease found the queue changed: read it consistently from now on
 	err = r.retry(ctx, "acquire", rtype, func(attempt int) (bool, error) {
 		quotas, err := r.quotaSet(ctx, forceQuotas)
 		if err != nil {
@@ -74,67 +82,63 @@ func (r *Ranch) Acquire(ctx context.Context, rtype, state, dest, owner, requestI
 		}
 		qs := quotas.matching(rtype, owner)
 		now := r.now()
-		v, err := r.scan(ctx, rtype, state, requestID, now)
+		v, err := r.view(ctx, rtype, state, requestID, consistent, now)
 		if err != nil {
 			return true, internal("acquire %s: query: %w", rtype, err)
 		}
 		if v.rank > len(v.free) {
-			if v.exhausted {
-				return true, r.miss(ctx, v, rtype, state, requestID, now)
-			}
-			// Cannot happen: scan reads until rank is covered.
-		} else {
-			got, ok, reserved, err := r.tryCandidates(ctx, v, qs, state, dest, owner, now)
-			if errors.Is(err, errQuotaStale) {
-				forceQuotas = true
-				return false, nil
-			}
-			if boskos.ErrorCode(err) == boskos.EOverQuota {
-				// The caller keeps its place, but while it is over quota
-				// its entry does not reserve a resource for it (see
-				// rankOf): others are served meanwhile.
-				if requestID != "" {
-					if err := r.enqueue(ctx, rtype, state, requestID, v.own, true, r.now()); err != nil {
-						return true, err
-					}
-				}
-				return true, err
-			}
-			if err != nil {
-				return true, err
-			}
-			if ok {
-				if r.opts.OnAcquire != nil {
-					waited := r.now().Sub(start)
-					if v.own != nil {
-						waited = r.now().Sub(v.own.created)
-					}
-					r.opts.OnAcquire(rtype, state, dest, requestID != "", waited)
-				}
-				res = got
-				return true, nil
-			}
-			// Every candidate was taken meanwhile, or a resource reserved
-			// for the queue ahead was: look again. Only the former is a
-			// race lost to other callers of the same rank; the latter means
-			// the queue ahead moved (somebody was served), so it does not
-			// use up lostRoundsLimit, only the retries.
-			lost = &v
-			if !reserved {
-				lostRounds++
-			}
+			// view reads until the rank is covered, so v.exhausted holds.
+			return true, r.miss(ctx, v, rtype, state, requestID, now)
 		}
-		if lost != nil && (lostRounds >= lostRoundsLimit || attempt == r.opts.MaxRetries) {
+		got, outcome, err := r.tryCandidates(ctx, v, qs, state, dest, owner, now)
+		if errors.Is(err, errQuotaStale) {
+			forceQuotas = true
+			return false, nil
+		}
+		if boskos.ErrorCode(err) == boskos.EOverQuota {
+			// The caller keeps its place, but while it is over quota
+			// its entry does not reserve a resource for it (see
+			// rankOf): others are served meanwhile.
+			if requestID != "" {
+				if err := r.enqueue(ctx, rtype, state, requestID, v.own, true, r.now()); err != nil {
+					return true, err
+				}
+			}
+			return true, err
+		}
+		if err != nil {
+			return true, err
+		}
+		switch outcome {
+		case leased:
+			if r.opts.OnAcquire != nil {
+				waited := r.now().Sub(start)
+				if v.own != nil {
+					waited = r.now().Sub(v.own.created)
+				}
+				r.opts.OnAcquire(rtype, state, dest, requestID != "", waited)
+			}
+			res = got
+			return true, nil
+		case allTaken:
+			// A race lost to other callers of the same rank.
+			lostRounds++
+		case queueMoved:
+			// The queue is not what the view said: somebody joined (or
+			// the index lagged). Read it consistently from now on.
+			consistent = true
+		case reservedTaken:
+			// The queue ahead was served meanwhile.
+		}
+		// The last two do not use up lostRoundsLimit, only the retries:
+		// the queue moved, the caller looks again.
+		lost = &v
+		if lostRounds >= lostRoundsLimit || attempt == r.opts.MaxRetries {
 			// Other clients won every race for the resources this caller
 			// saw: nothing is available to it right now. That is
 			// upstream's retryable 404, not a failure; the request id
 			// keeps its place.
-			if requestID != "" {
-				if err := r.enqueue(ctx, rtype, state, requestID, lost.own, false, r.now()); err != nil {
-					return true, err
-				}
-			}
-			return true, boskos.ResourceNotFound(rtype)
+			return true, r.refuse(ctx, *lost, requestID, boskos.ResourceNotFound(rtype), r.now())
 		}
 		return false, nil
 	})
@@ -144,21 +148,70 @@ func (r *Ranch) Acquire(ctx context.Context, rtype, state, dest, owner, requestI
 	return res, nil
 }
 
-// scan reads the queue of (rtype, state) and enough free resources for the
-// caller's rank, in as few index queries as possible (one when the queue is
-// short).
-func (r *Ranch) scan(ctx context.Context, rtype, state, requestID string, now time.Time) (poolView, error) {
-	var v poolView
+// view reads what an acquire needs of (rtype, state): one index query for
+// the queue item, the queue and enough free resources for the caller's
+// rank; then, when consistent is set or the index read alone cannot be
+// trusted about the queue (needsQueueRead), the queue again with readQueue
+// (see the package doc, "Queue order at the write").
+func (r *Ranch) view(ctx context.Context, rtype, state, requestID string, consistent bool, now time.Time) (poolView, error) {
+	v, err := r.scan(ctx, rtype, state, requestID, now, 0)
+	if err != nil || (!consistent && !v.needsQueueRead()) {
+		return v, err
+	}
+	return v, r.confirmQueue(ctx, &v, requestID, now)
+}
+
+// needsQueueRead reports whether v, read from the index, must be checked
+// against a strongly consistent read of the queue before the acquire acts
+// on it: a lease while somebody waits (the caller's own entry, or live
+// request_ids ranked ahead of it), and a refusal that only the queue causes
+// (free resources, all reserved for the request_ids ahead). A lease while
+// nobody waits needs no read (its transaction checks that nobody waits),
+// nor a refusal with nothing free.
+func (v poolView) needsQueueRead() bool {
+	if v.rank <= len(v.free) {
+		return v.rank > 1 || v.own != nil
+	}
+	return len(v.free) > 0
+}
+
+// confirmQueue replaces v's queue item and queue by a strongly consistent
+// read (readQueue), ranks the caller again, and reads more free resources
+// when the queue turned out longer than the index showed.
+func (r *Ranch) confirmQueue(ctx context.Context, v *poolView, requestID string, now time.Time) error {
+	head, queue, err := r.readQueue(ctx, v.rtype, v.state)
+	if err != nil {
+		return err
+	}
+	v.head, v.queue, v.consistent = head, queue, true
+	v.rank, v.own = rankOf(queue, requestID, now)
+	if v.rank <= len(v.free) || v.exhausted {
+		return nil
+	}
+	more, err := r.scan(ctx, v.rtype, v.state, requestID, now, v.rank)
+	if err != nil {
+		return err
+	}
+	v.free, v.exhausted = more.free, more.exhausted
+	return nil
+}
+
+// scan reads the queue item and the queue of (rtype, state) and enough free
+// resources for the caller's rank (or for rank need, if larger), in as few
+// index queries as possible (one when the queue is short).
+func (r *Ranch) scan(ctx context.Context, rtype, state, requestID string, now time.Time, need int) (poolView, error) {
+	v := poolView{rtype: rtype, state: state}
 	want := extraCandidates
 	if r.opts.SpreadWindow > 0 {
 		want = spreadCandidates
 	}
 	q := store.Query{
 		Partition: rtype,
-		From:      state + sep + kindQueue,
+		From:      state + sep + kindHead,
 		To:        state + sep + kindFree + sep + top,
 		Limit:     firstPageLimit,
 	}
+	headKey := queueItemKey(rtype, state)
 	queueDone := false
 	// A resource (or entry) that moved in the index between two pages is
 	// seen twice: the first sight counts (a lease of it is conditioned on
@@ -175,6 +228,10 @@ func (r *Ranch) scan(ctx context.Context, rtype, state, requestID string, now ti
 			}
 			seen[it.Key] = true
 			switch kindOf(it.S(store.IndexSort)) {
+			case kindHead:
+				if it.Key == headKey {
+					v.head = toQueueHead(it)
+				}
 			case kindQueue:
 				if !strings.HasPrefix(it.Key, queuePrefix) {
 					continue
@@ -200,7 +257,7 @@ func (r *Ranch) scan(ctx context.Context, rtype, state, requestID string, now ti
 			v.exhausted = true
 			break
 		}
-		if queueDone && len(v.free) >= v.rank+want {
+		if queueDone && len(v.free) >= max(v.rank, need)+want {
 			break
 		}
 		q.Cursor = page.Next
@@ -238,12 +295,23 @@ func rankOf(queue []queueEntry, id string, now time.Time) (int, *queueEntry) {
 	return ahead + 1, nil
 }
 
+// leaseOutcome is how tryCandidates ended, when it did not fail.
+type leaseOutcome int
+
+const (
+	leased        leaseOutcome = iota
+	allTaken                   // others took every candidate first
+	reservedTaken              // a resource reserved for a request_id ranked ahead was taken
+	queueMoved                 // the queue item was not as the view said
+)
+
 // tryCandidates tries to take one of the free resources from the caller's
-// rank on, moving to the next one on a conflict. ok is false when all of
-// them were taken meanwhile, or, with reserved set, when one of the
-// resources reserved for the request_ids ranked ahead was (see take): the
-// view is stale then, and the caller must look again.
-func (r *Ranch) tryCandidates(ctx context.Context, v poolView, qs []quotaRule, state, dest, owner string, now time.Time) (res boskos.Resource, ok, reserved bool, err error) {
+// rank on, moving to the next one on a conflict. It ends with allTaken
+// when all of them were taken meanwhile, and with reservedTaken or
+// queueMoved when a resource reserved for the request_ids ranked ahead was
+// taken or the queue item changed (see take): the view is stale then, and
+// the caller must look again.
+func (r *Ranch) tryCandidates(ctx context.Context, v poolView, qs []quotaRule, state, dest, owner string, now time.Time) (boskos.Resource, leaseOutcome, error) {
 	ahead := v.free[:v.rank-1]
 	if limit := maxReservedChecks - len(qs); len(ahead) > limit {
 		ahead = ahead[len(ahead)-limit:]
@@ -253,27 +321,29 @@ func (r *Ranch) tryCandidates(ctx context.Context, v poolView, qs []quotaRule, s
 		i := r.pick(cands)
 		c := cands[i]
 		cands = append(cands[:i], cands[i+1:]...)
-		it, err := r.take(ctx, c, ahead, v.own, qs, state, dest, owner, now)
+		it, err := r.take(ctx, c, ahead, v, qs, state, dest, owner, now)
 		if err == nil {
 			res, err := toResource(it)
 			if err != nil {
-				return boskos.Resource{}, false, false, internal("acquire %s: %w", c.Key, err)
+				return boskos.Resource{}, 0, internal("acquire %s: %w", c.Key, err)
 			}
-			return res, true, false, nil
+			return res, leased, nil
 		}
-		if errors.Is(err, errReservedTaken) {
+		switch {
+		case errors.Is(err, errReservedTaken):
 			r.log.Debug("ranch: acquire: a resource reserved for the queue was taken, looking again", "key", c.Key)
-			return boskos.Resource{}, false, true, nil
-		}
-		if errors.Is(err, errQuotaStale) || boskos.ErrorCode(err) == boskos.EOverQuota {
-			return boskos.Resource{}, false, false, err
-		}
-		if !isRetryable(err) {
-			return boskos.Resource{}, false, false, internal("acquire %s: %w", c.Key, err)
+			return boskos.Resource{}, reservedTaken, nil
+		case errors.Is(err, errQueueMoved):
+			r.log.Debug("ranch: acquire: the queue changed, looking again", "type", v.rtype, "state", v.state)
+			return boskos.Resource{}, queueMoved, nil
+		case errors.Is(err, errQuotaStale) || boskos.ErrorCode(err) == boskos.EOverQuota:
+			return boskos.Resource{}, 0, err
+		case !isRetryable(err):
+			return boskos.Resource{}, 0, internal("acquire %s: %w", c.Key, err)
 		}
 		r.log.Debug("ranch: acquire candidate taken, moving on", "key", c.Key)
 	}
-	return boskos.Resource{}, false, false, nil
+	return boskos.Resource{}, allTaken, nil
 }
 
 // pick returns the index of the candidate to try: the first one, or with a
@@ -314,46 +384,52 @@ func leaseUpdate(c store.Item, state, dest, owner string, now time.Time) store.U
 
 // maxReservedChecks bounds the resources reserved for the queue that one
 // lease checks (take): a transaction holds at most store.MaxTransactItems
-// operations, two of which are the lease and the caller's queue entry, and
-// the quota counters take their share of the rest.
-const maxReservedChecks = store.MaxTransactItems - 2
+// operations, three of which are the lease, the caller's queue entry and
+// the queue item, and the quota counters take their share of the rest.
+const maxReservedChecks = store.MaxTransactItems - 3
 
 // errReservedTaken is take's error when a resource reserved for a
 // request_id ranked ahead of the caller was no longer as the caller's view
 // saw it.
 var errReservedTaken = errors.New("a resource reserved for the queue was taken")
 
-// take leases candidate c. Without a queue entry of the caller, without
-// request_ids ranked ahead (nobody waits: the uncontended case) and without
-// quotas for the caller (qs) it is one conditional update. Otherwise it is
-// one transaction: the update, the deletion of the caller's entry (own),
-// the conditional increment of the counter of each quota in qs (which
-// fails when one has no room: boskos.OverQuota, or errQuotaStale when the
-// quota changed since qs was read), and a version check of every free
-// resource in ahead, the ones the caller's view reserved for the
-// request_ids ranked ahead of it. That enforces the queue at the write: if
-// any of them was taken (or changed) since the caller's index read, by an
-// acquire ranked ahead, an /acquirebystate, or an acquire of another
-// process whose view was older, the caller's rank no longer holds and
-// nothing is written (errReservedTaken). own is nil for an entry that
-// rankOf counted as absent (expired more than queueGrace ago): take leaves
-// that stale item alone (see rankOf).
-func (r *Ranch) take(ctx context.Context, c store.Item, ahead []store.Item, own *queueEntry, qs []quotaRule, state, dest, owner string, now time.Time) (store.Item, error) {
+// errQueueMoved is take's error when the queue item was no longer as the
+// caller's view needs it: somebody waits that the view did not count.
+var errQueueMoved = errors.New("the request queue changed")
+
+// take leases candidate c in one transaction: the conditional update
+// (conditioned on the version c shows, since the transaction returns no
+// item and the lease is computed from c), the check of the queue item that
+// proves the caller's rank still holds (queueGuard: nobody waits, or
+// nobody started counting for others since the view's consistent read,
+// else errQueueMoved), the deletion of the caller's entry (v.own), the
+// conditional increment of the counter of each quota in qs (which fails
+// when one has no room: boskos.OverQuota, or errQuotaStale when the quota
+// changed since qs was read), and a version check of every free resource
+// in ahead, the ones the caller's view reserved for the request_ids ranked
+// ahead of it. The last enforces the queue at the write: if any of them
+// was taken (or changed) since the caller's read, by an acquire ranked
+// ahead, an /acquirebystate, or an acquire of another process whose view
+// was older, the caller's rank no longer holds and nothing is written
+// (errReservedTaken). v.own is nil for an entry that rankOf counted as
+// absent (expired more than queueGrace ago): take leaves that stale item
+// alone (see rankOf).
+func (r *Ranch) take(ctx context.Context, c store.Item, ahead []store.Item, v poolView, qs []quotaRule, state, dest, owner string, now time.Time) (store.Item, error) {
 	u := leaseUpdate(c, state, dest, owner, now)
 	if len(qs) > 0 {
 		u.Set[attrQuotas] = quotaKeys(qs)
 	}
-	if own == nil && len(ahead) == 0 && len(qs) == 0 {
-		return r.store.Update(ctx, u)
-	}
-	// The transaction returns no item: the lease is computed from c, so it
-	// must be the version c shows.
 	u.Cond = append(u.Cond, store.VersionIs(c.Version))
+	own := v.own
 	for {
 		ops := []store.Op{{Update: &u}}
+		ownAt := -1
 		if own != nil {
+			ownAt = len(ops)
 			ops = append(ops, store.Op{Delete: &store.Delete{Key: own.item.Key}})
 		}
+		guardAt := len(ops)
+		ops = append(ops, queueGuard(v, own, now))
 		countersFrom := len(ops)
 		for _, q := range qs {
 			inc := counterInc(q, 1)
@@ -362,11 +438,6 @@ func (r *Ranch) take(ctx context.Context, c store.Item, ahead []store.Item, own 
 		checksFrom := len(ops)
 		for _, a := range ahead {
 			ops = append(ops, store.Op{Check: &store.Check{Key: a.Key, Cond: []store.Cond{store.VersionIs(a.Version)}}})
-		}
-		if len(ops) == 1 {
-			// Only the lease is left (the caller's entry was gone).
-			u.Cond = u.Cond[:len(u.Cond)-1]
-			return r.store.Update(ctx, u)
 		}
 		err := r.store.Transact(ctx, ops)
 		if err == nil {
@@ -381,7 +452,9 @@ func (r *Ranch) take(ctx context.Context, c store.Item, ahead []store.Item, own 
 			return store.Item{}, fmt.Errorf("%w: %w", errReservedTaken, err)
 		case txe.Index >= countersFrom:
 			return store.Item{}, quotaFailure(qs[txe.Index-countersFrom], 1, owner, c.S(attrType), err)
-		case own != nil && txe.Index == 1 && errors.Is(err, store.ErrNotFound):
+		case txe.Index == guardAt && isRetryable(err):
+			return store.Item{}, fmt.Errorf("%w: %w", errQueueMoved, err)
+		case txe.Index == ownAt && errors.Is(err, store.ErrNotFound):
 			// The entry is gone (collected): lease without it.
 			own = nil
 			continue
@@ -402,73 +475,32 @@ func (r *Ranch) miss(ctx context.Context, v poolView, rtype, state, requestID st
 		}
 		exists = n > 0
 	}
-	if requestID != "" {
-		// Queue the id, unless the type has no resources and no life cycle
-		// that could create one: a client naming made-up types must not
-		// fill the store with queue entries (upstream queues them in memory).
-		queue := exists || v.own != nil
-		if !queue {
-			drlcs, err := r.drlcMap(ctx, false)
-			if err != nil {
-				return internal("acquire %s: %w", rtype, err)
-			}
-			_, queue = drlcs[rtype]
-		}
-		if queue {
-			if err := r.enqueue(ctx, rtype, state, requestID, v.own, false, now); err != nil {
-				return err
-			}
-		}
+	notFound := boskos.ResourceNotFound(rtype)
+	if !exists {
+		notFound = boskos.TypeNotFound(rtype)
 	}
-	if requestID != "" && v.own == nil {
+	if requestID == "" {
+		return notFound
+	}
+	// Queue the id, unless the type has no resources and no life cycle
+	// that could create one: a client naming made-up types must not fill
+	// the store with queue entries (upstream queues them in memory).
+	queue := exists || v.own != nil
+	if !queue {
+		drlcs, err := r.drlcMap(ctx, false)
+		if err != nil {
+			return internal("acquire %s: %w", rtype, err)
+		}
+		_, queue = drlcs[rtype]
+	}
+	err := error(notFound)
+	if queue {
+		err = r.refuse(ctx, v, requestID, notFound, now)
+	}
+	if v.own == nil {
 		r.createOnDemand(ctx, rtype)
 	}
-	if exists {
-		return boskos.ResourceNotFound(rtype)
-	}
-	return boskos.TypeNotFound(rtype)
-}
-
-// enqueue creates or refreshes the caller's queue entry (expires = now +
-// RequestTTL; created kept), blocked when the caller was refused for its
-// quota (see rankOf). With own nil (a new id, or one whose entry rankOf
-// counted as absent because it expired more than queueGrace ago) it writes
-// a fresh entry, created = now, at the tail of the queue, over any stale
-// item of the same id.
-func (r *Ranch) enqueue(ctx context.Context, rtype, state, id string, own *queueEntry, blocked bool, now time.Time) error {
-	created := now
-	if own != nil {
-		created = own.created
-	}
-	expires := now.Add(r.opts.RequestTTL)
-	blockedValue := ""
-	if blocked {
-		blockedValue = "1"
-	}
-	u := store.Update{
-		Key:    queueKey(rtype, state, id),
-		Upsert: true,
-		Set: map[string]string{
-			attrType: rtype, attrState: state, attrID: id, attrCreated: fmtTime(created),
-			attrBlocked:          blockedValue,
-			store.IndexPartition: rtype,
-			store.IndexSort:      sortValue(state, kindQueue, created, id),
-		},
-		SetNum: map[string]int64{
-			attrExpires:   expires.UnixNano(),
-			store.TTLAttr: expires.Unix() + ttlGraceSec,
-		},
-	}
-	return r.retry(ctx, "queue request", id, func(int) (bool, error) {
-		_, err := r.store.Update(ctx, u)
-		if err == nil {
-			return true, nil
-		}
-		if !isRetryable(err) {
-			return true, internal("acquire %s: queue %s: %w", rtype, id, err)
-		}
-		return false, nil
-	})
+	return err
 }
 
 // createOnDemand creates one resource of a DRLC type when the type is below

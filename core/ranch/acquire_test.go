@@ -262,8 +262,8 @@ func TestAcquireQueueExpiry(t *testing.T) {
 
 // TestAcquireStaleEntry: an id whose entry expired more than queueGrace ago
 // is new in every respect, also before any GC: it may trigger on-demand
-// creation, and when it gets a resource at once the lease is one plain
-// update that leaves the stale item for GC.
+// creation, and when it gets a resource at once the lease (the write and
+// the check of the queue item) leaves the stale item for GC.
 func TestAcquireStaleEntry(t *testing.T) {
 	t.Run("on-demand creation", func(t *testing.T) {
 		eachStore(t, Options{DRLCCacheTTL: -1}, func(t *testing.T, e *env) {
@@ -294,12 +294,26 @@ func TestAcquireStaleEntry(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, "r", got.Name)
 		// The clock moved past DRLCCacheTTL: the quota cache is read again.
-		assert.Equal(t, map[string]int{"List": 1, "Query": 1, "Update": 1}, e.fs.Counts(), "no transaction with the stale entry")
+		assert.Equal(t, map[string]int{"List": 1, "Query": 1, "Transact": 1}, e.fs.Counts(), "no consistent read of the queue for the stale entry")
 		assert.Equal(t, t0, queueEntryOf(t, e, "A").created, "stale item untouched")
 		n, err := e.r.GCRequestQueue(e.ctx)
 		require.NoError(t, err)
 		assert.Equal(t, 1, n, "GC removes it")
 	})
+}
+
+// queueEntries lists the stored request queue entries (not the queue
+// items).
+func queueEntries(t *testing.T, e *env) []store.Item {
+	t.Helper()
+	var out []store.Item
+	require.NoError(t, e.r.list(e.ctx, queuePrefix, func(it store.Item) error {
+		if !isQueueItemKey(it.Key) {
+			out = append(out, it)
+		}
+		return nil
+	}))
+	return out
 }
 
 // queueEntryOf reads the (t, free) queue entry of id, which must exist.
@@ -434,25 +448,25 @@ func TestAcquireCost(t *testing.T) {
 			_, err := e.r.Acquire(e.ctx, "t", "free", "busy", "o", "")
 			require.NoError(t, err)
 			// The first one also fills the quota cache (one listing per
-			// DRLCCacheTTL): there are none, so the lease is one write.
-			assert.Equal(t, map[string]int{"List": 1, "Query": 1, "Update": 1}, e.fs.Counts(), "uncontended acquire, cold cache")
+			// DRLCCacheTTL): there are none, so the lease is one write, a
+			// transaction of the lease and the check that nobody waits.
+			assert.Equal(t, map[string]int{"List": 1, "Query": 1, "Transact": 1}, e.fs.Counts(), "uncontended acquire, cold cache")
 
 			e.fs.ResetCounts()
 			_, err = e.r.Acquire(e.ctx, "t", "free", "busy", "o", "new-id")
 			require.NoError(t, err)
-			assert.Equal(t, map[string]int{"Query": 1, "Update": 1}, e.fs.Counts(), "new request id")
+			assert.Equal(t, map[string]int{"Query": 1, "Transact": 1}, e.fs.Counts(), "new request id")
 
-			// A queued request id that then succeeds: query + transaction.
+			// A queued request id that then succeeds: query, the
+			// consistent read of the queue, transaction.
 			_, err = e.r.Acquire(e.ctx, "t", "dirty", "busy", "o", "queued")
 			require.Error(t, err)
 			e.seed(res{name: "d", rtype: "t", state: "dirty"})
 			e.fs.ResetCounts()
 			_, err = e.r.Acquire(e.ctx, "t", "dirty", "busy", "o", "queued")
 			require.NoError(t, err)
-			assert.Equal(t, map[string]int{"Query": 1, "Transact": 1}, e.fs.Counts(), "queued request id")
-			page, err := e.mem.List(e.ctx, queuePrefix, "", 0)
-			require.NoError(t, err)
-			assert.Empty(t, page.Items, "queue entry deleted with the acquire")
+			assert.Equal(t, map[string]int{"List": 1, "Query": 1, "Transact": 1}, e.fs.Counts(), "queued request id")
+			assert.Empty(t, queueEntries(t, e), "queue entry deleted with the acquire")
 
 			e.fs.ResetCounts()
 			require.NoError(t, e.r.Release(e.ctx, "d", "dirty", "o", nil))
@@ -477,7 +491,7 @@ func TestAcquireMovesOnAfterConflict(t *testing.T) {
 	got, err := e.r.Acquire(e.ctx, "t", "free", "busy", "o", "")
 	require.NoError(t, err)
 	assert.Equal(t, "b", got.Name)
-	assert.Equal(t, map[string]int{"List": 1, "Query": 1, "Update": 2}, e.fs.Counts(), "no re-query needed (the list fills the quota cache)")
+	assert.Equal(t, map[string]int{"List": 1, "Query": 1, "Transact": 2}, e.fs.Counts(), "no re-query needed (the list fills the quota cache)")
 }
 
 func TestAcquireLosingEveryRaceIsNotFound(t *testing.T) {
@@ -496,10 +510,9 @@ func TestAcquireLosingEveryRaceIsNotFound(t *testing.T) {
 
 	_, err = e.r.Acquire(e.ctx, "t", "free", "busy", "o", "req-1")
 	requireErr(t, err, boskos.ENotFound, "no available resource t, try again later.")
-	page, err := e.mem.List(e.ctx, queuePrefix, "", 0)
-	require.NoError(t, err)
-	require.Len(t, page.Items, 1, "the request id is queued")
-	assert.Equal(t, "req-1", page.Items[0].S(attrID))
+	entries := queueEntries(t, e)
+	require.Len(t, entries, 1, "the request id is queued")
+	assert.Equal(t, "req-1", entries[0].S(attrID))
 }
 
 func TestAcquireStoreError(t *testing.T) {
@@ -551,9 +564,7 @@ func TestAcquireUnknownTypeQueuesNothing(t *testing.T) {
 	// A known type still queues the id.
 	_, err = e.r.Acquire(e.ctx, "t", "free", "busy", "o", "req-t")
 	requireErr(t, err, boskos.ENotFound, "no available resource t, try again later.")
-	page, err = e.mem.List(e.ctx, queuePrefix, "", 0)
-	require.NoError(t, err)
-	assert.Len(t, page.Items, 1)
+	assert.Len(t, queueEntries(t, e), 1)
 }
 
 // TestAcquireRankTakesKthOldest (§3.1 step 3): a caller at rank k gets the
@@ -694,11 +705,11 @@ func (m *movingPages) Query(ctx context.Context, q store.Query) (store.Page, err
 func TestScanSeesEachItemOnce(t *testing.T) {
 	tests := []struct {
 		name  string
-		after int // the page after which "a" moves past "b"
+		after int // the page after which "a" moves past "b" (pages: queue item, entry, a, b)
 		want  []string
 	}{
-		{name: "moved after it was read", after: 2, want: []string{resourceKey("a"), resourceKey("b")}},
-		{name: "moved before it was read", after: 1, want: []string{resourceKey("b"), resourceKey("a")}},
+		{name: "moved after it was read", after: 3, want: []string{resourceKey("a"), resourceKey("b")}},
+		{name: "moved before it was read", after: 2, want: []string{resourceKey("b"), resourceKey("a")}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -711,7 +722,7 @@ func TestScanSeesEachItemOnce(t *testing.T) {
 					attrLastUpdate: fmtTime(later), store.IndexSort: resourceSort("free", false, later, "a")}})
 				require.NoError(t, err)
 			}}
-			v, err := New(m, Options{Now: e.clock.Now, Logger: e.r.log}).scan(e.ctx, "t", "free", "", t0)
+			v, err := New(m, Options{Now: e.clock.Now, Logger: e.r.log}).scan(e.ctx, "t", "free", "", t0, 0)
 			require.NoError(t, err)
 			var got []string
 			for _, it := range v.free {

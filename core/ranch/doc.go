@@ -19,9 +19,14 @@
 // is in the index: partition = its type, sort value =
 // "<state>\x1f<kind>\x1f<lastupdate>\x1f<name>" with kind "1" for unowned and
 // "2" for owned resources. Request queue entries ("queue/<type>\x1f<state>\x1f<id>")
-// share the partition with kind "0", so one Query over a state's kinds 0 and 1
-// returns the queue in FIFO order followed by the free resources, least
-// recently updated first. "typecount/<type>" counts the resources of a type
+// share the partition with kind "0", and the (type, state)'s queue item
+// ("queue/<type>\x1f<state>", sort value "<state>\x1f/\x1f", kind "/")
+// sorts before them, so one Query over a state's kinds "/" to 1 returns the
+// queue item, the queue in FIFO order and the free resources, least
+// recently updated first. An entry holds the strings type, state, id,
+// created (its place) and blocked (see Quotas), the numbers expires (Unix
+// nanoseconds) and ttl (Unix seconds, for the store's Time to Live); see
+// "The queue item" for the other. "typecount/<type>" counts the resources of a type
 // (changed in the same transaction as every create and delete), and
 // "drlc/<type>" holds a dynamic resource life cycle as JSON (string spec),
 // and, for a DRLC that left the config while its type became static, the
@@ -31,28 +36,68 @@
 // string attribute quotas, and a queue entry refused for its quota the
 // string attribute blocked.
 //
+// # The queue item
+//
+// The index is read by Query, which may lag (DynamoDB's global secondary
+// index is eventually consistent): a request_id refused a moment ago may be
+// missing from another caller's read. So each (type, state) with a queue
+// has a queue item, written in one transaction with every write of an
+// unblocked entry, and read or checked strongly consistently: the number
+// until (Unix nanoseconds; no unblocked entry is live after it: set to an
+// entry's expires when that is later), the string gen (a fresh random value
+// whenever an entry starts counting for others: a new entry, one renewed
+// after it expired, one no longer blocked; a plain renewal of a live entry
+// keeps it), the strings type and state, and the service statistics svc (a
+// moving average, weight 1/4, of the interval between grants to waiting
+// request_ids, nanoseconds), served (their number) and lastserve. A blocked
+// entry counts for nobody: it is written alone. The entries' keys start with
+// the queue item's, so one strongly consistent store.List reads the item
+// and its queue (readQueue). GCRequestQueue deletes a queue item whose
+// entries are all gone and whose until is more than queueGrace past.
+//
 // # Queue order at the write
 //
 // An acquire computes its rank k from one index read: the live request_id
 // entries ahead of it (every live one for a caller without request_id) and
 // the free resources, least recently updated first. The first k-1 free
 // resources are reserved for the request_ids ranked ahead; the caller takes
-// one of the others. While nobody waits (k = 1, no own entry) the lease is
-// one conditional update, as before. While somebody waits, the lease is one
-// transaction: the conditional update, the deletion of the caller's own
-// entry, and a version check (store.Check) of each of the k-1 reserved
-// resources. If any of them was taken or changed since the read (by a
-// caller ranked ahead, an /acquirebystate, or another process whose view
-// was older), nothing is written and the caller reads again with its new
-// rank (without using up lostRoundsLimit: the queue moved). So the last
-// free resource cannot go to a caller while a request_id that its read
-// ranked ahead of it waits, on every backend and across processes. It costs
-// nothing while nobody waits, and a transaction of at most k+1 items per
-// lease while somebody does (at most store.MaxTransactItems: beyond 98
-// request_ids ahead only the nearest 98 reserved resources are checked).
-// On DynamoDB the index is eventually consistent: a queue entry written a
-// moment before the read may be missing from it, and the caller then does
-// not know that its request_id waits (open, as before).
+// one of the others. Every lease is one transaction: the conditional update
+// (on the version read), the check of the queue item, the deletion of the
+// caller's own entry if any, and a version check (store.Check) of each of
+// the k-1 reserved resources.
+//
+// While nobody waits as far as the index knows (k = 1, no own entry), the
+// check of the queue item is "until < now" (a missing item passes): no
+// unblocked entry is live, whatever the index missed. That is the
+// uncontended acquire: one Query and one transaction, as many requests as
+// the single conditional write it replaces. When the check fails, somebody
+// waits whom the index did not show, and the caller looks again with a
+// consistent read.
+//
+// While somebody waits (k > 1 or an own entry), and before a refusal that
+// only the queue causes (free resources, all reserved), the acquire reads
+// the queue again with readQueue, strongly consistent, and ranks itself
+// from that; the check of the queue item is then "gen is what that read
+// saw" (a missing item must still be missing): no entry started counting
+// for others since. An entry counted as expired by the read cannot come
+// back without a new gen either (renewed after its expiry), so the rank
+// holds at the write. A lease serving a waiting request_id also updates the
+// service statistics there, and one that leaves no unblocked entry live
+// lowers until (conditioned on the version read), so that the next
+// anonymous lease passes the cheap check again.
+//
+// If the queue item or a reserved resource was changed since the read (a
+// caller ranked ahead served, an /acquirebystate, another process, a
+// waiter the index had not shown), nothing is written and the caller reads
+// again (without using up lostRoundsLimit: the queue moved). So the last
+// free resource never goes to a caller while a request_id ranked ahead of
+// it waits, on every backend, across processes, and whatever the index
+// lags. The cost: one Query and one transaction of two items while nobody
+// waits; one more strongly consistent read, and a transaction of at most
+// k+2 items, per lease while somebody does (at most
+// store.MaxTransactItems: beyond 97 request_ids ahead only the nearest 97
+// reserved resources are checked). The guarantee assumes that the
+// processes' clocks agree (entries expire by them, as upstream's do).
 //
 // # Quotas
 //

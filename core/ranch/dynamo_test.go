@@ -119,11 +119,15 @@ func (m *capacityMeter) String() string {
 // TestRequestCostDynamo pins how many DynamoDB requests each use case sends
 // when nothing competes (DynamoDB Local, real SDK client, requests counted
 // in the client's middleware, retries included): an acquire is one index
-// Query and one conditional UpdateItem whatever the pool size, a release
-// and an update one UpdateItem each (once the dynamic life cycles and the
+// Query and one TransactWriteItems (the conditional lease and the check of
+// the queue item that nobody waits) whatever the pool size, a release and
+// an update one UpdateItem each (once the dynamic life cycles and the
 // quotas are cached); under a quota an acquire is one Query and one
-// TransactWriteItems, a release one GetItem and one TransactWriteItems. It
-// logs the consumed capacity of each for the README.
+// TransactWriteItems, a release one GetItem and one TransactWriteItems.
+// While somebody waits, a refused request_id is one Query, one GetItem and
+// one TransactWriteItems (its entry and the queue item), and a lease one
+// more Query (the consistent read of the queue). It logs the consumed
+// capacity of each for the README.
 func TestRequestCostDynamo(t *testing.T) {
 	for _, size := range []int{10, 500} {
 		t.Run(fmt.Sprintf("pool of %d", size), func(t *testing.T) {
@@ -166,7 +170,7 @@ func TestRequestCostDynamo(t *testing.T) {
 			}
 
 			var res boskos.Resource
-			measure("acquire", 2, map[string]int{"Query": 1, "UpdateItem": 1}, func() error {
+			measure("acquire", 2, map[string]int{"Query": 1, "TransactWriteItems": 1}, func() error {
 				var err error
 				res, err = r.Acquire(ctx, "t", boskos.Free, boskos.Busy, "alice", "")
 				return err
@@ -202,6 +206,43 @@ func TestRequestCostDynamo(t *testing.T) {
 				_, err := r.Acquire(ctx, "t", boskos.Free, boskos.Busy, "team-a", "")
 				if boskos.ErrorCode(err) != boskos.EOverQuota {
 					return fmt.Errorf("got %v, want over quota", err)
+				}
+				return nil
+			})
+
+			// While somebody waits: a request_id refused (nothing free of
+			// state "waiting"), then granted, then an anonymous caller
+			// behind another waiting request_id.
+			wait := names[0]
+			_, err = r.AcquireByState(ctx, boskos.Free, "waiting", "w", []string{wait})
+			require.NoError(t, err)
+			_, err = r.Acquire(ctx, "t", "waiting", boskos.Busy, "w", "")
+			require.Error(t, err)
+			measure("refused request_id", 3, map[string]int{"Query": 1, "GetItem": 1, "TransactWriteItems": 1}, func() error {
+				_, err := r.Acquire(ctx, "t", "waiting", boskos.Busy, "bob", "wait-1")
+				if boskos.ErrorCode(err) != boskos.ENotFound {
+					return fmt.Errorf("got %v, want 404", err)
+				}
+				return nil
+			})
+			c.Add(time.Second)
+			_, err = r.Acquire(ctx, "t", "waiting", boskos.Busy, "bob", "wait-2")
+			require.Error(t, err)
+			require.NoError(t, r.Release(ctx, wait, "waiting", "w", nil))
+			measure("queued request_id granted", 3, map[string]int{"Query": 2, "TransactWriteItems": 1}, func() error {
+				_, err := r.Acquire(ctx, "t", "waiting", boskos.Busy, "bob", "wait-1")
+				return err
+			})
+			// A resource free in "waiting" is wait-2's: an anonymous caller
+			// is refused after the consistent read confirms the queue.
+			_, err = r.AcquireByState(ctx, boskos.Free, "x", "w", []string{names[size-3]})
+			require.NoError(t, err)
+			require.NoError(t, r.Release(ctx, names[size-3], "waiting", "w", nil))
+			c.Add(time.Second)
+			measure("refused behind a waiter", 2, map[string]int{"Query": 2}, func() error {
+				_, err := r.Acquire(ctx, "t", "waiting", boskos.Busy, "carl", "")
+				if boskos.ErrorCode(err) != boskos.ENotFound {
+					return fmt.Errorf("got %v, want 404", err)
 				}
 				return nil
 			})

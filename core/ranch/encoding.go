@@ -40,6 +40,9 @@ const (
 	// top sorts after every valid UTF-8 string.
 	top = "\U0010FFFF"
 
+	// kindHead is the kind of a (type, state)'s queue item; it sorts
+	// before kindQueue, so the queue item comes first in the index.
+	kindHead   = "/"
 	kindQueue  = "0"
 	kindFree   = "1"
 	kindOwned  = "2"
@@ -55,7 +58,17 @@ func resourceKey(name string) string   { return resourcePrefix + name }
 func typeCountKey(rtype string) string { return typeCountPrefix + rtype }
 func drlcKey(rtype string) string      { return drlcPrefix + rtype }
 func queueKey(rtype, state, id string) string {
-	return queuePrefix + rtype + sep + state + sep + id
+	return queueItemKey(rtype, state) + sep + id
+}
+
+// queueItemKey is the key of the queue item of (rtype, state); the keys of
+// its entries start with it and sep.
+func queueItemKey(rtype, state string) string { return queuePrefix + rtype + sep + state }
+
+// isQueueItemKey reports whether k is the key of a queue item (not of an
+// entry): one sep after the namespace, where an entry's key has two.
+func isQueueItemKey(k string) bool {
+	return strings.HasPrefix(k, queuePrefix) && strings.Count(k[len(queuePrefix):], sep) == 1
 }
 
 // fmtTime writes t in the fixed-width UTC form that sorts like time.
@@ -135,6 +148,36 @@ func toQueueEntry(it store.Item) (queueEntry, error) {
 	}
 	return queueEntry{item: it, id: it.S(attrID), created: c, expires: time.Unix(0, it.N(attrExpires)), blocked: it.S(attrBlocked) != ""}, nil
 }
+
+// Attributes of a queue item (see the package doc, "The queue item"),
+// besides attrGen (string: changes with every entry that starts counting
+// for others).
+const (
+	attrUntil     = "until"     // number: no unblocked entry is live after it (Unix nanoseconds)
+	attrSvc       = "svc"       // number: moving average of the interval between grants to entries (nanoseconds)
+	attrServed    = "served"    // number: grants to entries
+	attrLastServe = "lastserve" // number: the last of them (Unix nanoseconds)
+)
+
+// queueHead is a decoded queue item; found is false when it does not
+// exist (a missing item is read as one with nothing set, version 0).
+type queueHead struct {
+	item   store.Item
+	found  bool
+	until  int64
+	gen    string
+	svc    time.Duration
+	served int64
+	last   int64
+}
+
+func toQueueHead(it store.Item) queueHead {
+	return queueHead{item: it, found: true, until: it.N(attrUntil), gen: it.S(attrGen),
+		svc: time.Duration(it.N(attrSvc)), served: it.N(attrServed), last: it.N(attrLastServe)}
+}
+
+// queueItemSort is the index sort value of the queue item of state.
+func queueItemSort(state string) string { return state + sep + kindHead + sep }
 
 // live reports whether the entry counts for the ranks of others at now.
 func (q queueEntry) live(now time.Time) bool { return !now.After(q.expires) }

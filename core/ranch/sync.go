@@ -380,13 +380,21 @@ func (r *Ranch) markToBeDeleted(ctx context.Context, it store.Item, now time.Tim
 
 // GCRequestQueue deletes request queue entries that expired more than a
 // minute (queueGrace) ago; it returns how many. Acquire already treats such
-// an entry as absent, so GC only reclaims space.
+// an entry as absent, so GC only reclaims space. It also deletes the queue
+// item of a (type, state) that has no entries left and whose until is more
+// than queueGrace past (not counted in the result).
 func (r *Ranch) GCRequestQueue(ctx context.Context) (int, error) {
 	now := r.now()
-	var stale []store.Item
+	var stale, items []store.Item
+	kept := map[string]bool{} // queue item keys with entries left
 	err := r.list(ctx, queuePrefix, func(it store.Item) error {
-		if pastGrace(time.Unix(0, it.N(attrExpires)), now) {
+		switch {
+		case isQueueItemKey(it.Key):
+			items = append(items, it)
+		case pastGrace(time.Unix(0, it.N(attrExpires)), now):
 			stale = append(stale, it)
+		default:
+			kept[queueItemKey(it.S(attrType), it.S(attrState))] = true
 		}
 		return nil
 	})
@@ -401,6 +409,19 @@ func (r *Ranch) GCRequestQueue(ctx context.Context) (int, error) {
 		}
 		if deleted {
 			n++
+		} else {
+			kept[queueItemKey(it.S(attrType), it.S(attrState))] = true
+		}
+	}
+	for _, it := range items {
+		if kept[it.Key] || !pastGrace(time.Unix(0, it.N(attrUntil)), now) {
+			continue
+		}
+		// Conditioned on the version listed: an entry written since
+		// (always with its queue item) keeps the item.
+		err := r.store.Delete(ctx, it.Key, store.VersionIs(it.Version))
+		if err != nil && !isRetryable(err) {
+			return n, internal("gc request queue: delete %s: %w", it.Key, err)
 		}
 	}
 	return n, nil

@@ -222,7 +222,8 @@ func (r *Ranch) AbortVirtual(ctx context.Context, c Claim, reason string) (relea
 }
 
 // maxNeeds bounds the physical resources of one virtual resource: they are
-// leased, freed and released in one transaction with it.
+// leased, freed and released in one transaction with it (and leased with
+// the check of the queue item of each of their types).
 const maxNeeds = store.MaxTransactItems - 1
 
 // LeaseNeeds leases, for the virtual resource c holds, needs[t] free
@@ -235,8 +236,10 @@ const maxNeeds = store.MaxTransactItems - 1
 // resource is heart-beaten. A virtual resource that already records
 // leased resources, all still leased for it, is done (ok). Errors wrap
 // ErrClaimLost when c does not hold the virtual resource or lost one of
-// its recorded physical resources; more than 99 needs in all is
-// boskos.Invalid.
+// its recorded physical resources; more than 99 needs in all, counting
+// one more for each type, is boskos.Invalid. Like an acquire without a
+// request_id, the lease checks the queue item of each type in its
+// transaction (see the package doc, "Queue order at the write").
 func (r *Ranch) LeaseNeeds(ctx context.Context, c Claim, needs map[string]int) (leased []boskos.Resource, ok bool, err error) {
 	total := 0
 	types := make([]string, 0, len(needs))
@@ -247,10 +250,11 @@ func (r *Ranch) LeaseNeeds(ctx context.Context, c Claim, needs map[string]int) (
 		total += n
 		types = append(types, t)
 	}
-	if total > maxNeeds {
-		return nil, false, boskos.Invalid("invalid needs: at most %d resources in all, got %d", maxNeeds, total)
+	if total+len(types) > maxNeeds {
+		return nil, false, boskos.Invalid("invalid needs: at most %d resources in all, one fewer for each type, got %d of %d types", maxNeeds, total, len(types))
 	}
 	sort.Strings(types)
+	consistent := false // a write failed: read the queues consistently from now on
 	err = r.retry(ctx, "lease needs", c.Name, func(attempt int) (bool, error) {
 		v, err := r.readClaim(ctx, c)
 		if err != nil {
@@ -265,16 +269,17 @@ func (r *Ranch) LeaseNeeds(ctx context.Context, c Claim, needs map[string]int) (
 		u := store.Update{Key: v.Key, Cond: []store.Cond{store.VersionIs(v.Version)}, Set: map[string]string{attrLastUpdate: fmtTime(now)}}
 		ops := []store.Op{{Update: &u}}
 		var picked []store.Item
-		var checks []store.Op
+		var guards, checks []store.Op
 		for _, t := range types {
 			n := needs[t]
 			if n == 0 {
 				continue
 			}
-			pv, err := r.scanN(ctx, t, n, now)
+			pv, err := r.scanN(ctx, t, n, consistent, now)
 			if err != nil {
 				return true, internal("lease needs %s: query %s: %w", c.Name, t, err)
 			}
+			guards = append(guards, queueGuard(pv, nil, now))
 			avail := pv.free[pv.rank-1:]
 			if len(avail) < n {
 				return true, r.heartbeatOnly(ctx, c, v)
@@ -290,6 +295,7 @@ func (r *Ranch) LeaseNeeds(ctx context.Context, c Claim, needs map[string]int) (
 				checks = append(checks, store.Op{Check: &store.Check{Key: a.Key, Cond: []store.Cond{store.VersionIs(a.Version)}}})
 			}
 		}
+		ops = append(ops, guards...)
 		if room := store.MaxTransactItems - len(ops); len(checks) > room {
 			checks = checks[len(checks)-room:]
 		}
@@ -319,6 +325,7 @@ func (r *Ranch) LeaseNeeds(ctx context.Context, c Claim, needs map[string]int) (
 		if !isRetryable(werr) {
 			return true, internal("lease needs %s: write: %w", c.Name, werr)
 		}
+		consistent = true
 		if attempt == r.opts.MaxRetries {
 			// Others kept taking the candidates: nothing is available to
 			// this virtual resource right now.
@@ -343,11 +350,21 @@ func spread(cands []store.Item, n int) []store.Item {
 	return picked[:n]
 }
 
-// scanN is scan for n free resources of rtype behind the queue.
-func (r *Ranch) scanN(ctx context.Context, rtype string, n int, now time.Time) (poolView, error) {
-	v, err := r.scan(ctx, rtype, boskos.Free, "", now)
-	if err != nil || v.exhausted || len(v.free)-(v.rank-1) >= n {
+// scanN is scan for n free resources of rtype behind the queue. The queue
+// is read consistently (confirmQueue) when consistent is set or somebody
+// waits as far as the index knows, as for an acquire (poolView.needsQueueRead).
+func (r *Ranch) scanN(ctx context.Context, rtype string, n int, consistent bool, now time.Time) (poolView, error) {
+	v, err := r.scan(ctx, rtype, boskos.Free, "", now, 0)
+	if err != nil {
 		return v, err
+	}
+	if consistent || v.rank > 1 {
+		if err := r.confirmQueue(ctx, &v, "", now); err != nil {
+			return v, err
+		}
+	}
+	if v.exhausted || len(v.free)-(v.rank-1) >= n {
+		return v, nil
 	}
 	// scan read enough for one acquire; read the rest of the type.
 	var free []store.Item

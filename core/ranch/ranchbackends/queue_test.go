@@ -39,7 +39,8 @@ func (s *afterFirstQuery) Query(ctx context.Context, q store.Query) (store.Page,
 // acquirer's rank no longer holds: taking r2, the last free resource, would
 // jump A. The write must fail and the acquirer hear 404; A then gets r2.
 // The control case takes r1 while nobody waits: the acquirer still gets
-// r2, with plain conditional writes only (the uncontended cost).
+// r2, with one write per candidate and no extra read (the uncontended
+// cost).
 func TestQueueOrderAtTheWrite(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -51,8 +52,9 @@ func TestQueueOrderAtTheWrite(t *testing.T) {
 		{name: "anonymous behind a waiting request_id", waiting: []string{"A"}, id: "", want: ""},
 		{name: "request_id ranked behind a waiting one", waiting: []string{"A", "B"}, id: "B", want: ""},
 		// r1 was the first candidate: one failed conditional write, then r2;
-		// plain writes, no transaction, no extra read.
-		{name: "nobody waits", id: "", want: "r2", counts: map[string]int{"Update": 2}},
+		// each write is one transaction of the lease and the check that
+		// nobody waits (the queue item), no extra read.
+		{name: "nobody waits", id: "", want: "r2", counts: map[string]int{"Transact": 2}},
 	}
 	for _, b := range backends {
 		for _, tc := range tests {

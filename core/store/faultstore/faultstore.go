@@ -190,8 +190,9 @@ func Conflict(c Call) error {
 var ErrInjected = errors.New("faultstore: injected failure")
 
 // FirstWriteConflict fails, with Conflict, the first write that touches each
-// key (a Transact counts as a write of all its keys), like upstream's tests
-// that fail the first update of every object. The second try goes through.
+// key (a Transact counts as a write of all its keys, and its TxError names
+// the first operation on a fresh key), like upstream's tests that fail the
+// first update of every object. The second try goes through.
 func FirstWriteConflict() Rule {
 	var mu sync.Mutex
 	seen := map[string]bool{}
@@ -201,17 +202,22 @@ func FirstWriteConflict() Rule {
 		}
 		mu.Lock()
 		defer mu.Unlock()
-		fresh := false
-		for _, k := range c.Keys {
+		first := -1
+		for i, k := range c.Keys {
 			if !seen[k] {
 				seen[k] = true
-				fresh = true
+				if first < 0 {
+					first = i
+				}
 			}
 		}
-		if fresh {
-			return Conflict(c)
+		switch {
+		case first < 0:
+			return nil
+		case c.Method == Transact:
+			return &store.TxError{Index: first, Err: &store.ConditionError{}}
 		}
-		return nil
+		return Conflict(c)
 	}
 }
 

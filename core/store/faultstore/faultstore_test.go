@@ -35,6 +35,7 @@ func TestFirstWriteConflict(t *testing.T) {
 	var txe *store.TxError
 	require.ErrorAs(t, err, &txe)
 	require.ErrorIs(t, err, store.ErrConflict)
+	assert.Equal(t, 1, txe.Index, "the operation on the fresh key")
 	it, err := s.Get(ctx, "a/1")
 	require.NoError(t, err)
 	assert.Equal(t, "y", it.S("x"), "failed transaction must change nothing")
