@@ -164,15 +164,13 @@ func (r *Ranch) view(ctx context.Context, rtype, state, requestID string, consis
 // needsQueueRead reports whether v, read from the index, must be checked
 // against a strongly consistent read of the queue before the acquire acts
 // on it: a lease while somebody waits (the caller's own entry, or live
-// request_ids ranked ahead of it), and a refusal that only the queue causes
-// (free resources, all reserved for the request_ids ahead). A lease while
-// nobody waits needs no read (its transaction checks that nobody waits),
-// nor a refusal with nothing free.
+// request_ids ranked ahead of it). A lease while nobody waits needs no
+// read (its transaction checks that nobody waits), nor does a refusal: one
+// that rests on a lagging read (a request_id just served still shown
+// waiting ahead) only makes the caller poll again, and reading the queue
+// again for every refused poll would double the cost of waiting.
 func (v poolView) needsQueueRead() bool {
-	if v.rank <= len(v.free) {
-		return v.rank > 1 || v.own != nil
-	}
-	return len(v.free) > 0
+	return v.rank <= len(v.free) && (v.rank > 1 || v.own != nil)
 }
 
 // confirmQueue replaces v's queue item and queue by a strongly consistent

@@ -47,7 +47,11 @@
 // entry's expires when that is later), the string gen (a fresh random value
 // whenever an entry starts counting for others: a new entry, one renewed
 // after it expired, one no longer blocked; a plain renewal of a live entry
-// keeps it), the strings type and state, and the service statistics svc (a
+// keeps it), the string rejoin (the same, for the last two only: an entry
+// that counts again at its old place), the number lastjoin (the created of
+// the newest entry, Unix nanoseconds: a new entry's created is made later,
+// so that it joins behind every entry there is, whatever the clocks), the
+// strings type and state, and the service statistics svc (a
 // moving average, weight 1/4, of the interval between grants to waiting
 // request_ids, nanoseconds), served (their number) and lastserve. A blocked
 // entry counts for nobody: it is written alone. The entries' keys start with
@@ -74,14 +78,16 @@
 // waits whom the index did not show, and the caller looks again with a
 // consistent read.
 //
-// While somebody waits (k > 1 or an own entry), and before a refusal that
-// only the queue causes (free resources, all reserved), the acquire reads
-// the queue again with readQueue, strongly consistent, and ranks itself
-// from that; the check of the queue item is then "gen is what that read
-// saw" (a missing item must still be missing): no entry started counting
-// for others since. An entry counted as expired by the read cannot come
-// back without a new gen either (renewed after its expiry), so the rank
-// holds at the write. A lease serving a waiting request_id also updates the
+// While somebody waits (k > 1 or an own entry), before it leases, the
+// acquire reads the queue again with readQueue, strongly consistent, and
+// ranks itself from that; the check of the queue item is then "gen is what
+// that read saw" (a missing item must still be missing): no entry started
+// counting for others since. For a caller with its own entry (one that
+// lastjoin covers) it is "rejoin is what the read saw": new entries join
+// behind it, so only one rejoining at an old place could get ahead, and
+// the caller does not lose its lease to every newcomer. An entry counted as
+// expired by the read cannot come back without a new gen and rejoin either
+// (renewed after its expiry), so the rank holds at the write. A lease serving a waiting request_id also updates the
 // service statistics there, and one that leaves no unblocked entry live
 // lowers until (conditioned on the version read), so that the next
 // anonymous lease passes the cheap check again.

@@ -154,6 +154,8 @@ func toQueueEntry(it store.Item) (queueEntry, error) {
 // for others).
 const (
 	attrUntil     = "until"     // number: no unblocked entry is live after it (Unix nanoseconds)
+	attrRejoin    = "rejoin"    // string: changes with every entry that starts counting again at its old place
+	attrLastJoin  = "lastjoin"  // number: the created of the newest entry (Unix nanoseconds)
 	attrSvc       = "svc"       // number: moving average of the interval between grants to entries (nanoseconds)
 	attrServed    = "served"    // number: grants to entries
 	attrLastServe = "lastserve" // number: the last of them (Unix nanoseconds)
@@ -162,18 +164,20 @@ const (
 // queueHead is a decoded queue item; found is false when it does not
 // exist (a missing item is read as one with nothing set, version 0).
 type queueHead struct {
-	item   store.Item
-	found  bool
-	until  int64
-	gen    string
-	svc    time.Duration
-	served int64
-	last   int64
+	item     store.Item
+	found    bool
+	until    int64
+	gen      string
+	rejoin   string
+	lastJoin int64
+	svc      time.Duration
+	served   int64
+	last     int64
 }
 
 func toQueueHead(it store.Item) queueHead {
-	return queueHead{item: it, found: true, until: it.N(attrUntil), gen: it.S(attrGen),
-		svc: time.Duration(it.N(attrSvc)), served: it.N(attrServed), last: it.N(attrLastServe)}
+	return queueHead{item: it, found: true, until: it.N(attrUntil), gen: it.S(attrGen), rejoin: it.S(attrRejoin),
+		lastJoin: it.N(attrLastJoin), svc: time.Duration(it.N(attrSvc)), served: it.N(attrServed), last: it.N(attrLastServe)}
 }
 
 // queueItemSort is the index sort value of the queue item of state.

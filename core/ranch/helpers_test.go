@@ -231,6 +231,39 @@ func checkInvariants(t *testing.T, s *memstore.Store) {
 	}
 	assert.Equal(t, counts, got, "type counters")
 	checkQuotaInvariants(t, s)
+	checkQueueInvariants(t, s)
+}
+
+// checkQueueInvariants verifies the queue items (see the package doc, "The
+// queue item"): every unblocked entry's expiry is covered by its queue
+// item's until, and its created by its lastjoin. Entries that expired
+// before t0 are the tests' own seeds of stale entries.
+func checkQueueInvariants(t *testing.T, s store.Store) {
+	t.Helper()
+	page, err := s.List(context.Background(), queuePrefix, "", 1000000)
+	require.NoError(t, err)
+	items := map[string]store.Item{}
+	for _, it := range page.Items {
+		if isQueueItemKey(it.Key) {
+			items[it.Key] = it
+		}
+	}
+	for _, it := range page.Items {
+		if isQueueItemKey(it.Key) || it.S(attrBlocked) != "" {
+			continue
+		}
+		e, err := toQueueEntry(it)
+		require.NoError(t, err)
+		if e.expires.Before(t0) {
+			continue
+		}
+		h, ok := items[queueItemKey(it.S(attrType), it.S(attrState))]
+		if !assert.True(t, ok, "%q: an unblocked entry without its queue item", it.Key) {
+			continue
+		}
+		assert.GreaterOrEqual(t, h.N(attrUntil), e.expires.UnixNano(), "%q: until covers the entry's expiry", it.Key)
+		assert.GreaterOrEqual(t, h.N(attrLastJoin), e.created.UnixNano(), "%q: lastjoin covers the entry's created", it.Key)
+	}
 }
 
 // checkQuotaInvariants verifies the quota counters: each counts exactly the

@@ -73,8 +73,9 @@ func (r *Ranch) readQueue(ctx context.Context, rtype, state string) (queueHead, 
 // caller's entry, which the lease deletes. Read from the index (nobody
 // waits, as far as the index knows) it is the check "no unblocked entry is
 // live": until < now, a missing item passing. Read consistently it is the
-// check that gen is unchanged (no entry started counting for others since
-// the read; a missing item must still be missing), made an update when the
+// check that no entry started counting for others since the read (gen
+// unchanged), or for a waiting caller none at a place ahead of it (rejoin
+// unchanged); a missing item must still be missing. It is made an update when the
 // lease serves a waiting request_id (the service statistics) or leaves no
 // unblocked entry live (until lowered, conditioned on the version read, so
 // that the next lease finds nobody waiting without a consistent read).
@@ -88,7 +89,15 @@ func queueGuard(v poolView, own *queueEntry, now time.Time) store.Op {
 	if !h.found {
 		return store.Op{Check: &store.Check{Key: key, AllowMissing: true, Cond: []store.Cond{store.VersionIs(0)}}}
 	}
+	// A new entry joins behind every entry the queue item records (its
+	// created is past lastjoin): only one that rejoins at its old place
+	// can get ahead of a waiting caller so recorded, while any can get
+	// ahead of a caller without an entry (or one joined blocked, which the
+	// queue item did not record).
 	cond := []store.Cond{store.Eq(attrGen, h.gen)}
+	if own != nil && own.created.UnixNano() <= h.lastJoin {
+		cond = []store.Cond{store.Eq(attrRejoin, h.rejoin)}
+	}
 	set := map[string]int64{}
 	var remove []string
 	if own != nil {
@@ -197,14 +206,21 @@ func (r *Ranch) refuse(ctx context.Context, v poolView, requestID string, notFou
 func (r *Ranch) enqueue(ctx context.Context, rtype, state, id string, own *queueEntry, blocked bool, now time.Time) error {
 	expires := now.Add(r.opts.RequestTTL)
 	var floor *int64 // the queue item's until, when it was found past expires
+	created := now   // of a new entry: past the queue item's lastjoin
 	return r.retry(ctx, "queue request", id, func(int) (bool, error) {
-		entry := entryUpdate(rtype, state, id, own, blocked, now, expires)
+		join := noJoin
+		switch {
+		case own == nil:
+			join = newJoin
+		case !own.live(now) || own.blocked:
+			join = rejoin
+		}
+		entry := entryUpdate(rtype, state, id, own, blocked, now, created, expires)
 		var err error
 		if blocked {
 			_, err = r.store.Update(ctx, entry)
 		} else {
-			joins := own == nil || !own.live(now) || own.blocked
-			head := queueItemUpdate(rtype, state, joins, expires, floor)
+			head := queueItemUpdate(rtype, state, join, created, expires, floor)
 			err = r.store.Transact(ctx, []store.Op{{Update: &entry}, {Update: &head}})
 		}
 		if err == nil {
@@ -218,9 +234,14 @@ func (r *Ranch) enqueue(ctx context.Context, rtype, state, id string, own *queue
 		var ce *store.ConditionError
 		current := errors.As(err, &ce) && ce.HasCurrent
 		switch {
-		case onItem && current && ce.Current.N(attrUntil) > expires.UnixNano():
-			f := ce.Current.N(attrUntil)
-			floor = &f
+		case onItem && current:
+			floor = nil
+			if u := ce.Current.N(attrUntil); u > expires.UnixNano() {
+				floor = &u
+			}
+			if last := ce.Current.N(attrLastJoin); !created.After(time.Unix(0, last)) {
+				created = time.Unix(0, last+1).UTC()
+			}
 		case onItem:
 			floor = nil
 		case current:
@@ -241,9 +262,9 @@ func (r *Ranch) enqueue(ctx context.Context, rtype, state, id string, own *queue
 	})
 }
 
-// entryUpdate is the write of id's entry by enqueue.
-func entryUpdate(rtype, state, id string, own *queueEntry, blocked bool, now, expires time.Time) store.Update {
-	created := now
+// entryUpdate is the write of id's entry by enqueue: with own nil a new
+// one, created at created.
+func entryUpdate(rtype, state, id string, own *queueEntry, blocked bool, now, created, expires time.Time) store.Update {
 	if own != nil {
 		created = own.created
 	}
@@ -273,12 +294,23 @@ func entryUpdate(rtype, state, id string, own *queueEntry, blocked bool, now, ex
 	return u
 }
 
+// joinKind is what an enqueue of an unblocked entry is to the others.
+type joinKind int
+
+const (
+	noJoin  joinKind = iota // a live unblocked entry renewed: it counted already
+	newJoin                 // a new entry, at the tail
+	rejoin                  // an entry that counts again at its old place (renewed after its expiry, or unblocked)
+)
+
 // queueItemUpdate is the write of the queue item of (rtype, state) with
 // an unblocked entry that expires at expires: until covers it (until is
 // set to expires when not later already; with floor, the until that was
-// found later, it is kept, on condition that it still is); joins, when
-// the entry starts counting for others, changes gen.
-func queueItemUpdate(rtype, state string, joins bool, expires time.Time, floor *int64) store.Update {
+// found later, it is kept, on condition that it still is). A join changes
+// gen; a new entry (created at created, which must be past lastjoin, so
+// that it is behind every entry there is) sets lastjoin; a rejoin changes
+// rejoin.
+func queueItemUpdate(rtype, state string, join joinKind, created, expires time.Time, floor *int64) store.Update {
 	e := expires.UnixNano()
 	u := store.Update{
 		Key: queueItemKey(rtype, state), Upsert: true,
@@ -286,15 +318,22 @@ func queueItemUpdate(rtype, state string, joins bool, expires time.Time, floor *
 			attrType: rtype, attrState: state,
 			store.IndexPartition: rtype, store.IndexSort: queueItemSort(state),
 		},
+		SetNum: map[string]int64{},
 	}
 	if floor == nil {
 		u.Cond = []store.Cond{store.NumLt(attrUntil, e+1)}
-		u.SetNum = map[string]int64{attrUntil: e}
+		u.SetNum[attrUntil] = e
 	} else {
 		u.Cond = []store.Cond{store.NumEq(attrUntil, *floor)}
 	}
-	if joins {
+	switch join {
+	case newJoin:
 		u.Set[attrGen] = newGen()
+		u.Cond = append(u.Cond, store.NumLt(attrLastJoin, created.UnixNano()))
+		u.SetNum[attrLastJoin] = created.UnixNano()
+	case rejoin:
+		u.Set[attrGen] = newGen()
+		u.Set[attrRejoin] = newGen()
 	}
 	return u
 }
