@@ -47,6 +47,12 @@
 //     empty here. Other methods on these paths are a 405.
 //   - boskos_http_request_duration_seconds has no user_agent label (it is
 //     unbounded); see package metrics.
+//   - A refused /acquire with a request_id (404) also carries where that
+//     request_id now waits in the queue of its (type, state):
+//     X-Boskos-Queue-Position (1 = next in line), X-Boskos-Queue-Length
+//     (the waiting request_ids, itself included) and, when the queue has
+//     served request_ids before, X-Boskos-Estimated-Wait (whole seconds,
+//     rounded up); see boskos.QueuePlace. The body is upstream's.
 //   - A panic in a handler is recovered, logged and answered with a 500.
 //
 // Logging: 5xx answers are logged at error level, 4xx at debug level. User

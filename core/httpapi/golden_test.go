@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/boskos-serverless/boskos/core/boskos"
+	"github.com/boskos-serverless/boskos/core/httpapi"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -85,6 +86,8 @@ var goldenCases = []struct {
 	{name: "acquire-param-name-case", req: post("/acquire?Type=t&state=free&dest=busy&owner=o")},
 	{name: "acquire-type-not-found", req: post("/acquire?type=nope&state=free&dest=busy&owner=o")},
 	{name: "acquire-none-free", setup: []req{acquireA, acquireA}, req: acquireA},
+	// The same 404 body, and the place of the request_id in the queue.
+	{name: "acquire-none-free-request-id", setup: []req{acquireA, acquireA}, req: post("/acquire?type=t&state=free&dest=busy&owner=o&request_id=r1")},
 	{name: "acquire-wrong-state", req: post("/acquire?type=t&state=dirty&dest=busy&owner=o")},
 	{name: "acquire-over-quota", cfg: quotaConfig, setup: []req{acquireA}, after: []string{"res-b"},
 		req: post("/acquire?type=t&state=free&dest=busy&owner=o2&request_id=r1")},
@@ -187,7 +190,7 @@ func format(q req, r response) string {
 		fmt.Fprintf(&b, "request body: %s\n", strconv.Quote(q.body))
 	}
 	fmt.Fprintf(&b, "\nstatus: %d\n", r.status)
-	for _, h := range []string{"Content-Type", "X-Content-Type-Options", "Location"} {
+	for _, h := range []string{"Content-Type", "X-Content-Type-Options", "Location", httpapi.HeaderQueuePosition, httpapi.HeaderQueueLength, httpapi.HeaderEstimatedWait} {
 		if v := r.header.Get(h); v != "" {
 			fmt.Fprintf(&b, "%s: %s\n", h, v)
 		}

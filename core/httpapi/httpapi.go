@@ -261,6 +261,9 @@ func (h *handler) acquire(w http.ResponseWriter, r *http.Request) {
 	}
 	res, err := h.svc.Acquire(r.Context(), rtype, state, dest, owner, requestID)
 	if err != nil {
+		if place, ok := boskos.QueueOf(err); ok && requestID != "" && HTTPStatus(err) == http.StatusNotFound {
+			setQueueHeaders(w.Header(), place)
+		}
 		h.failErr(w, r, "Acquire failed", err)
 		return
 	}

@@ -2,6 +2,8 @@ package httpapi
 
 import (
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/boskos-serverless/boskos/core/boskos"
 )
@@ -33,4 +35,25 @@ func HTTPStatus(err error) int {
 		return s
 	}
 	return http.StatusInternalServerError
+}
+
+// The headers of a refused /acquire with a request_id: where that
+// request_id waits (boskos.QueuePlace). The body stays upstream's.
+const (
+	// HeaderQueuePosition is its rank, 1 = next in line.
+	HeaderQueuePosition = "X-Boskos-Queue-Position"
+	// HeaderQueueLength is how many request_ids wait, itself included.
+	HeaderQueueLength = "X-Boskos-Queue-Length"
+	// HeaderEstimatedWait is the estimated wait in whole seconds (rounded
+	// up), present only when the queue has an estimate.
+	HeaderEstimatedWait = "X-Boskos-Estimated-Wait"
+)
+
+// setQueueHeaders writes p as the queue headers.
+func setQueueHeaders(h http.Header, p boskos.QueuePlace) {
+	h.Set(HeaderQueuePosition, strconv.Itoa(p.Position))
+	h.Set(HeaderQueueLength, strconv.Itoa(p.Length))
+	if p.EstimatedWait > 0 {
+		h.Set(HeaderEstimatedWait, strconv.FormatInt(int64((p.EstimatedWait+time.Second-1)/time.Second), 10))
+	}
 }
