@@ -35,8 +35,9 @@ func (f *ctlFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.passwordFile, "password-file", "", "The path to password file used to access the Boskos server")
 }
 
-// client checks the global flags and returns a client.
-func (f *ctlFlags) client() (*client.Client, error) {
+// client checks the global flags and returns a client; onQueue, if set,
+// sees the place of every refused /acquire (client.Options.OnQueue).
+func (f *ctlFlags) client(onQueue ...func(client.QueueInfo)) (*client.Client, error) {
 	var missing []string
 	if f.serverURL == "" {
 		missing = append(missing, `"server-url"`)
@@ -51,6 +52,9 @@ func (f *ctlFlags) client() (*client.Client, error) {
 		return nil, errors.New("username and passwordFile must be specified together")
 	}
 	opts := client.Options{Username: f.username}
+	if len(onQueue) > 0 {
+		opts.OnQueue = onQueue[0]
+	}
 	if f.username != "" {
 		b, err := os.ReadFile(f.passwordFile)
 		if err != nil {
@@ -77,7 +81,9 @@ func requireFlags(vals map[string]string, names ...string) error {
 
 // cmdAcquire is `boskos acquire`, boskosctl's acquire: one attempt, or with
 // --timeout a wait in the request queue (a random request_id, polled every
-// --poll-interval). It prints the resource JSON and a newline.
+// --poll-interval; the place in the queue goes to stderr whenever the
+// server reports a new one, "waiting: position 3 of 5"). It prints the
+// resource JSON and a newline.
 //
 // With --mason it acquires a Mason virtual resource of --type and the
 // physical resources its leasedResources lists (package masonclient), all
@@ -110,7 +116,11 @@ func cmdAcquire(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintf(stderr, "Error: --poll-interval must be positive\n")
 		return 2
 	}
-	c, err := g.client()
+	var onQueue []func(client.QueueInfo)
+	if *timeout > 0 {
+		onQueue = append(onQueue, waitPrinter(stderr))
+	}
+	c, err := g.client(onQueue...)
 	if err != nil {
 		fmt.Fprintf(stderr, "failed to initialize the Boskos client: %v\n", err)
 		return 1
@@ -132,6 +142,24 @@ func cmdAcquire(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintln(stdout, string(raw))
 	}
 	return 0
+}
+
+// waitPrinter returns the OnQueue of a waiting `boskos acquire --timeout`:
+// it prints the place in the queue to w, "waiting: position 3 of 5" (and
+// ", about 42s" with the server's estimate), each time it changes.
+func waitPrinter(w io.Writer) func(client.QueueInfo) {
+	var last *client.QueueInfo
+	return func(q client.QueueInfo) {
+		if last != nil && *last == q {
+			return
+		}
+		last = &q
+		line := fmt.Sprintf("waiting: position %d of %d", q.Position, q.Length)
+		if q.EstimatedWait > 0 {
+			line += fmt.Sprintf(", about %s", q.EstimatedWait)
+		}
+		fmt.Fprintln(w, line)
+	}
 }
 
 // acquireLines does the acquire of cmdAcquire and returns the resources to

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/boskos-serverless/boskos/core/boskos"
+	"github.com/boskos-serverless/boskos/core/client"
 )
 
 // TestClientCommands drives the boskosctl-compatible commands against a
@@ -84,11 +85,26 @@ func TestClientCommands(t *testing.T) {
 	wg.Wait()
 	require.Equal(t, 0, waitCode, waitErr)
 	assert.Contains(t, waitOut, `"owner":"dave"`)
+	assert.Equal(t, "waiting: position 1 of 1\n", waitErr, "the place in the queue, printed once")
 
 	// Unknown type with a short --timeout: not found after the wait.
 	code, _, stderr = runCmd(ctx, append([]string{"acquire", "--type", "nope", "--state", "new", "--target-state", "old", "--timeout", "300ms", "--poll-interval", "10ms"}, g("erin")...)...)
 	assert.Equal(t, 1, code)
 	assert.Equal(t, "failed to acquire a resource: resources not found\n", stderr)
+}
+
+// TestWaitPrinter: a waiting acquire prints its place in the queue each
+// time it changes, with the server's estimate when there is one.
+func TestWaitPrinter(t *testing.T) {
+	var b strings.Builder
+	p := waitPrinter(&b)
+	for _, q := range []client.QueueInfo{
+		{Position: 3, Length: 5}, {Position: 3, Length: 5}, {Position: 2, Length: 5},
+		{Position: 1, Length: 4, EstimatedWait: 42 * time.Second}, {Position: 1, Length: 4, EstimatedWait: 42 * time.Second},
+	} {
+		p(q)
+	}
+	assert.Equal(t, "waiting: position 3 of 5\nwaiting: position 2 of 5\nwaiting: position 1 of 4, about 42s\n", b.String())
 }
 
 func stdoutOf(t *testing.T, r boskos.Resource) string {
@@ -339,9 +355,10 @@ func TestClientCommandsMason(t *testing.T) {
 
 	// Nothing free: a --timeout wait ends with not found. (Last: its
 	// request_id stays ahead of anonymous callers in the queue for a while.)
+	// Its place in the queue of the virtual resources is printed meanwhile.
 	code, _, stderr = runCmd(ctx, append(acquire, append(g("bob"), "--timeout", "50ms", "--poll-interval", "5ms")...)...)
 	assert.Equal(t, 1, code)
-	assert.Equal(t, "failed to acquire a resource: resources not found\n", stderr)
+	assert.Equal(t, "waiting: position 1 of 1\nfailed to acquire a resource: resources not found\n", stderr)
 }
 
 // TestAcquireOverQuota: over its quota, one acquire fails naming the

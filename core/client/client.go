@@ -35,6 +35,12 @@ type Options struct {
 	Username string
 	// Password goes with Username.
 	Password string
+	// OnQueue, if set, is called with the place in the queue of every
+	// refused /acquire whose answer carries one (a request_id waiting:
+	// see QueueInfo), before Acquire returns the refusal; AcquireWait
+	// and masonclient's waits call it once per poll, so a waiting caller
+	// can show where it stands.
+	OnQueue func(QueueInfo)
 }
 
 // Client speaks the Boskos API as one owner. Create it with New.
@@ -44,6 +50,7 @@ type Client struct {
 	http     *http.Client
 	username string
 	password string
+	onQueue  func(QueueInfo)
 }
 
 // New returns a client of the server at serverURL (http or https; its path
@@ -64,7 +71,7 @@ func New(serverURL, owner string, opts Options) (*Client, error) {
 	if hc == nil {
 		hc = &http.Client{Timeout: DefaultTimeout}
 	}
-	return &Client{base: u, owner: owner, http: hc, username: opts.Username, password: opts.Password}, nil
+	return &Client{base: u, owner: owner, http: hc, username: opts.Username, password: opts.Password, onQueue: opts.OnQueue}, nil
 }
 
 // Owner returns the owner the client acts as.
@@ -75,7 +82,8 @@ func (c *Client) Owner() string { return c.owner }
 // the call in the server's request queue for (rtype, state): poll again
 // with the same id to keep the place (see AcquireWait). Nothing free (or
 // the caller's turn not come) is a 404 that matches ErrNotFound; an
-// unknown type also matches ErrTypeNotFound.
+// unknown type also matches ErrTypeNotFound. With a requestID the 404 may
+// say where the id waits (QueueOf; Options.OnQueue).
 func (c *Client) Acquire(ctx context.Context, rtype, state, dest, requestID string) (boskos.Resource, error) {
 	q := url.Values{"type": {rtype}, "state": {state}, "dest": {dest}, "owner": {c.owner}}
 	if requestID != "" {
@@ -83,6 +91,9 @@ func (c *Client) Acquire(ctx context.Context, rtype, state, dest, requestID stri
 	}
 	b, err := c.do(ctx, http.MethodPost, "/acquire", q, nil)
 	if err != nil {
+		if p, ok := QueueOf(err); ok && c.onQueue != nil {
+			c.onQueue(p)
+		}
 		return boskos.Resource{}, err
 	}
 	var r boskos.Resource
@@ -249,7 +260,7 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 		return nil, fmt.Errorf("%s %s: reading body: %w", method, path, err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, newStatusError(path, resp.Status, resp.StatusCode, string(b))
+		return nil, newStatusError(path, resp.Status, resp.StatusCode, string(b), resp.Header)
 	}
 	return b, nil
 }

@@ -227,6 +227,78 @@ func TestRequestQueue(t *testing.T) {
 	assert.Equal(t, "q", got.Owner)
 }
 
+// TestQueueInfo: a refused /acquire with a request_id says where the id
+// waits (the server's X-Boskos-Queue-* headers), on the error and to
+// Options.OnQueue; an anonymous refusal and upstream-style answers
+// without the headers carry none.
+func TestQueueInfo(t *testing.T) {
+	srv := newServer(t, testConfig)
+	ctx := context.Background()
+	holder := newClient(t, srv.URL, "holder")
+	_, err := holder.Acquire(ctx, "d", "dirty", "busy", "")
+	require.NoError(t, err)
+	var seen []client.QueueInfo
+	c, err := client.New(srv.URL, "q", client.Options{OnQueue: func(p client.QueueInfo) { seen = append(seen, p) }})
+	require.NoError(t, err)
+	tests := []struct {
+		name string
+		id   string
+		want *client.QueueInfo
+	}{
+		{name: "first in line", id: "req-1", want: &client.QueueInfo{Position: 1, Length: 1}},
+		{name: "second", id: "req-2", want: &client.QueueInfo{Position: 2, Length: 2}},
+		{name: "anonymous", id: ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			seen = nil
+			_, err := c.Acquire(ctx, "d", "dirty", "busy", tc.id)
+			require.ErrorIs(t, err, client.ErrNotFound)
+			got, ok := client.QueueOf(err)
+			if tc.want == nil {
+				assert.False(t, ok, "no place: got %+v", got)
+				assert.Empty(t, seen, "OnQueue not called")
+				return
+			}
+			require.True(t, ok)
+			assert.Equal(t, *tc.want, got)
+			assert.Equal(t, []client.QueueInfo{*tc.want}, seen, "OnQueue")
+		})
+	}
+
+	// Headers of another server's making: read as given, an estimate in
+	// seconds; malformed ones are ignored.
+	for _, tc := range []struct {
+		name    string
+		headers map[string]string
+		want    *client.QueueInfo
+	}{
+		{name: "with an estimate", headers: map[string]string{"X-Boskos-Queue-Position": "3", "X-Boskos-Queue-Length": "7", "X-Boskos-Estimated-Wait": "42"},
+			want: &client.QueueInfo{Position: 3, Length: 7, EstimatedWait: 42 * time.Second}},
+		{name: "malformed position", headers: map[string]string{"X-Boskos-Queue-Position": "x", "X-Boskos-Queue-Length": "7"}},
+		{name: "none (upstream)", headers: nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fake := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				for k, v := range tc.headers {
+					w.Header().Set(k, v)
+				}
+				http.Error(w, "Acquire failed: no available resource d, try again later.", http.StatusNotFound)
+			}))
+			defer fake.Close()
+			_, err := newClient(t, fake.URL, "q").Acquire(ctx, "d", "dirty", "busy", "req-1")
+			require.ErrorIs(t, err, client.ErrNotFound)
+			got, ok := client.QueueOf(err)
+			if tc.want == nil {
+				assert.False(t, ok, "got %+v", got)
+				return
+			}
+			require.True(t, ok)
+			assert.Equal(t, *tc.want, got)
+		})
+	}
+}
+
 func TestAcquireWait(t *testing.T) {
 	srv := newServer(t, testConfig)
 	ctx := context.Background()

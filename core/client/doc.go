@@ -26,8 +26,12 @@
 // upstream client's "resources not found": nothing free, or for
 // /acquirebystate some named resource missing, in another state or owned),
 // and a 404 whose body says `resource type "<t>" does not exist` also
-// matches ErrTypeNotFound. Transport failures are returned as net/http
-// reports them.
+// matches ErrTypeNotFound. A refused /acquire with a request_id from this
+// project's server also says where the id waits (StatusError.Queue,
+// QueueOf: its position, the queue's length, an estimated wait, from the
+// X-Boskos-Queue-* headers); Options.OnQueue sees every such place, which
+// is how a waiting caller (AcquireWait) can show it. Transport failures
+// are returned as net/http reports them.
 //
 // Like upstream's client, the API is reached at the root of the server
 // URL's host: a path in the URL is ignored. When a username is configured,

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // ErrNotFound is matched (errors.Is) by a 404 from /acquire or
@@ -36,12 +38,57 @@ type StatusError struct {
 	Code int
 	// Body is what the server sent (its error message and a newline).
 	Body string
+	// Queue is where the request_id of a refused /acquire waits, when the
+	// server said so (this project's server does, upstream's does not).
+	Queue *QueueInfo
 
 	is []error // the sentinels it matches
 }
 
-func newStatusError(path, status string, code int, body string) *StatusError {
+// QueueInfo is where a request_id waits in the server's request queue of
+// its (type, state), from the X-Boskos-Queue-Position,
+// X-Boskos-Queue-Length and X-Boskos-Estimated-Wait headers of a refused
+// /acquire.
+type QueueInfo struct {
+	// Position is its rank: 1 is next in line.
+	Position int
+	// Length is how many request_ids wait, itself included.
+	Length int
+	// EstimatedWait is the server's estimate of the wait (whole seconds);
+	// 0 when it gave none.
+	EstimatedWait time.Duration
+}
+
+// queueInfo reads the queue headers of a response; ok is false without
+// them (or with malformed ones).
+func queueInfo(h http.Header) (QueueInfo, bool) {
+	pos, err1 := strconv.Atoi(h.Get("X-Boskos-Queue-Position"))
+	n, err2 := strconv.Atoi(h.Get("X-Boskos-Queue-Length"))
+	if err1 != nil || err2 != nil || pos < 1 || n < 1 {
+		return QueueInfo{}, false
+	}
+	q := QueueInfo{Position: pos, Length: n}
+	if s, err := strconv.Atoi(h.Get("X-Boskos-Estimated-Wait")); err == nil && s > 0 {
+		q.EstimatedWait = time.Duration(s) * time.Second
+	}
+	return q, true
+}
+
+// QueueOf returns the queue place that err (a refused /acquire, see
+// StatusError.Queue) carries, if any.
+func QueueOf(err error) (QueueInfo, bool) {
+	var se *StatusError
+	if errors.As(err, &se) && se.Queue != nil {
+		return *se.Queue, true
+	}
+	return QueueInfo{}, false
+}
+
+func newStatusError(path, status string, code int, body string, h http.Header) *StatusError {
 	e := &StatusError{Path: path, Status: status, Code: code, Body: body}
+	if q, ok := queueInfo(h); ok && path == "/acquire" && code == http.StatusNotFound {
+		e.Queue = &q
+	}
 	if code == http.StatusNotFound && (path == "/acquire" || path == "/acquirebystate") {
 		e.is = append(e.is, ErrNotFound)
 		if path == "/acquire" && typeNotFound.MatchString(body) {
