@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/boskos-serverless/boskos/core/boskos"
+	"github.com/boskos-serverless/boskos/core/httpapi"
 	"github.com/boskos-serverless/boskos/core/ranch"
 	"github.com/boskos-serverless/boskos/core/store/dynamostore"
 	"github.com/boskos-serverless/boskos/core/store/dynamostore/dynamotest"
@@ -62,7 +63,8 @@ type goldenResponse struct {
 }
 
 // pinnedHeaders are the response headers clients may depend on.
-var pinnedHeaders = []string{"Content-Type", "X-Content-Type-Options"}
+var pinnedHeaders = []string{"Content-Type", "X-Content-Type-Options",
+	httpapi.HeaderQueuePosition, httpapi.HeaderQueueLength, httpapi.HeaderEstimatedWait}
 
 // TestEvents feeds every sample event through the real Lambda handler
 // (httpadapter over the Boskos handler over dynamostore on DynamoDB Local),
@@ -205,5 +207,30 @@ func TestEventsAreConsistent(t *testing.T) {
 				assert.Empty(t, body, "a body comes with content-length")
 			}
 		})
+	}
+}
+
+// TestLambdaQueueHeaders: through the real Lambda handler (httpadapter
+// over the Boskos handler over dynamostore), a refused /acquire with a
+// request_id carries its place in the queue as headers; the body is
+// upstream's.
+func TestLambdaQueueHeaders(t *testing.T) {
+	client, table := dynamotest.NewTable(t)
+	log := slog.New(slog.DiscardHandler)
+	cfg := Config{Table: table, RequestTTL: ranch.DefaultRequestTTL, Client: client,
+		Now: func() time.Time { return seedTime }, Logger: log}
+	seed(t, cfg)
+	h, err := NewHandler(context.Background(), cfg)
+	require.NoError(t, err)
+	fn := Lambda(h, log, Routes["acquire"]...)
+	for _, tc := range []struct {
+		id, position, length string
+	}{{"req-1", "1", "1"}, {"req-2", "2", "2"}, {"req-1", "1", "2"}} {
+		resp, err := fn(context.Background(), event("POST", "/acquire", "type=held&state=free&dest=busy&owner=bob&request_id="+tc.id))
+		require.NoError(t, err)
+		assert.Equal(t, 404, resp.StatusCode, tc.id)
+		assert.Equal(t, "Acquire failed: no available resource held, try again later.\n", resp.Body, tc.id)
+		assert.Equal(t, tc.position, resp.Headers[httpapi.HeaderQueuePosition], "%s: position", tc.id)
+		assert.Equal(t, tc.length, resp.Headers[httpapi.HeaderQueueLength], "%s: length", tc.id)
 	}
 }
