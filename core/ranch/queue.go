@@ -205,8 +205,8 @@ func (r *Ranch) refuse(ctx context.Context, v poolView, requestID string, notFou
 // entry counts for nobody: it is written alone.
 func (r *Ranch) enqueue(ctx context.Context, rtype, state, id string, own *queueEntry, blocked bool, now time.Time) error {
 	expires := now.Add(r.opts.RequestTTL)
-	var floor *int64 // the queue item's until, when it was found past expires
-	created := now   // of a new entry: past the queue item's lastjoin
+	later := false // the queue item's until was found past expires
+	created := now // of a new entry: past the queue item's lastjoin
 	return r.retry(ctx, "queue request", id, func(int) (bool, error) {
 		join := noJoin
 		switch {
@@ -220,7 +220,7 @@ func (r *Ranch) enqueue(ctx context.Context, rtype, state, id string, own *queue
 		if blocked {
 			_, err = r.store.Update(ctx, entry)
 		} else {
-			head := queueItemUpdate(rtype, state, join, created, expires, floor)
+			head := queueItemUpdate(rtype, state, join, created, expires, later)
 			err = r.store.Transact(ctx, []store.Op{{Update: &entry}, {Update: &head}})
 		}
 		if err == nil {
@@ -235,15 +235,12 @@ func (r *Ranch) enqueue(ctx context.Context, rtype, state, id string, own *queue
 		current := errors.As(err, &ce) && ce.HasCurrent
 		switch {
 		case onItem && current:
-			floor = nil
-			if u := ce.Current.N(attrUntil); u > expires.UnixNano() {
-				floor = &u
-			}
+			later = ce.Current.N(attrUntil) >= expires.UnixNano()
 			if last := ce.Current.N(attrLastJoin); !created.After(time.Unix(0, last)) {
 				created = time.Unix(0, last+1).UTC()
 			}
 		case onItem:
-			floor = nil
+			later = false
 		case current:
 			// The entry is not as own said: go on from the stored one.
 			e, derr := toQueueEntry(ce.Current)
@@ -305,12 +302,12 @@ const (
 
 // queueItemUpdate is the write of the queue item of (rtype, state) with
 // an unblocked entry that expires at expires: until covers it (until is
-// set to expires when not later already; with floor, the until that was
-// found later, it is kept, on condition that it still is). A join changes
+// set to expires, on condition that it is not later already; with later,
+// it is kept, on condition that it is). A join changes
 // gen; a new entry (created at created, which must be past lastjoin, so
 // that it is behind every entry there is) sets lastjoin; a rejoin changes
 // rejoin.
-func queueItemUpdate(rtype, state string, join joinKind, created, expires time.Time, floor *int64) store.Update {
+func queueItemUpdate(rtype, state string, join joinKind, created, expires time.Time, later bool) store.Update {
 	e := expires.UnixNano()
 	u := store.Update{
 		Key: queueItemKey(rtype, state), Upsert: true,
@@ -320,11 +317,11 @@ func queueItemUpdate(rtype, state string, join joinKind, created, expires time.T
 		},
 		SetNum: map[string]int64{},
 	}
-	if floor == nil {
+	if later {
+		u.Cond = []store.Cond{store.NumGE(attrUntil, e)}
+	} else {
 		u.Cond = []store.Cond{store.NumLt(attrUntil, e+1)}
 		u.SetNum[attrUntil] = e
-	} else {
-		u.Cond = []store.Cond{store.NumEq(attrUntil, *floor)}
 	}
 	switch join {
 	case newJoin:

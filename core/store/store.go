@@ -146,6 +146,8 @@ const (
 	OpStrLE
 	// OpVersion: the item's version equals N.
 	OpVersion
+	// OpNumGE: number attribute Attr is at least N (absent counts as 0).
+	OpNumGE
 )
 
 // Cond is one condition on the stored item. All conditions of a write must
@@ -171,6 +173,9 @@ func NumEq(attr string, n int64) Cond { return Cond{Op: OpNumEq, Attr: attr, N: 
 
 // NumLt is the condition "number attribute attr is less than n" (absent = 0).
 func NumLt(attr string, n int64) Cond { return Cond{Op: OpNumLt, Attr: attr, N: n} }
+
+// NumGE is the condition "number attribute attr is at least n" (absent = 0).
+func NumGE(attr string, n int64) Cond { return Cond{Op: OpNumGE, Attr: attr, N: n} }
 
 // StrLE is the condition "string attribute attr is present and <= value".
 func StrLE(attr, value string) Cond { return Cond{Op: OpStrLE, Attr: attr, Value: value} }
@@ -199,6 +204,8 @@ func (c Cond) Holds(it Item) bool {
 		return it.Num[c.Attr] == c.N
 	case OpNumLt:
 		return it.Num[c.Attr] < c.N
+	case OpNumGE:
+		return it.Num[c.Attr] >= c.N
 	case OpStrLE:
 		v, ok := it.Str[c.Attr]
 		return ok && v <= c.Value

@@ -67,6 +67,12 @@ func condition(c store.Cond) (cb expression.ConditionBuilder, always bool, err e
 			return expression.AttributeNotExists(a).Or(lt), false, nil
 		}
 		return lt, false, nil
+	case store.OpNumGE:
+		ge := a.GreaterThanEqual(expression.Value(c.N))
+		if c.N <= 0 {
+			return expression.AttributeNotExists(a).Or(ge), false, nil
+		}
+		return ge, false, nil
 	case store.OpStrLE:
 		if c.Value == "" {
 			// Only present, non-empty strings exist: none is <= "".

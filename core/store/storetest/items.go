@@ -134,6 +134,7 @@ func testUpsert(t *testing.T, s store.Store) {
 		{"version 0", store.VersionIs(0)},
 		{"numeq 0", store.NumEq("n", 0)},
 		{"numlt 1", store.NumLt("n", 1)},
+		{"numge 0", store.NumGE("n", 0)},
 		{"notin", store.NotIn("s", "x")},
 	}
 	for i, tc := range holding {
@@ -153,6 +154,7 @@ func testUpsert(t *testing.T, s store.Store) {
 		{"version 1", store.VersionIs(1)},
 		{"numeq 1", store.NumEq("n", 1)},
 		{"numlt 0", store.NumLt("n", 0)},
+		{"numge 1", store.NumGE("n", 1)},
 		{"strle", store.StrLE("s", "zzz")},
 	}
 	for i, tc := range failing {
@@ -216,6 +218,13 @@ var condCases = []struct {
 	{"numlt negative equal fails", []store.Cond{store.NumLt("neg", -3)}, false},
 	{"numlt absent is zero", []store.Cond{store.NumLt("zero", 1)}, true},
 	{"numlt absent not below zero", []store.Cond{store.NumLt("zero", 0)}, false},
+	{"numge equal holds", []store.Cond{store.NumGE("count", 5)}, true},
+	{"numge below holds", []store.Cond{store.NumGE("count", -10)}, true},
+	{"numge above fails", []store.Cond{store.NumGE("count", 6)}, false},
+	{"numge negative holds", []store.Cond{store.NumGE("neg", -3)}, true},
+	{"numge negative above fails", []store.Cond{store.NumGE("neg", -2)}, false},
+	{"numge absent is zero", []store.Cond{store.NumGE("zero", 0)}, true},
+	{"numge absent below one", []store.Cond{store.NumGE("zero", 1)}, false},
 	{"strle equal holds", []store.Cond{store.StrLE("expires", "2024-05-01T10:00:00Z")}, true},
 	{"strle greater bound holds", []store.Cond{store.StrLE("expires", "2024-05-01T10:00:01Z")}, true},
 	{"strle longer bound holds", []store.Cond{store.StrLE("expires", "2024-05-01T10:00:00Z0")}, true},
