@@ -266,7 +266,7 @@ func (r *Ranch) LeaseNeeds(ctx context.Context, c Claim, needs map[string]int) (
 			return true, err
 		}
 		now := r.now()
-		u := store.Update{Key: v.Key, Cond: []store.Cond{store.VersionIs(v.Version)}, Set: map[string]string{attrLastUpdate: fmtTime(now)}}
+		u := store.Update{Key: v.Key, Cond: []store.Cond{store.VersionIs(v.Version)}, Set: heartbeatSet(boskos.Cleaning, c.Name, now)}
 		ops := []store.Op{{Update: &u}}
 		var picked []store.Item
 		var guards, checks []store.Op
@@ -353,6 +353,8 @@ func spread(cands []store.Item, n int) []store.Item {
 // scanN is scan for n free resources of rtype behind the queue. The queue
 // is read consistently (confirmQueue) when consistent is set or somebody
 // waits as far as the index knows, as for an acquire (poolView.needsQueueRead).
+// Its rank is at most len(free)+1: with more request_ids waiting than free
+// resources, all of them are reserved.
 func (r *Ranch) scanN(ctx context.Context, rtype string, n int, consistent bool, now time.Time) (poolView, error) {
 	v, err := r.scan(ctx, rtype, boskos.Free, "", now, 0)
 	if err != nil {
@@ -364,6 +366,7 @@ func (r *Ranch) scanN(ctx context.Context, rtype string, n int, consistent bool,
 		}
 	}
 	if v.exhausted || len(v.free)-(v.rank-1) >= n {
+		v.rank = min(v.rank, len(v.free)+1) // more waiting than free: all of them reserved
 		return v, nil
 	}
 	// scan read enough for one acquire; read the rest of the type.
@@ -411,13 +414,19 @@ func (r *Ranch) alreadyLeased(ctx context.Context, c Claim, names []string) ([]b
 	return out, nil
 }
 
+// heartbeatSet is the heartbeat of the owned resource name in state: its
+// lastupdate, and its index sort value with it.
+func heartbeatSet(state, name string, now time.Time) map[string]string {
+	return map[string]string{attrLastUpdate: fmtTime(now), store.IndexSort: resourceSort(state, true, now, name)}
+}
+
 // heartbeatOnly stamps the virtual resource's lastupdate (the claim's
 // heartbeat while it waits for its needs).
 func (r *Ranch) heartbeatOnly(ctx context.Context, c Claim, v store.Item) error {
 	u := store.Update{
 		Key:  v.Key,
 		Cond: append(ownerConds(c.Owner, &c.Epoch), store.Eq(attrState, boskos.Cleaning)),
-		Set:  map[string]string{attrLastUpdate: fmtTime(r.now())},
+		Set:  heartbeatSet(boskos.Cleaning, c.Name, r.now()),
 	}
 	_, err := r.store.Update(ctx, u)
 	if err == nil {
@@ -450,13 +459,13 @@ func (r *Ranch) HeartbeatVirtual(ctx context.Context, c Claim) error {
 		if len(ps) != len(names) {
 			return true, claimLost(c, "one of its resources %v is gone", names)
 		}
-		ts := fmtTime(r.now())
+		now := r.now()
 		ops := make([]store.Op, 0, 1+len(ps))
 		for _, it := range append([]store.Item{v}, ps...) {
 			if it.Key != v.Key && !heldFor(c, it) {
 				return true, claimLost(c, "its resource %s is no longer leased for it", it.S(attrName))
 			}
-			u := store.Update{Key: it.Key, Cond: []store.Cond{store.VersionIs(it.Version)}, Set: map[string]string{attrLastUpdate: ts}}
+			u := store.Update{Key: it.Key, Cond: []store.Cond{store.VersionIs(it.Version)}, Set: heartbeatSet(it.S(attrState), it.S(attrName), now)}
 			ops = append(ops, store.Op{Update: &u})
 		}
 		werr := r.store.Transact(ctx, ops)

@@ -67,6 +67,26 @@ func TestLeaseNeedsLeavesReservedToTheQueue(t *testing.T) {
 	assert.Equal(t, "p1", got.Name)
 }
 
+// TestLeaseNeedsMoreWaitingThanFree: with more request_ids waiting than
+// free resources, every free one is reserved: Mason's needs are not met
+// (it once sliced past the free resources it had read and panicked).
+func TestLeaseNeedsMoreWaitingThanFree(t *testing.T) {
+	eachStore(t, Options{}, func(t *testing.T, e *env) {
+		c := claimed(e, "vm-1", nil)
+		e.seed(res{name: "p0", rtype: "proj", state: boskos.Busy, owner: "x"})
+		for _, id := range []string{"req-1", "req-2", "req-3"} {
+			e.clock.Add(time.Second)
+			_, err := e.r.Acquire(e.ctx, "proj", boskos.Free, boskos.Busy, "ci", id)
+			require.Equal(t, boskos.ENotFound, boskos.ErrorCode(err), "%s queued", id)
+		}
+		require.NoError(t, e.r.Release(e.ctx, "p0", boskos.Free, "x", nil))
+		leased, ok, err := e.r.LeaseNeeds(e.ctx, c, map[string]int{"proj": 1})
+		require.NoError(t, err)
+		assert.False(t, ok, "p0 is req-1's")
+		assert.Empty(t, leased)
+	})
+}
+
 func TestLeaseNeedsClaimLost(t *testing.T) {
 	e := newEnv(t, Options{})
 	c := claimed(e, "vm-1", nil, "p1")
