@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -99,14 +101,36 @@ func poolConfig(rtype string, n int) (*boskos.Config, []string) {
 	return &boskos.Config{Resources: []boskos.ResourceEntry{{Type: rtype, State: boskos.Free, Names: names}}}, names
 }
 
-// configYAML is cfg as the YAML file `boskos serve --config` reads.
+// configYAML is cfg as the YAML file `boskos serve --config` reads: static
+// types, and dynamic ones with their counts and needs.
 func configYAML(cfg *boskos.Config) string {
 	var b strings.Builder
 	b.WriteString("resources:\n")
 	for _, e := range cfg.Resources {
-		fmt.Fprintf(&b, "- type: %s\n  state: %s\n  names: [%s]\n", e.Type, e.State, strings.Join(e.Names, ", "))
+		if !e.IsDRLC() {
+			fmt.Fprintf(&b, "- type: %s\n  state: %s\n  names: [%s]\n", e.Type, e.State, strings.Join(e.Names, ", "))
+			continue
+		}
+		fmt.Fprintf(&b, "- type: %s\n  state: %s\n  min-count: %d\n  max-count: %d\n", e.Type, e.State, e.MinCount, e.MaxCount)
+		if len(e.Needs) > 0 {
+			var needs []string
+			for _, t := range slices.Sorted(maps.Keys(e.Needs)) {
+				needs = append(needs, fmt.Sprintf("%s: %d", t, e.Needs[t]))
+			}
+			fmt.Fprintf(&b, "  needs: {%s}\n", strings.Join(needs, ", "))
+		}
 	}
 	return b.String()
+}
+
+// withVirtual is cfg with a Mason virtual type vtype: one resource
+// (min-count = max-count = 1, initial state dirty) whose needs are one
+// resource of the type of cfg's first entry.
+func withVirtual(cfg *boskos.Config, vtype string) *boskos.Config {
+	c := *cfg
+	c.Resources = append(slices.Clone(cfg.Resources), boskos.ResourceEntry{
+		Type: vtype, State: boskos.Dirty, MinCount: 1, MaxCount: 1, Needs: map[string]int{cfg.Resources[0].Type: 1}})
+	return &c
 }
 
 // startInProcess serves the Boskos API over st in this process on a free

@@ -11,19 +11,29 @@ import (
 	"github.com/anishathalye/porcupine"
 	"github.com/stretchr/testify/require"
 
+	"github.com/boskos-serverless/boskos/core/boskos"
 	"github.com/boskos-serverless/boskos/core/store"
 	"github.com/boskos-serverless/boskos/core/store/boltstore"
+	"github.com/boskos-serverless/boskos/core/store/dynamostore"
 	"github.com/boskos-serverless/boskos/core/store/dynamostore/dynamotest"
 	"github.com/boskos-serverless/boskos/core/store/memstore"
 	"github.com/boskos-serverless/boskos/tests/reliability/linearize"
 )
 
 // linPool is the pool of the linearizability histories: few resources for
-// many clients, so that most operations contend.
+// many clients, so that most operations contend; linVirtual is the Mason
+// virtual type built from them by the histories' maintenance clients.
 const (
-	linType = "lin"
-	linPool = 3
+	linType    = "lin"
+	linPool    = 4
+	linVirtual = "linv"
 )
+
+// linConfig is the config of every linearizability target.
+func linConfig() *boskos.Config {
+	cfg, _ := poolConfig(linType, linPool)
+	return withVirtual(cfg, linVirtual)
+}
 
 // linParams are the sizes of one linearizability run.
 type linParams struct {
@@ -41,33 +51,40 @@ func linParamsFor(t testing.TB) linParams {
 }
 
 // runHistory records one history on the lin pool against urls and checks
-// it (see linearize.History).
-func runHistory(t testing.TB, urls []string, p linParams, seed uint64, dir string) (porcupine.CheckResult, int, string) {
+// it (see linearize.History); with m, the maintenance jobs run meanwhile
+// on its store.
+func runHistory(t testing.TB, urls []string, m *linearize.Maintenance, p linParams, seed uint64, dir string) (porcupine.CheckResult, int, string) {
 	t.Helper()
 	_, names := poolConfig(linType, linPool)
 	return linearize.History(t, urls, linType, names, linearize.Params{
-		Clients: p.clients, Ops: p.ops, CheckTimeout: p.timeout, Seed: seed,
+		Clients: p.clients, Ops: p.ops, CheckTimeout: p.timeout, Seed: seed, Maintenance: m,
 	}, dir)
 }
 
+// maintenanceOn is the maintenance of a history on st (the reaper, a
+// janitor and Mason building linVirtual).
+func maintenanceOn(st store.Store) *linearize.Maintenance {
+	return &linearize.Maintenance{Store: st, VirtualType: linVirtual}
+}
+
 // linTargets are the deployments the histories run against. Each returns
-// the base URLs of a fresh service on the lin pool.
+// the base URLs of a fresh service on the lin pool, and the maintenance
+// that runs on its store.
 var linTargets = []struct {
 	name  string
-	start func(t *testing.T) []string
+	start func(t *testing.T) ([]string, *linearize.Maintenance)
 }{
-	{name: "memory", start: func(t *testing.T) []string {
-		cfg, _ := poolConfig(linType, linPool)
-		return []string{startInProcess(t, memstore.New(), cfg)}
+	{name: "memory", start: func(t *testing.T) ([]string, *linearize.Maintenance) {
+		st := memstore.New()
+		return []string{startInProcess(t, st, linConfig())}, maintenanceOn(st)
 	}},
-	{name: "bolt", start: func(t *testing.T) []string {
+	{name: "bolt", start: func(t *testing.T) ([]string, *linearize.Maintenance) {
 		st, err := boltstore.Open(filepath.Join(t.TempDir(), "boskos.db"), boltstore.Options{})
 		require.NoError(t, err)
 		t.Cleanup(func() { _ = st.Close() })
-		cfg, _ := poolConfig(linType, linPool)
-		return []string{startInProcess(t, st, cfg)}
+		return []string{startInProcess(t, st, linConfig())}, maintenanceOn(st)
 	}},
-	{name: "dynamodb two processes", start: func(t *testing.T) []string {
+	{name: "dynamodb two processes", start: func(t *testing.T) ([]string, *linearize.Maintenance) {
 		endpoint := os.Getenv(dynamotest.EnvEndpoint)
 		if endpoint == "" {
 			t.Skipf("%s is not set: start DynamoDB Local with `scripts/dynamodb-local.sh start` and export its URL (make test does)", dynamotest.EnvEndpoint)
@@ -78,16 +95,17 @@ var linTargets = []struct {
 		} {
 			t.Setenv(kv[0], kv[1])
 		}
-		_, table := dynamotest.NewTable(t)
-		cfg, _ := poolConfig(linType, linPool)
-		args := []string{"--config", writeConfig(t, cfg), "--store", "dynamodb:" + table,
+		client, table := dynamotest.NewTable(t)
+		// The servers' own jobs are off: the maintenance of the history
+		// runs them, recorded, as a third process on the table.
+		args := []string{"--config", writeConfig(t, linConfig()), "--store", "dynamodb:" + table,
 			"--dynamodb-endpoint", endpoint, "--dynamodb-region", dynamotest.Region,
-			"--request-ttl", "10m", "--gc-period", "10m"}
+			"--request-ttl", "10m", "--gc-period", "10m", "--reaper-expire", "0", "--mason=false"}
 		// The second process must not sync the config concurrently with the
 		// first one's first sync: start them one after the other.
 		p1 := startServe(t, args...)
 		p2 := startServe(t, args...)
-		return []string{p1.URL, p2.URL}
+		return []string{p1.URL, p2.URL}, maintenanceOn(dynamostore.New(client, table, dynamostore.Options{}))
 	}},
 }
 
@@ -102,9 +120,9 @@ func TestLinearizability(t *testing.T) {
 			s := seed(t)
 			total, start := 0, time.Now()
 			for h := range p.histories {
-				urls := tc.start(t)
+				urls, m := tc.start(t)
 				dir := artifactDir(t)
-				res, n, path := runHistory(t, urls, p, s+uint64(h), dir)
+				res, n, path := runHistory(t, urls, m, p, s+uint64(h), dir)
 				total += n
 				require.Equal(t, porcupine.Ok, res, "history %d is not linearizable: see %s and %s", h, path, filepath.Join(dir, "history.txt"))
 				_ = os.Remove(dir) // empty when nothing was written
@@ -154,10 +172,9 @@ func TestLinearizabilityCatchesSkippedCondition(t *testing.T) {
 	p.histories, p.ops = 10, min(p.ops, 15)
 	s := seed(t)
 	for h := range p.histories {
-		cfg, _ := poolConfig(linType, linPool)
-		url := startInProcess(t, condSkipper{memstore.New()}, cfg)
+		url := startInProcess(t, condSkipper{memstore.New()}, linConfig())
 		dir := t.TempDir()
-		res, n, path := runHistory(t, []string{url}, p, s+uint64(h), dir)
+		res, n, path := runHistory(t, []string{url}, nil, p, s+uint64(h), dir)
 		if res == porcupine.Illegal {
 			info, err := os.Stat(path)
 			require.NoError(t, err, "the visualization must be written")

@@ -19,6 +19,9 @@ type Params struct {
 	CheckTimeout time.Duration
 	// Seed makes the clients' choices reproducible (not the interleaving).
 	Seed uint64
+	// Maintenance, if set, runs the service's jobs meanwhile, recorded as
+	// maintenance clients (see Maintenance).
+	Maintenance *Maintenance
 }
 
 // History records one history against the servers at urls, which serve a
@@ -36,7 +39,7 @@ func History(t testing.TB, urls []string, rtype string, names []string, p Params
 		MaxIdleConns: 2 * p.Clients, MaxIdleConnsPerHost: 2 * p.Clients, IdleConnTimeout: time.Minute,
 	}}
 	defer hc.CloseIdleConnections()
-	w := &workload{m: m, rtype: rtype, urls: urls, hc: hc, rec: newRecorder(), clients: p.Clients, ops: p.Ops, seed: p.Seed}
+	w := &workload{m: m, rtype: rtype, urls: urls, hc: hc, rec: newRecorder(p.Clients), clients: p.Clients, ops: p.Ops, seed: p.Seed, maint: p.Maintenance}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute) // failure guard only
 	defer cancel()
 	ops := w.run(ctx)

@@ -26,10 +26,11 @@ const (
 	opUpdate
 	opRelease
 	opResetOne
+	opRecycle
 )
 
 func (k opKind) String() string {
-	return [...]string{"acquire", "acquirebystate", "update", "release", "reset"}[k]
+	return [...]string{"acquire", "acquirebystate", "update", "release", "reset", "recycle"}[k]
 }
 
 // opInput is what a client asked. Fields not used by the kind are empty.
@@ -39,9 +40,10 @@ type opInput struct {
 	state, dest string // acquire, acquirebystate: from/to; update: state; release: dest; reset: state/dest
 	requestID   string // acquire
 	names       []int  // acquirebystate: the resources, by index
-	res         int    // update, release, resetOne: the resource
+	res         int    // update, release, resetOne, recycle: the resource
 	epoch       int64  // update, release, when hasEpoch
 	hasEpoch    bool
+	parked      string // recycle: the state a built virtual resource leaves its physical ones in
 }
 
 // opOutput is what the client was told.
@@ -56,7 +58,8 @@ type opOutput struct {
 	epochs []int64
 	// malformed: a 200 whose body does not say what it must (owner, state).
 	malformed string
-	// resetOne: whether the reset freed the resource, and its owner then.
+	// resetOne: whether the reset freed the resource, and its owner then;
+	// recycle: whether it was moved.
 	reset     bool
 	prevOwner string
 }
@@ -336,6 +339,26 @@ func (m *Model) step(s modelState, in opInput, out opOutput) []modelState {
 			return []modelState{released}
 		}
 		return []modelState{s}
+	case opRecycle:
+		// Mason's recycle (or abort) of a virtual resource: a physical
+		// resource still its own (leased by in.owner in in.state, or parked
+		// unowned in in.parked) goes unowned to in.dest; any other is left
+		// alone.
+		r := s.res[in.res]
+		eligible := (r.owner == in.owner && r.state == in.state) || (r.owner == "" && r.state == in.parked)
+		moved := s
+		moved.res[in.res] = resState{state: in.dest, epoch: r.epoch}
+		switch {
+		case out.ambiguous && eligible:
+			return []modelState{s, moved}
+		case out.ambiguous:
+			return []modelState{s}
+		case out.reset && eligible:
+			return []modelState{moved}
+		case !out.reset && !eligible:
+			return []modelState{s}
+		}
+		return nil
 	case opResetOne:
 		r := s.res[in.res]
 		eligible := r.owner != "" && r.state == in.state
@@ -397,6 +420,8 @@ func (m *Model) describeOp(in opInput, out opOutput) string {
 		fmt.Fprintf(&b, "%s →%s owner=%s", m.names[in.res], in.dest, in.owner)
 	case opResetOne:
 		fmt.Fprintf(&b, "%s %s→%s", m.names[in.res], in.state, in.dest)
+	case opRecycle:
+		fmt.Fprintf(&b, "%s %s of %s or parked in %s →%s", m.names[in.res], in.state, in.owner, in.parked, in.dest)
 	}
 	if in.hasEpoch {
 		fmt.Fprintf(&b, " epoch=%d", in.epoch)
@@ -411,6 +436,10 @@ func (m *Model) describeOp(in opInput, out opOutput) string {
 		fmt.Fprintf(&b, "freed from %s", out.prevOwner)
 	case in.kind == opResetOne:
 		b.WriteString("not reset")
+	case in.kind == opRecycle && out.reset:
+		b.WriteString("moved")
+	case in.kind == opRecycle:
+		b.WriteString("left alone")
 	case in.kind == opAcquire && out.status == http.StatusOK:
 		fmt.Fprintf(&b, "200 %s epoch %d", m.names[out.res], out.epochs[0])
 	case in.kind == opAcquireByState && out.status == http.StatusOK:

@@ -126,3 +126,68 @@ func TestModelQueueOrder(t *testing.T) {
 		})
 	}
 }
+
+// TestModelMaintenance is a test of the checker for the maintenance
+// client's operations: a Mason lease (an acquire of mason's into leased,
+// behind the queue), its free (a release into the parked state), the
+// consumer's /acquirebystate of the parked resource, a recycle (legal
+// only on a resource still mason's), and the reaper's reset of a leased
+// one.
+func TestModelMaintenance(t *testing.T) {
+	masonLease := opInput{kind: opAcquire, owner: "mason", state: "free", dest: "leased"}
+	free := opInput{kind: opRelease, owner: "mason", res: 0, dest: "v-1"}
+	recycle := opInput{kind: opRecycle, owner: "mason", res: 0, state: "leased", parked: "v-1", dest: "dirty"}
+	moved := opOutput{reset: true}
+	leftAlone := opOutput{}
+	reap := opInput{kind: opResetOne, res: 0, state: "leased", dest: "dirty"}
+	tests := []struct {
+		name  string
+		steps []step
+		want  porcupine.CheckResult
+	}{
+		{name: "lease, free, consume", want: porcupine.Ok, steps: seq(0,
+			step{client: 9, in: masonLease, out: granted(0, 1)},
+			step{client: 9, in: free, out: ok},
+			step{client: 9, in: opInput{kind: opAcquireByState, owner: "consumer", state: "v-1", dest: "busy", names: []int{0}},
+				out: opOutput{status: http.StatusOK, epochs: []int64{2}}})},
+		{name: "recycle of the parked resource", want: porcupine.Ok, steps: seq(0,
+			step{client: 9, in: masonLease, out: granted(0, 1)},
+			step{client: 9, in: free, out: ok},
+			step{client: 9, in: recycle, out: moved})},
+		{name: "recycle of a resource the consumer took", want: porcupine.Illegal, steps: seq(0,
+			step{client: 9, in: masonLease, out: granted(0, 1)},
+			step{client: 9, in: free, out: ok},
+			step{client: 9, in: opInput{kind: opAcquireByState, owner: "consumer", state: "v-1", dest: "busy", names: []int{0}},
+				out: opOutput{status: http.StatusOK, epochs: []int64{2}}},
+			step{client: 9, in: recycle, out: moved})},
+		{name: "recycle leaves its own resource alone", want: porcupine.Illegal, steps: seq(0,
+			step{client: 9, in: masonLease, out: granted(0, 1)},
+			step{client: 9, in: recycle, out: leftAlone})},
+		{name: "the reaper resets mason's lease, the free is refused", want: porcupine.Ok, steps: seq(0,
+			step{client: 9, in: masonLease, out: granted(0, 1)},
+			step{client: 10, in: reap, out: opOutput{status: http.StatusOK, reset: true, prevOwner: "mason"}},
+			step{client: 9, in: free, out: opOutput{status: http.StatusUnauthorized}})},
+		{name: "mason's lease passes a waiting request_id", want: porcupine.Illegal, steps: seq(0,
+			step{client: 0, in: acq("x", ""), out: granted(0, 1)},
+			step{client: 1, in: acq("a", "A"), out: refused},
+			step{client: 0, in: rel("x", 0), out: ok},
+			step{client: 9, in: masonLease, out: granted(0, 2)})},
+		{name: "the janitor claims a dirty resource and cleans it", want: porcupine.Ok, steps: seq(0,
+			step{client: 0, in: acq("x", ""), out: granted(0, 1)},
+			step{client: 0, in: opInput{kind: opRelease, owner: "x", res: 0, dest: "dirty"}, out: ok},
+			step{client: 11, in: opInput{kind: opAcquire, owner: "janitor", state: "dirty", dest: "cleaning"}, out: granted(0, 2)},
+			step{client: 11, in: opInput{kind: opUpdate, owner: "janitor", res: 0, state: "cleaning", hasEpoch: true, epoch: 2}, out: ok},
+			step{client: 11, in: opInput{kind: opRelease, owner: "janitor", res: 0, dest: "free", hasEpoch: true, epoch: 2}, out: ok},
+			step{client: 2, in: acq("c", ""), out: granted(0, 3)})},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var ops []porcupine.Operation
+			for _, s := range tc.steps {
+				ops = append(ops, porcupine.Operation{ClientId: s.client, Input: s.in, Output: s.out, Call: s.call, Return: s.ret})
+			}
+			got := porcupine.CheckOperationsTimeout(NewModel([]string{"r0"}).Porcupine(), ops, 10*time.Second)
+			assert.Equal(t, tc.want, got, "got %s, want %s", got, tc.want)
+		})
+	}
+}

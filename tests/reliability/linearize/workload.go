@@ -19,6 +19,8 @@ import (
 
 	"github.com/anishathalye/porcupine"
 	"github.com/stretchr/testify/require"
+
+	"github.com/boskos-serverless/boskos/core/ranch"
 )
 
 // recorder collects the operations of one history, timed on one monotonic
@@ -26,12 +28,17 @@ import (
 // was read. An ambiguous operation returns at the end of time (it may take
 // effect at any point after its call).
 type recorder struct {
-	start time.Time
-	mu    sync.Mutex
-	ops   []porcupine.Operation
+	start   time.Time
+	clients int // ids below it are the clients' (the rest: maintenance)
+	mu      sync.Mutex
+	ops     []porcupine.Operation
+	n       int           // operations of the clients so far
+	changed chan struct{} // closed and replaced when n grows
 }
 
-func newRecorder() *recorder { return &recorder{start: time.Now()} }
+func newRecorder(clients int) *recorder {
+	return &recorder{start: time.Now(), clients: clients, changed: make(chan struct{})}
+}
 
 func (r *recorder) now() int64 { return int64(time.Since(r.start)) }
 
@@ -42,7 +49,39 @@ func (r *recorder) add(client int, in opInput, call int64, out opOutput) {
 	}
 	r.mu.Lock()
 	r.ops = append(r.ops, porcupine.Operation{ClientId: client, Input: in, Call: call, Output: out, Return: ret})
+	if client < r.clients {
+		r.n++
+		close(r.changed)
+		r.changed = make(chan struct{})
+	}
 	r.mu.Unlock()
+}
+
+// count is the number of the clients' operations recorded so far.
+func (r *recorder) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.n
+}
+
+// waitFor waits until the clients recorded n operations; false when ctx
+// ends or done is closed first.
+func (r *recorder) waitFor(ctx context.Context, done <-chan struct{}, n int) bool {
+	for {
+		r.mu.Lock()
+		got, ch := r.n, r.changed
+		r.mu.Unlock()
+		if got >= n {
+			return true
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return false
+		case <-done:
+			return false
+		}
+	}
 }
 
 // Call is one HTTP exchange: status and body, or ambiguous (no answer, or
@@ -87,6 +126,7 @@ type workload struct {
 	clients int
 	ops     int // per client
 	seed    uint64
+	maint   *Maintenance
 }
 
 // linClient is one client's belief: what it holds, and the request_id it
@@ -101,8 +141,22 @@ type linClient struct {
 }
 
 // run runs every client to the end of its budget (or its first ambiguous
-// operation, after which its belief is unknown) and returns the history.
+// operation, after which its belief is unknown), and the maintenance jobs
+// meanwhile, and returns the history.
 func (w *workload) run(ctx context.Context) []porcupine.Operation {
+	done := make(chan struct{})
+	maintained := make(chan struct{})
+	if w.maint != nil {
+		mt := &maintainer{w: w, m: *w.maint, base: w.clients, rng: rand.New(rand.NewPCG(w.seed, 1<<32)),
+			r:      ranch.New(w.maint.Store, ranch.Options{RequestTTL: 10 * time.Minute, SpreadWindow: ranch.DefaultSpreadWindow, Logger: quietLogger}),
+			reaper: ranch.New(w.maint.Store, ranch.Options{Now: func() time.Time { return time.Now().Add(reaperAhead) }, Logger: quietLogger})}
+		go func() {
+			defer close(maintained)
+			mt.run(ctx, done)
+		}()
+	} else {
+		close(maintained)
+	}
 	var wg sync.WaitGroup
 	for i := range w.clients {
 		c := &linClient{id: i, owner: fmt.Sprintf("c%d", i), held: map[int]resState{},
@@ -118,6 +172,10 @@ func (w *workload) run(ctx context.Context) []porcupine.Operation {
 		}()
 	}
 	wg.Wait()
+	close(done)
+	<-maintained
+	w.rec.mu.Lock()
+	defer w.rec.mu.Unlock()
 	return w.rec.ops
 }
 
@@ -318,6 +376,9 @@ func Summary(ops []porcupine.Operation) string {
 		k := fmt.Sprintf("%s %d", in.kind, out.status)
 		if out.ambiguous {
 			k = in.kind.String() + " ambiguous"
+		}
+		if role := maintenanceRole(in); role != "" {
+			k = role + " " + k
 		}
 		counts[k]++
 	}
