@@ -45,7 +45,7 @@ func linParamsFor(t testing.TB) linParams {
 	return linParams{
 		histories: knob(t, "BOSKOS_RELIABILITY_LIN_HISTORIES", 1, 5),
 		clients:   knob(t, "BOSKOS_RELIABILITY_LIN_CLIENTS", 8, 8),
-		ops:       knob(t, "BOSKOS_RELIABILITY_LIN_OPS", 60, 600),
+		ops:       knob(t, "BOSKOS_RELIABILITY_LIN_OPS", 48, 600),
 		timeout:   time.Duration(knob(t, "BOSKOS_RELIABILITY_LIN_CHECK_SECONDS", 60, 600)) * time.Second,
 	}
 }

@@ -153,7 +153,7 @@ func (mt *maintainer) clean(ctx context.Context) {
 		Targets:     janitor.Targets{All: cleaner},
 		Concurrency: 2,
 		MaxFailures: 1 << 20, // never quarantined: the pool must stay in use
-		Heartbeat:   time.Millisecond,
+		Heartbeat:   10 * time.Millisecond,
 		RetryDelay:  time.Nanosecond,
 		Logger:      quietLogger,
 	})
