@@ -44,7 +44,7 @@
 // has a queue item, written in one transaction with every write of an
 // unblocked entry, and read or checked strongly consistently: the number
 // until (Unix nanoseconds; no unblocked entry is live after it: set to an
-// entry's expires when that is later), the string gen (a fresh random value
+// entry's expires, rounded up to the second, when that is later), the string gen (a fresh random value
 // whenever an entry starts counting for others: a new entry, one renewed
 // after it expired, one no longer blocked; a plain renewal of a live entry
 // keeps it), the string rejoin (the same, for the last two only: an entry

@@ -235,7 +235,7 @@ func (r *Ranch) enqueue(ctx context.Context, rtype, state, id string, own *queue
 		current := errors.As(err, &ce) && ce.HasCurrent
 		switch {
 		case onItem && current:
-			later = ce.Current.N(attrUntil) >= expires.UnixNano()
+			later = ce.Current.N(attrUntil) >= untilFor(expires)
 			if last := ce.Current.N(attrLastJoin); !created.After(time.Unix(0, last)) {
 				created = time.Unix(0, last+1).UTC()
 			}
@@ -302,13 +302,13 @@ const (
 
 // queueItemUpdate is the write of the queue item of (rtype, state) with
 // an unblocked entry that expires at expires: until covers it (until is
-// set to expires, on condition that it is not later already; with later,
-// it is kept, on condition that it is). A join changes
+// set to untilFor(expires), on condition that it is not later already;
+// with later, it is kept, on condition that it is). A join changes
 // gen; a new entry (created at created, which must be past lastjoin, so
 // that it is behind every entry there is) sets lastjoin; a rejoin changes
 // rejoin.
 func queueItemUpdate(rtype, state string, join joinKind, created, expires time.Time, later bool) store.Update {
-	e := expires.UnixNano()
+	e := untilFor(expires)
 	u := store.Update{
 		Key: queueItemKey(rtype, state), Upsert: true,
 		Set: map[string]string{
@@ -333,6 +333,21 @@ func queueItemUpdate(rtype, state string, join joinKind, created, expires time.T
 		u.Set[attrRejoin] = newGen()
 	}
 	return u
+}
+
+// untilGrain rounds the until a queue item is given up: the polls of one
+// grain all write the same value, so that concurrent ones do not fail each
+// other's condition (a later expiry committed first); until overstates the
+// last expiry by less than a grain, for which leases read the queue.
+const untilGrain = time.Second
+
+// untilFor is the until that covers an entry expiring at expires.
+func untilFor(expires time.Time) int64 {
+	e := expires.UnixNano()
+	if r := e % int64(untilGrain); r != 0 {
+		e += int64(untilGrain) - r
+	}
+	return e
 }
 
 // newGen is a fresh value for a queue item's gen: random, so that a queue
