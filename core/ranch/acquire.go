@@ -27,7 +27,10 @@ const (
 	// lostRoundsLimit is how many times acquire looks again after other
 	// clients took every candidate it saw. Each round is a fresh race with
 	// every other poller, so more rounds mostly add failed conditional
-	// writes; after these, the caller hears the retryable 404.
+	// writes; after these, the caller hears the retryable 404. A round
+	// lost to request_ids ranked ahead, whom the next look shows served
+	// (a lower rank), does not count: a waiting request_id is not turned
+	// away while the queue ahead of it moves and resources are free.
 	lostRoundsLimit = 2
 )
 
@@ -72,6 +75,7 @@ func (r *Ranch) Acquire(ctx context.Context, rtype, state, dest, owner, requestI
 	defer leave()
 	var lost *poolView // the last view whose every candidate others took first
 	lostRounds := 0
+	lostRank := 0 // the rank in lost, until the next view
 	var res boskos.Resource
 	forceQuotas := false
 	consistent := false // a lease found the queue changed: read it consistently from now on
@@ -86,6 +90,12 @@ func (r *Ranch) Acquire(ctx context.Context, rtype, state, dest, owner, requestI
 		if err != nil {
 			return true, internal("acquire %s: query: %w", rtype, err)
 		}
+		if lostRank > 0 && v.rank < lostRank {
+			// The race was lost to request_ids ranked ahead, who were
+			// served: the queue moved, which is no lost round.
+			lostRounds--
+		}
+		lostRank = 0
 		if v.rank > len(v.free) {
 			// view reads until the rank is covered, so v.exhausted holds.
 			return true, r.miss(ctx, v, rtype, state, requestID, now)
@@ -121,8 +131,10 @@ func (r *Ranch) Acquire(ctx context.Context, rtype, state, dest, owner, requestI
 			res = got
 			return true, nil
 		case allTaken:
-			// A race lost to other callers of the same rank.
+			// A race lost to other callers (of the same rank, unless the
+			// next view shows the queue ahead served).
 			lostRounds++
+			lostRank = v.rank
 		case queueMoved:
 			// The queue is not what the view said: somebody joined (or
 			// the index lagged). Read it consistently from now on.

@@ -733,3 +733,39 @@ func TestScanSeesEachItemOnce(t *testing.T) {
 		})
 	}
 }
+
+// TestAcquireLostToTheQueueAhead: a waiting request_id whose candidate is
+// taken while the request_ids ahead of it are served has not lost a round
+// to its peers: the queue moved, and with resources free at its new rank
+// it gets one instead of the 404 of lost rounds.
+func TestAcquireLostToTheQueueAhead(t *testing.T) {
+	var e *env
+	var served []string
+	// B's lease of r3 fails, twice; each time the next request_id ahead
+	// of it is served meanwhile (by another process).
+	rule := func(c faultstore.Call) error {
+		if c.Method != faultstore.Transact || c.Keys[0] != resourceKey("r3") || len(served) == 2 {
+			return nil
+		}
+		head := []string{"A1", "A2"}[len(served)]
+		other := New(e.mem, Options{Now: e.clock.Now, Logger: e.r.log})
+		got, err := other.Acquire(e.ctx, "t", "free", "busy", "o-"+head, head)
+		require.NoError(t, err, "%s is served", head)
+		served = append(served, got.Name)
+		return faultstore.Conflict(c)
+	}
+	e = newEnv(t, Options{}, rule)
+	e.seed(res{name: "x", rtype: "t", state: "busy", owner: "x"})
+	for _, id := range []string{"A1", "A2", "B"} {
+		e.clock.Add(time.Second)
+		_, err := e.r.Acquire(e.ctx, "t", "free", "busy", "o-"+id, id)
+		requireErr(t, err, boskos.ENotFound, "no available resource t, try again later.")
+	}
+	e.seed(res{name: "r1", rtype: "t", state: "free", age: 3 * time.Second},
+		res{name: "r2", rtype: "t", state: "free", age: 2 * time.Second},
+		res{name: "r3", rtype: "t", state: "free", age: time.Second})
+	got, err := e.r.Acquire(e.ctx, "t", "free", "busy", "o-B", "B")
+	require.NoError(t, err, "B, head of the queue now, gets what is left")
+	assert.Equal(t, "r3", got.Name)
+	assert.Equal(t, []string{"r1", "r2"}, served)
+}
