@@ -37,7 +37,7 @@ type Maintenance struct {
 	// are one resource of the pool's type; "" leaves Mason out.
 	VirtualType string
 	// Every is how many client operations pass between two runs of the
-	// janitor, and of Mason (default 40); the reaper runs every 2×Every.
+	// janitor, and of Mason (default 40); the reaper runs every 4×Every.
 	Every int
 }
 
@@ -81,12 +81,12 @@ func (mt *maintainer) run(ctx context.Context, done <-chan struct{}) {
 	if every <= 0 {
 		every = 40
 	}
-	// The reaper runs half as often: a pass records an operation per
+	// The reaper runs a quarter as often: a pass records an operation per
 	// reaped state and resource, and takes every lease.
 	jobs := []struct {
 		run   func(context.Context)
 		every int
-	}{{mt.reap, 2 * every}, {mt.clean, every}}
+	}{{mt.reap, 4 * every}, {mt.clean, every}}
 	if mt.m.VirtualType != "" {
 		jobs = append(jobs, struct {
 			run   func(context.Context)
