@@ -38,6 +38,7 @@ type poolView struct {
 	rank      int          // 1-based
 	free      []store.Item // least recently updated first
 	exhausted bool         // free holds every free resource of the pair
+	requestID string       // the caller's request_id ("" for none)
 }
 
 // Acquire moves the caller's rank-th least-recently-updated unowned resource
@@ -148,7 +149,7 @@ func (r *Ranch) Acquire(ctx context.Context, rtype, state, dest, owner, requestI
 // caller's rank, in as few index queries as possible (one when the queue is
 // short).
 func (r *Ranch) scan(ctx context.Context, rtype, state, requestID string, now time.Time) (poolView, error) {
-	var v poolView
+	v := poolView{requestID: requestID}
 	want := extraCandidates
 	if r.opts.SpreadWindow > 0 {
 		want = spreadCandidates
@@ -253,7 +254,7 @@ func (r *Ranch) tryCandidates(ctx context.Context, v poolView, qs []quotaRule, s
 		i := r.pick(cands)
 		c := cands[i]
 		cands = append(cands[:i], cands[i+1:]...)
-		it, err := r.take(ctx, c, ahead, v.own, qs, state, dest, owner, now)
+		it, err := r.take(ctx, c, ahead, v.own, v.requestID, qs, state, dest, owner, now)
 		if err == nil {
 			res, err := toResource(it)
 			if err != nil {
@@ -306,9 +307,22 @@ func leaseUpdate(c store.Item, state, dest, owner string, now time.Time) store.U
 			attrState:       dest,
 			attrLastUpdate:  fmtTime(now),
 			attrHeldFor:     "",
+			attrLeasedAt:    fmtTime(now),
+			attrRequestID:   "",
+			attrQueuedAt:    "",
+			attrCause:       "",
 			store.IndexSort: resourceSort(dest, true, now, name),
 		},
 		AddNum: map[string]int64{attrEpoch: 1},
+	}
+}
+
+// stampRequest records in the lease u the request_id it answers and when
+// that id was first queued (own's creation), for its history record.
+func stampRequest(u store.Update, requestID string, own *queueEntry) {
+	u.Set[attrRequestID] = requestID
+	if own != nil {
+		u.Set[attrQueuedAt] = fmtTime(own.created)
 	}
 }
 
@@ -338,8 +352,9 @@ var errReservedTaken = errors.New("a resource reserved for the queue was taken")
 // nothing is written (errReservedTaken). own is nil for an entry that
 // rankOf counted as absent (expired more than queueGrace ago): take leaves
 // that stale item alone (see rankOf).
-func (r *Ranch) take(ctx context.Context, c store.Item, ahead []store.Item, own *queueEntry, qs []quotaRule, state, dest, owner string, now time.Time) (store.Item, error) {
+func (r *Ranch) take(ctx context.Context, c store.Item, ahead []store.Item, own *queueEntry, requestID string, qs []quotaRule, state, dest, owner string, now time.Time) (store.Item, error) {
 	u := leaseUpdate(c, state, dest, owner, now)
+	stampRequest(u, requestID, own)
 	if len(qs) > 0 {
 		u.Set[attrQuotas] = quotaKeys(qs)
 	}

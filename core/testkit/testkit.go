@@ -81,6 +81,10 @@ func Quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)
 type Backend struct {
 	Name string
 	Open func(tb testing.TB) store.Store
+	// OpenHooked opens the same kind of store with a write hook (the
+	// embedded stores' history feed, store.WriteHook); nil for DynamoDB,
+	// whose change feed is its stream.
+	OpenHooked func(tb testing.TB, hook store.WriteHook) store.Store
 }
 
 // Backends are the stores every job and use case runs on: memstore;
@@ -89,15 +93,26 @@ type Backend struct {
 // dynamostore on a fresh DynamoDB Local table (a test binary that uses it
 // calls dynamotest.Main from its TestMain).
 var Backends = []Backend{
-	{"memstore", func(testing.TB) store.Store { return memstore.New() }},
-	{"faults", func(testing.TB) store.Store { return faultstore.New(memstore.New(), faultstore.FirstWriteConflict()) }},
-	{"boltstore", func(tb testing.TB) store.Store {
-		s, err := boltstore.Open(filepath.Join(tb.TempDir(), "boskos.db"), boltstore.Options{})
-		if err != nil {
-			tb.Fatalf("testkit: open bolt: %v", err)
-		}
-		tb.Cleanup(func() { _ = s.Close() })
-		return s
+	{"memstore", func(testing.TB) store.Store { return memstore.New() }, func(_ testing.TB, h store.WriteHook) store.Store {
+		return memstore.NewWithOptions(memstore.Options{OnWrite: h})
 	}},
-	{"dynamostore", func(tb testing.TB) store.Store { return dynamotest.NewStore(tb, dynamostore.Options{}) }},
+	{"faults", func(testing.TB) store.Store { return faultstore.New(memstore.New(), faultstore.FirstWriteConflict()) }, func(_ testing.TB, h store.WriteHook) store.Store {
+		return faultstore.New(memstore.NewWithOptions(memstore.Options{OnWrite: h}), faultstore.FirstWriteConflict())
+	}},
+	{"boltstore", func(tb testing.TB) store.Store { return OpenBolt(tb, filepath.Join(tb.TempDir(), "boskos.db"), nil) },
+		func(tb testing.TB, h store.WriteHook) store.Store {
+			return OpenBolt(tb, filepath.Join(tb.TempDir(), "boskos.db"), h)
+		}},
+	{"dynamostore", func(tb testing.TB) store.Store { return dynamotest.NewStore(tb, dynamostore.Options{}) }, nil},
+}
+
+// OpenBolt opens the bbolt file at path with hook (nil: none), closed when
+// the test ends (closing it earlier is fine).
+func OpenBolt(tb testing.TB, path string, hook store.WriteHook) *boltstore.Store {
+	s, err := boltstore.Open(path, boltstore.Options{OnWrite: hook})
+	if err != nil {
+		tb.Fatalf("testkit: open bolt: %v", err)
+	}
+	tb.Cleanup(func() { _ = s.Close() })
+	return s
 }
