@@ -1,6 +1,9 @@
 package auth
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // Rule is what a path asks of the caller.
 type Rule struct {
@@ -30,7 +33,14 @@ var rules = map[string]Rule{
 	"/metrics":        {Role: RoleClient, Read: true},
 	"/acquirebystate": {Role: RoleMaintainer, Owner: true},
 	"/reset":          {Role: RoleMaintainer},
+	// The history reads need any valid credentials (they show owners and
+	// request ids; no anonymous access).
+	"/v1/history": {Role: RoleClient},
+	"/v1/usage":   {Role: RoleClient},
 }
+
+// resourceHistoryRule is the rule of /v1/resources/{name}/history.
+var resourceHistoryRule = Rule{Role: RoleClient}
 
 // otherPaths is the rule of paths without one of their own.
 var otherPaths = Rule{Role: RoleAdmin}
@@ -39,6 +49,11 @@ var otherPaths = Rule{Role: RoleAdmin}
 func RuleFor(path string) Rule {
 	if r, ok := rules[path]; ok {
 		return r
+	}
+	if name, ok := strings.CutPrefix(path, "/v1/resources/"); ok {
+		if name, ok = strings.CutSuffix(name, "/history"); ok && name != "" && !strings.Contains(name, "/") {
+			return resourceHistoryRule
+		}
 	}
 	return otherPaths
 }

@@ -115,6 +115,9 @@ func New(svc Service, opts Options) http.Handler {
 		}
 		metricsHandler.ServeHTTP(w, r)
 	})
+	if hs, ok := svc.(HistoryService); ok {
+		h.historyRoutes(mux, hs)
+	}
 	h.mux = mux
 	if opts.Middleware != nil {
 		h.mux = opts.Middleware(mux)

@@ -682,11 +682,11 @@ func (r *Ranch) Usage(ctx context.Context, q boskos.UsageQuery) (boskos.UsageRep
 	}
 	all := make([]boskos.UsageRow, 0, len(rows))
 	for _, row := range rows {
-		row.ResourceHours = math.Round(row.ResourceHours*1e6) / 1e6
 		if c, ok := costs[row.Type]; ok {
 			cost := math.Round(row.ResourceHours*c*1e6) / 1e6
 			row.CostPerHour, row.Cost = &c, &cost
 		}
+		row.ResourceHours = math.Round(row.ResourceHours*1e6) / 1e6
 		all = append(all, *row)
 	}
 	sort.Slice(all, func(i, j int) bool {

@@ -365,7 +365,7 @@ func TestHistoryEvents(t *testing.T) {
 				h := func(s float64) float64 { return s / 3600 }
 				row := func(owner string, leases int, seconds float64) boskos.UsageRow {
 					hours := roundMicro(h(seconds))
-					c := roundMicro(hours * cost)
+					c := roundMicro(h(seconds) * cost)
 					return boskos.UsageRow{Owner: owner, Type: "e", Leases: leases, ResourceHours: hours, CostPerHour: &cost, Cost: &c}
 				}
 				tests := []struct {
