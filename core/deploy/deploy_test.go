@@ -59,7 +59,7 @@ func TestFunctions(t *testing.T) {
 			assert.NotEmpty(t, f.DynamoDBActions)
 			assert.True(t, slices.IsSorted(f.DynamoDBActions), "got %v, want sorted", f.DynamoDBActions)
 			assert.Subset(t, known, f.DynamoDBActions)
-			if f.Kind == deploy.Job {
+			if f.Kind != deploy.API {
 				assert.Empty(t, f.Routes)
 			} else {
 				assert.NotEmpty(t, f.Routes)
@@ -73,8 +73,9 @@ func TestFunctions(t *testing.T) {
 	}
 	assert.Equal(t, routes, deploy.RouteOwners())
 	assert.Len(t, deploy.SortedRoutes(), len(routes))
-	assert.Equal(t, []string{"acquire", "acquirebystate", "release", "update", "reset", "metric", "metrics"}, deploy.Names(deploy.API))
+	assert.Equal(t, []string{"acquire", "acquirebystate", "release", "update", "reset", "metric", "metrics", "history"}, deploy.Names(deploy.API))
 	assert.Equal(t, []string{"reaper", "reconciler", "cleaner", "janitor"}, deploy.Names(deploy.Job))
+	assert.Equal(t, []string{"historywriter"}, deploy.Names(deploy.Stream))
 	_, ok := deploy.Lookup("nope")
 	assert.False(t, ok)
 }

@@ -42,6 +42,9 @@ const (
 	EnvCredentialsTTL = "BOSKOS_CREDENTIALS_TTL"
 	// EnvAnonymousMetrics opens the metric reads to anonymous callers.
 	EnvAnonymousMetrics = "BOSKOS_ANONYMOUS_METRICS"
+	// EnvHistoryRetention is how long the history writer keeps records
+	// (their ttl; a Go duration, default 720h).
+	EnvHistoryRetention = "BOSKOS_HISTORY_RETENTION"
 )
 
 // CatchAll is the route of API Gateway's $default route key: the function
@@ -58,6 +61,9 @@ const (
 	// Job functions run one maintenance pass per EventBridge scheduled
 	// event.
 	Job
+	// Stream functions consume the table's DynamoDB stream (an event
+	// source mapping): the history writer.
+	Stream
 )
 
 // Names of the functions: their directories under functions/ and build/.
@@ -73,6 +79,10 @@ const (
 	FnReconciler     = "reconciler"
 	FnCleaner        = "cleaner"
 	FnJanitor        = "janitor"
+	// FnHistory serves the history read API (GET /v1/...).
+	FnHistory = "history"
+	// FnHistoryWriter writes the history records from the table's stream.
+	FnHistoryWriter = "historywriter"
 )
 
 // DynamoDB IAM actions. A TransactWriteItems needs the action of each of
@@ -95,6 +105,22 @@ const (
 	ActInvokeFunction = "lambda:InvokeFunction"
 	// ActGetObject lets the reconciler read the config object.
 	ActGetObject = "s3:GetObject"
+	// ActSendMessage lets the history writer's event source mapping send
+	// the batches it gave up on to its on-failure queue.
+	ActSendMessage = "sqs:SendMessage"
+)
+
+// StreamActions are the DynamoDB Streams IAM actions a Stream function's
+// event source mapping needs on the table's stream.
+var StreamActions = []string{"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"}
+
+// Routes of the history function: the HTTP API routes (a path parameter
+// in braces, as API Gateway writes it), which are also the handler's
+// patterns (net/http's ServeMux).
+const (
+	RouteResourceHistory = "/v1/resources/{name}/history"
+	RouteHistory         = "/v1/history"
+	RouteUsage           = "/v1/usage"
 )
 
 // Function describes one Lambda function of the service.
@@ -158,6 +184,12 @@ var apiEnv = []string{EnvRequestTTL, EnvSpreadWindow}
 //     collects queue entries (DeleteItem).
 //   - janitor: acquire without request_id, update, release and metric:
 //     GetItem, Query, UpdateItem.
+//   - history: a resource's records (List: Query), a type's records and
+//     the resources (Query), the config in force for the types and the
+//     costs (GetItem).
+//   - historywriter: one conditional PutItem (Create) per transition of
+//     its stream batch; it reads the stream through its event source
+//     mapping (StreamActions on the stream, not the table).
 var Functions = []Function{
 	{Name: FnAcquire, Kind: API, Routes: []string{"/acquire"}, Env: apiEnv, ReadsCredentials: true,
 		DynamoDBActions: []string{ActDeleteItem, ActGetItem, ActPutItem, ActQuery, ActUpdateItem}},
@@ -173,6 +205,8 @@ var Functions = []Function{
 		DynamoDBActions: []string{ActQuery}},
 	{Name: FnMetrics, Kind: API, Routes: []string{"/metrics"}, Env: apiEnv, ReadsCredentials: true,
 		DynamoDBActions: []string{ActQuery}},
+	{Name: FnHistory, Kind: API, Routes: []string{RouteResourceHistory, RouteHistory, RouteUsage}, Env: apiEnv, ReadsCredentials: true,
+		DynamoDBActions: []string{ActGetItem, ActQuery}},
 	{Name: FnReaper, Kind: Job, Env: []string{EnvReaperExpire, EnvReaperTargetState, EnvReaperExtraStates},
 		DynamoDBActions: []string{ActGetItem, ActQuery, ActUpdateItem}},
 	{Name: FnReconciler, Kind: Job, Env: []string{EnvConfigURI},
@@ -181,6 +215,8 @@ var Functions = []Function{
 		DynamoDBActions: []string{ActGetItem, ActQuery, ActUpdateItem}},
 	{Name: FnJanitor, Kind: Job, Env: []string{EnvJanitorTargets, EnvJanitorMaxFailures},
 		DynamoDBActions: []string{ActGetItem, ActQuery, ActUpdateItem}},
+	{Name: FnHistoryWriter, Kind: Stream, Env: []string{EnvHistoryRetention},
+		DynamoDBActions: []string{ActPutItem}},
 }
 
 // Lookup returns the function called name.

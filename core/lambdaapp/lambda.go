@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
@@ -31,10 +32,48 @@ var Routes = map[string][]string{
 	"reset":          {"/reset"},
 	"metric":         {"/metric", CatchAll},
 	"metrics":        {"/metrics"},
+	"history":        {"/v1/resources/{name}/history", "/v1/history", "/v1/usage"},
 }
 
-// APIPaths are the paths that each have a function of their own.
-var APIPaths = []string{"/acquire", "/acquirebystate", "/release", "/update", "/reset", "/metric", "/metrics"}
+// APIPaths are the paths (route patterns: a "{param}" segment matches any
+// one segment) that each have a function of their own.
+var APIPaths = []string{"/acquire", "/acquirebystate", "/release", "/update", "/reset", "/metric", "/metrics",
+	"/v1/resources/{name}/history", "/v1/history", "/v1/usage"}
+
+// RouteMatches reports whether path is served by route: equal, segment by
+// segment, a "{param}" segment matching any non-empty one (API Gateway's
+// path parameters).
+func RouteMatches(route, path string) bool {
+	if !strings.Contains(route, "{") {
+		return route == path
+	}
+	rs, ps := strings.Split(route, "/"), strings.Split(path, "/")
+	if len(rs) != len(ps) {
+		return false
+	}
+	for i, r := range rs {
+		if strings.HasPrefix(r, "{") && strings.HasSuffix(r, "}") {
+			if ps[i] == "" {
+				return false
+			}
+			continue
+		}
+		if r != ps[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// matchesAny reports whether path is served by one of routes.
+func matchesAny(routes []string, path string) bool {
+	for _, r := range routes {
+		if RouteMatches(r, path) {
+			return true
+		}
+	}
+	return false
+}
 
 // Only returns a handler that passes to h the requests for routes (exact
 // paths, or CatchAll) and answers any other request with 500 "<path> is not
@@ -47,7 +86,7 @@ func Only(h http.Handler, log *slog.Logger, routes ...string) http.Handler {
 	catchAll := slices.Contains(routes, CatchAll)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := r.URL.Path
-		if slices.Contains(routes, p) || (catchAll && !slices.Contains(APIPaths, p)) {
+		if matchesAny(routes, p) || (catchAll && !matchesAny(APIPaths, p)) {
 			h.ServeHTTP(w, r)
 			return
 		}
