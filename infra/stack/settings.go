@@ -30,6 +30,17 @@ const (
 // AuthModes are the valid modes.
 var AuthModes = []AuthMode{AuthNone, AuthBasic, AuthIAM}
 
+// DefaultHistoryRetention is the history's retention unless an
+// environment sets one (core/ranch's default).
+const DefaultHistoryRetention = 30 * 24 * time.Hour
+
+func (s Settings) historyRetention() time.Duration {
+	if s.HistoryRetention <= 0 {
+		return DefaultHistoryRetention
+	}
+	return s.HistoryRetention
+}
+
 // HasCredentials reports whether m needs the credentials secret.
 func (m AuthMode) HasCredentials() bool { return m == AuthBasic || m == AuthIAM }
 
@@ -101,6 +112,9 @@ type Settings struct {
 	// concurrency for the jobs). JobReservedConcurrency caps each job.
 	APIReservedConcurrency, JobReservedConcurrency int
 
+	// HistoryRetention is how long the history writer keeps records (their
+	// ttl; 0: DefaultHistoryRetention).
+	HistoryRetention time.Duration
 	// LogRetention is the retention of the functions' logs and the API's
 	// access log.
 	LogRetention awslogs.RetentionDays

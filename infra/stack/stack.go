@@ -56,8 +56,11 @@ type Stack struct {
 	Topic  awssns.Topic
 	DLQs   map[string]awssqs.Queue
 	Rules  map[string]awsevents.Rule
+	// HistoryFailures is the history writer's on-failure queue.
+	HistoryFailures awssqs.Queue
 
-	opts Options
+	opts          Options
+	pendingAlarms []awscloudwatch.Alarm
 }
 
 // Output names.
@@ -137,6 +140,7 @@ func New(scope constructs.Construct, s Settings, o Options) (*Stack, error) {
 	b.api(removal)
 	b.schedules()
 	b.alarms()
+	b.alarmHistory()
 	b.dashboard()
 
 	awscdk.NewCfnOutput(st, jsii.String(OutputAPIURL), &awscdk.CfnOutputProps{
@@ -162,6 +166,7 @@ func New(scope constructs.Construct, s Settings, o Options) (*Stack, error) {
 		})
 	}
 	b.suppressions()
+	b.historySuppressions()
 	return b, nil
 }
 
@@ -186,6 +191,7 @@ func (b *Stack) table(removal awscdk.RemovalPolicy) {
 		SortKey:             &awsdynamodb.Attribute{Name: jsii.String(deploy.AttrSK), Type: str},
 		BillingMode:         awsdynamodb.BillingMode_PAY_PER_REQUEST,
 		TimeToLiveAttribute: jsii.String(deploy.AttrTTL),
+		Stream:              awsdynamodb.StreamViewType(deploy.StreamViewType),
 		PointInTimeRecoverySpecification: &awsdynamodb.PointInTimeRecoverySpecification{
 			PointInTimeRecoveryEnabled: jsii.Bool(true),
 		},
@@ -290,13 +296,15 @@ func (b *Stack) function(f deploy.Function, removal awscdk.RemovalPolicy) {
 		}))
 	}
 	memory, timeout, reserved := s.APIMemoryMB, s.APITimeout, s.APIReservedConcurrency
-	if f.Kind == deploy.Job {
+	if f.Kind != deploy.API {
 		memory, timeout, reserved = s.JobMemoryMB, s.JobTimeout, s.JobReservedConcurrency
 	}
 	switch f.Name {
 	case deploy.FnReaper:
 		env[deploy.EnvReaperExpire] = jsii.String(s.ReaperExpire.String())
 		env[deploy.EnvReaperTargetState] = jsii.String(s.ReaperTargetState)
+	case deploy.FnHistoryWriter:
+		env[deploy.EnvHistoryRetention] = jsii.String(s.historyRetention().String())
 	case deploy.FnReconciler:
 		env[deploy.EnvConfigURI] = b.ConfigURI()
 		role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
@@ -349,6 +357,9 @@ func (b *Stack) function(f deploy.Function, removal awscdk.RemovalPolicy) {
 		props.RetryAttempts = jsii.Number(0)
 	}
 	b.Functions[f.Name] = awslambda.NewFunction(b.Stack, jsii.String(id), props)
+	if f.Kind == deploy.Stream {
+		b.streamFunction(f, b.Functions[f.Name], role)
+	}
 }
 
 func (b *Stack) buildDir() string { return b.opts.BuildDir }

@@ -71,6 +71,7 @@ type synthesized struct {
 	fnIDs, roleIDs, ruleIDs, dlqIDs map[string]string
 	tableID, apiID, topicID, bucket string
 	secretID                        string // "" without credentials
+	historyQueueID                  string // the history writer's on-failure queue
 	nag                             []string
 }
 
@@ -126,6 +127,9 @@ func synthStack(s stack.Settings, mutate func(*stack.Stack)) (*synthesized, erro
 	out.tableID, out.apiID, out.topicID, out.bucket = id(st.Table), id(st.API), id(st.Topic), id(st.Bucket)
 	if st.Secret != nil {
 		out.secretID = id(st.Secret)
+	}
+	if st.HistoryFailures != nil {
+		out.historyQueueID = id(st.HistoryFailures)
 	}
 	ann := assertions.Annotations_FromStack(st.Stack)
 	for _, msgs := range []*[]*cxapi.SynthesisMessage{
