@@ -3,6 +3,7 @@ package ranch
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"sort"
 	"testing"
@@ -103,5 +104,57 @@ func seedHistory(tb testing.TB, s store.Store, name string, n int) {
 			}
 			ops = nil
 		}
+	}
+}
+
+// BenchmarkHistoryOverhead alternates chunks of acquire + release cycles
+// on two stores of one kind, one with the history hook and one without,
+// so that the shared machine's load drifts through both alike, and reports
+// each one's cycles/s and their ratio (history on / off).
+func BenchmarkHistoryOverhead(b *testing.B) {
+	ctx := context.Background()
+	for _, st := range historyStores {
+		b.Run("store="+st.name, func(b *testing.B) {
+			rs := [2]*Ranch{}
+			for i, hook := range []store.WriteHook{nil, HistoryHook(HistoryOptions{})} {
+				r := New(st.open(b, hook), Options{Logger: slog.New(slog.DiscardHandler)})
+				names := make([]string, 1000)
+				for j := range names {
+					names[j] = fmt.Sprintf("res-%06d", j)
+				}
+				if err := r.SyncConfig(ctx, &boskos.Config{Resources: []boskos.ResourceEntry{{Type: "bench", Names: names}}}); err != nil {
+					b.Fatal(err)
+				}
+				rs[i] = r
+			}
+			const chunk = 50
+			var spent [2]time.Duration
+			var cycles [2]int
+			b.ResetTimer()
+			for n := 0; n < b.N; {
+				for i, r := range rs {
+					start := time.Now()
+					for k := 0; k < chunk && n < b.N; k++ {
+						res, err := r.Acquire(ctx, "bench", "free", "busy", "bencher", "")
+						if err != nil {
+							b.Fatal(err)
+						}
+						if err := r.Release(ctx, res.Name, "free", "bencher", nil); err != nil {
+							b.Fatal(err)
+						}
+						cycles[i]++
+						if i == 1 {
+							n++
+						}
+					}
+					spent[i] += time.Since(start)
+				}
+			}
+			off := float64(cycles[0]) / spent[0].Seconds()
+			on := float64(cycles[1]) / spent[1].Seconds()
+			b.ReportMetric(off, "off-cycles/s")
+			b.ReportMetric(on, "on-cycles/s")
+			b.ReportMetric(on/off, "on/off")
+		})
 	}
 }
