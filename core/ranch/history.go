@@ -199,8 +199,12 @@ func deriveHistory(old, new *store.Item, at time.Time) (rec boskos.HistoryRecord
 		return rec, born, false // a heartbeat, or bookkeeping
 	}
 	rec.Reason = reasonOf(rec, new.Map[attrUserData])
+	rec.WaitedSeconds, rec.HeldSeconds, rec.IdleSeconds = milli(rec.WaitedSeconds), milli(rec.HeldSeconds), milli(rec.IdleSeconds)
 	return rec, born, true
 }
+
+// milli rounds seconds to milliseconds.
+func milli(s float64) float64 { return math.Round(s*1000) / 1000 }
 
 // changedKeys returns the sorted keys whose presence or value differs
 // between a and b (at most maxRecordKeys).
