@@ -305,6 +305,7 @@ func leaseUpdate(c store.Item, state, dest, owner string, now time.Time) store.U
 			attrOwner:       owner,
 			attrState:       dest,
 			attrLastUpdate:  fmtTime(now),
+			attrAcquired:    fmtTime(now),
 			attrHeldFor:     "",
 			store.IndexSort: resourceSort(dest, true, now, name),
 		},
