@@ -73,7 +73,7 @@ func TestFunctions(t *testing.T) {
 	}
 	assert.Equal(t, routes, deploy.RouteOwners())
 	assert.Len(t, deploy.SortedRoutes(), len(routes))
-	assert.Equal(t, []string{"acquire", "acquirebystate", "release", "update", "reset", "metric", "metrics"}, deploy.Names(deploy.API))
+	assert.Equal(t, []string{"acquire", "acquirebystate", "release", "update", "reset", "metric", "metrics", "read"}, deploy.Names(deploy.API))
 	assert.Equal(t, []string{"reaper", "reconciler", "cleaner", "janitor"}, deploy.Names(deploy.Job))
 	_, ok := deploy.Lookup("nope")
 	assert.False(t, ok)

@@ -44,6 +44,11 @@ const (
 	EnvAnonymousMetrics = "BOSKOS_ANONYMOUS_METRICS"
 )
 
+// UIRoutes are the dashboard's routes: the page at /ui, and /ui/ with its
+// files through a greedy path variable (an HTTP API route key cannot end
+// in "/"; "{proxy+}" also catches "/ui/" itself).
+var UIRoutes = []string{"/ui", "/ui/{proxy+}"}
+
 // CatchAll is the route of API Gateway's $default route key: the function
 // given it also answers every path no other route matches (upstream's
 // catch-all). It equals lambdaapp.CatchAll.
@@ -69,6 +74,7 @@ const (
 	FnReset          = "reset"
 	FnMetric         = "metric"
 	FnMetrics        = "metrics"
+	FnRead           = "read" // the read API (/v1/...) and the dashboard (/ui)
 	FnReaper         = "reaper"
 	FnReconciler     = "reconciler"
 	FnCleaner        = "cleaner"
@@ -104,7 +110,8 @@ type Function struct {
 	// Kind is API or Job.
 	Kind Kind
 	// Routes are the HTTP API routes of an API function: paths at the
-	// host root, or CatchAll (lambdaapp.Routes[Name]).
+	// host root, a path ending in the greedy variable "/{proxy+}" (every
+	// path under it), or CatchAll (lambdaapp.Routes[Name]).
 	Routes []string
 	// Env are the environment variables the function reads besides
 	// EnvTable and EnvLogLevel, which every function reads.
@@ -150,6 +157,8 @@ var apiEnv = []string{EnvRequestTTL, EnvSpreadWindow}
 //   - reset: the index query (Query), the resets (UpdateItem), a re-read
 //     after a conflict (GetItem).
 //   - metric, metrics: index and table queries only (Query).
+//   - read: the types' counters and the request queue (List: Query on the
+//     table) and the types' index partitions (Query): Query only.
 //   - reaper: the config in force (GetItem) and reset's actions.
 //   - cleaner: the config in force (GetItem), toBeDeleted resources
 //     (Query), their releases and tombstones (UpdateItem).
@@ -172,6 +181,8 @@ var Functions = []Function{
 	{Name: FnMetric, Kind: API, Routes: []string{"/metric", CatchAll}, Env: apiEnv, ReadsCredentials: true,
 		DynamoDBActions: []string{ActQuery}},
 	{Name: FnMetrics, Kind: API, Routes: []string{"/metrics"}, Env: apiEnv, ReadsCredentials: true,
+		DynamoDBActions: []string{ActQuery}},
+	{Name: FnRead, Kind: API, Routes: append([]string{"/v1/resources", "/v1/queue", "/v1/types"}, UIRoutes...), Env: apiEnv, ReadsCredentials: true,
 		DynamoDBActions: []string{ActQuery}},
 	{Name: FnReaper, Kind: Job, Env: []string{EnvReaperExpire, EnvReaperTargetState, EnvReaperExtraStates},
 		DynamoDBActions: []string{ActGetItem, ActQuery, ActUpdateItem}},

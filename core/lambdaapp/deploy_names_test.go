@@ -378,6 +378,18 @@ func TestDeployDynamoDBActions(t *testing.T) {
 		{"metrics", func(t *testing.T) {
 			w.do(t, w.api(deploy.FnMetrics), "GET", "/metrics", "", 200)
 		}},
+		{"read", func(t *testing.T) {
+			// The read API over every list (the types' counters, index
+			// partitions, the queue's keys) and the dashboard's files.
+			h := w.api(deploy.FnRead)
+			w.do(t, h, "GET", "/v1/types", "", 200)
+			w.do(t, h, "GET", "/v1/resources", "", 200)
+			w.do(t, h, "GET", "/v1/resources?type=proj&state=busy&owner=alice&limit=1", "", 200)
+			w.do(t, h, "GET", "/v1/queue", "", 200)
+			w.do(t, h, "GET", "/v1/queue?type=vm&state=free", "", 200)
+			w.do(t, h, "GET", "/ui/", "", 200)
+			w.do(t, h, "GET", "/ui/app.js", "", 200)
+		}},
 		{"janitor", func(t *testing.T) {
 			r := w.ranch(deploy.FnJanitor)
 			m, err := r.Metric(ctx, "proj")
