@@ -138,6 +138,7 @@ func New(scope constructs.Construct, s Settings, o Options) (*Stack, error) {
 	b.schedules()
 	b.alarms()
 	b.dashboard()
+	b.readAPI() // read.go
 
 	awscdk.NewCfnOutput(st, jsii.String(OutputAPIURL), &awscdk.CfnOutputProps{
 		Description: jsii.String("Base URL for Boskos clients (the service lives at the host root)."),
