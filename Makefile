@@ -9,7 +9,7 @@ CONFIG ?= config/example.yaml
 # the reaper, the cleaner, the reconciler and the example janitor script.
 RUN_FLAGS ?= --gc-period 10s --reaper-expire 2m --janitor-command scripts/janitor-example.sh
 
-.PHONY: help run test test-unit test-compat build bench bench-maintenance lint vet fmt clean dynamodb-start dynamodb-stop reliability fuzz asl-validate
+.PHONY: help run test test-unit test-compat test-browser build bench bench-maintenance lint vet fmt clean dynamodb-start dynamodb-stop reliability fuzz asl-validate
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -21,6 +21,9 @@ run: ## Start the local server on http://127.0.0.1:$(PORT), embedded store in $(
 
 test: ## Run every test: unit, conformance, DynamoDB Local integration, Lambda binaries, upstream-client compatibility
 	./scripts/test.sh
+
+test-browser: ## The dashboard in a real browser: installs Debian's Chromium if missing, drives it with chromedp against boskos serve; screenshots in .artifacts/
+	./scripts/test-browser.sh
 
 reliability: ## Long forms of the reliability suite (linearizability, crashes, overload, DynamoDB faults, queue cost; FUZZTIME of fuzzing per target); figures in .reliability/figures.txt
 	./scripts/reliability.sh
