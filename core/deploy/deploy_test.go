@@ -1,12 +1,8 @@
 package deploy_test
 
 import (
-	"go/parser"
-	"go/token"
 	"os/exec"
-	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -14,23 +10,15 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/boskos-serverless/boskos/core/deploy"
+	"github.com/boskos-serverless/boskos/core/testkit"
 )
 
 // TestNoSDKImports: the package imports no AWS SDK, nothing of the main
 // module but core/store, and core/store nothing outside the standard
 // library, so infra/ can import names without the SDK.
 func TestNoSDKImports(t *testing.T) {
-	files, err := filepath.Glob("*.go")
-	require.NoError(t, err)
-	for _, name := range files {
-		if strings.HasSuffix(name, "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(token.NewFileSet(), name, nil, parser.ImportsOnly)
-		require.NoError(t, err)
-		for _, imp := range f.Imports {
-			path, err := strconv.Unquote(imp.Path.Value)
-			require.NoError(t, err)
+	for name, paths := range testkit.Imports(t, "*.go") {
+		for _, path := range paths {
 			if strings.Contains(path, ".") {
 				assert.Equal(t, "github.com/boskos-serverless/boskos/core/store", path, "%s imports %s", name, path)
 			}
