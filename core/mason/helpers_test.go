@@ -66,6 +66,7 @@ type world struct {
 	stepReg *mason.Registry
 	obs     *observer
 	sleep   *sleeper
+	procs   []*masonProc // every Mason of the world (they share sleep)
 }
 
 func newWorld(t *testing.T, s store.Store) *world {
@@ -116,6 +117,7 @@ func (w *world) mason(hook func(asl.Event) error) *masonProc {
 	local, err := mason.NewLocal(ctx, wf, mason.LocalOptions{Sleep: w.sleep.Sleep, Hook: hook, Logger: testkit.Quiet()})
 	require.NoError(w.t, err)
 	p := &masonProc{wf: wf, local: local, disp: mason.NewDispatcher(r, w.reg, local, mason.DispatcherOptions{Logger: testkit.Quiet()}), cancel: cancel}
+	w.procs = append(w.procs, p)
 	w.t.Cleanup(func() { cancel(); local.Wait() })
 	return p
 }
@@ -140,10 +142,18 @@ func (w *world) drain(p *masonProc) {
 	}
 }
 
-// settle waits until every running execution of p sleeps.
+// settle waits until every running execution of the world's Masons
+// sleeps (p is one of them).
 func (w *world) settle(p *masonProc) {
 	w.t.Helper()
-	require.Eventually(w.t, func() bool { return w.sleep.asleep() == p.local.Running() }, 30*time.Second, time.Millisecond)
+	_ = p
+	require.Eventually(w.t, func() bool {
+		running := 0
+		for _, q := range w.procs {
+			running += q.local.Running()
+		}
+		return w.sleep.asleep() == running
+	}, 30*time.Second, time.Millisecond)
 }
 
 // wake lets every sleeping execution go on, then settles.
