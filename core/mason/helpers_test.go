@@ -55,7 +55,7 @@ func (f *fake) Construct(_ context.Context, res boskos.Resource, leased mason.Ty
 
 // world is one test's store, clock, ranch, converter and Mason.
 type world struct {
-	t     *testing.T
+	t     testing.TB
 	ctx   context.Context
 	store store.Store
 	clock *testkit.Clock
@@ -69,7 +69,7 @@ type world struct {
 	procs   []*masonProc // every Mason of the world (they share sleep)
 }
 
-func newWorld(t *testing.T, s store.Store) *world {
+func newWorld(t testing.TB, s store.Store) *world {
 	w := &world{t: t, ctx: context.Background(), store: s, clock: testkit.NewClock(), conv: &fake{}, obs: &observer{}, sleep: newSleeper()}
 	w.r = w.ranch()
 	w.reg = mason.NewRegistry()
@@ -336,4 +336,4 @@ func mustJSON(t *testing.T, v any) json.RawMessage {
 var quiet = testkit.Quiet
 
 // memOpen opens a memstore.
-func memOpen(t *testing.T) store.Store { return testkit.Backends[0].Open(t) }
+func memOpen(t testing.TB) store.Store { return testkit.Backends[0].Open(t) }
