@@ -34,9 +34,6 @@ const (
 	// API functions read their credentials from; the stacks set it to
 	// their secret's ARN when the environment has credentials.
 	EnvCredentialsSecret = "BOSKOS_CREDENTIALS_SECRET"
-	// EnvCredentialsParameter is an SSM SecureString parameter holding the
-	// credentials instead (not set by the stacks).
-	EnvCredentialsParameter = "BOSKOS_CREDENTIALS_PARAMETER"
 	// EnvCredentialsTTL is how long the API functions use the credentials
 	// they read before reading them again.
 	EnvCredentialsTTL = "BOSKOS_CREDENTIALS_TTL"

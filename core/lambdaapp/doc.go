@@ -20,20 +20,23 @@
 //	AWS_ENDPOINT_URL_DYNAMODB  DynamoDB endpoint override (e.g. DynamoDB Local); optional
 //	BOSKOS_CREDENTIALS_FILE    credentials file (package auth), read once; optional
 //	BOSKOS_CREDENTIALS_SECRET  Secrets Manager secret (name or ARN) holding the credentials file; optional
-//	BOSKOS_CREDENTIALS_PARAMETER  SSM SecureString parameter (name or ARN) holding it; optional
-//	BOSKOS_CREDENTIALS_TTL     how long the secret's or parameter's credentials are used before a request
-//	                           reads them again (Go duration, default 60s: auth.DefaultRefreshTTL)
-//	AWS_ENDPOINT_URL_SECRETS_MANAGER, AWS_ENDPOINT_URL_SSM  endpoint overrides; optional
+//	BOSKOS_CREDENTIALS_TTL     how long the secret's credentials are used before a request reads them
+//	                           again (Go duration, default 60s: auth.DefaultRefreshTTL)
+//	AWS_ENDPOINT_URL_SECRETS_MANAGER  Secrets Manager endpoint override; optional
 //	BOSKOS_ANONYMOUS_METRICS   true: GET /metric and /metrics need no credentials (default false)
 //
 // At most one credentials source may be set; with one, every endpoint but
 // /healthz needs a principal of it: HTTP Basic credentials, or the IAM
 // caller that API Gateway's IAM authorization verified
 // (requestContext.authorizer.iam.userArn, mapped by principals[].iam). The
-// secret or parameter is read at start (a failure is a start failure) and
+// secret is read at start (a failure is a start failure) and
 // again by the first request after each TTL, keeping the credentials in
 // force when that read fails (auth.Refresher); the API functions' mains
 // pass Main the option lambdacreds.Source, which builds the client.
+// BOSKOS_CREDENTIALS_PARAMETER (an SSM parameter, once a source) is refused
+// at start: SSM is not supported, because the SDK's ssm package would put
+// the API functions' bootstraps over 10 MB and the project does not write
+// AWS protocols by hand.
 //
 // Region and credentials come from the variables Lambda sets (AWS_REGION,
 // AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, and the

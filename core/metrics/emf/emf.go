@@ -40,7 +40,7 @@ const (
 	// JanitorFailed counts failed cleanups (Count), by type.
 	JanitorFailed = "JanitorFailed"
 	// CredentialsRefreshFailures counts re-reads of the credentials
-	// (Secrets Manager, SSM) that failed or found an invalid document, so
+	// (Secrets Manager) that failed or found an invalid document, so
 	// the function kept the credentials it had (Count).
 	CredentialsRefreshFailures = "CredentialsRefreshFailures"
 )
