@@ -72,6 +72,8 @@ func newJob(ctx context.Context, jc JobConfig, em *emf.Emitter, c *conflicts) (m
 		return maintenance.NewCleaner(r), nil
 	case JobJanitor:
 		return newJanitorJob(ctx, r, jc, em)
+	case JobMasonDispatch:
+		return newMasonDispatcher(r, jc)
 	}
 	return nil, fmt.Errorf("lambdaapp: %q is not a scheduled job", jc.Job)
 }

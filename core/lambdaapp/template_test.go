@@ -216,8 +216,13 @@ func TestSAMTemplateJobs(t *testing.T) {
 				assert.True(t, env[k], "%s: %s is required", name, k)
 			}
 
-			ddb, s3 := policyActions(t, name, p.Policies)
+			ddb, s3, states := policyActions(t, name, p.Policies)
 			assert.Equal(t, jobDynamoDBActions[fn], ddb, "%s: the DynamoDB actions the %s issues", name, fn)
+			if fn == lambdaapp.JobMasonDispatch {
+				assert.Equal(t, []string{"states:StartExecution"}, states, "%s: starts executions, nothing else", name)
+			} else {
+				assert.Empty(t, states, "%s: no Step Functions access", name)
+			}
 			if fn == lambdaapp.JobReconciler {
 				assert.Equal(t, []string{"s3:GetObject"}, s3)
 				assert.Equal(t, "s3://${ConfigBucket}/${ConfigKey}", p.Environment.Variables[lambdaapp.EnvConfigURI])
@@ -240,10 +245,11 @@ type samPolicies = []struct {
 }
 
 // policyActions returns the DynamoDB actions (without "dynamodb:", sorted)
-// and the S3 actions of function name's policies, checking that they are
-// inline statements without wildcards, DynamoDB's on the table and its
-// index only and S3's on the config object only.
-func policyActions(t *testing.T, name string, pols samPolicies) (ddb, s3 []string) {
+// and the S3 and Step Functions actions of function name's policies,
+// checking that they are inline statements without wildcards, DynamoDB's
+// on the table and its index only, S3's on the config object only and
+// Step Functions' on Mason's state machine only.
+func policyActions(t *testing.T, name string, pols samPolicies) (ddb, s3, states []string) {
 	t.Helper()
 	for _, pol := range pols {
 		require.NotEmpty(t, pol.Statement, "%s: only inline statements (no managed policy templates)", name)
@@ -259,6 +265,9 @@ func policyActions(t *testing.T, name string, pols samPolicies) (ddb, s3 []strin
 				case strings.HasPrefix(a, "s3:"):
 					s3 = append(s3, a)
 					assert.Equal(t, []string{"${ConfigBucket.Arn}/${ConfigKey}"}, res, "%s: S3 on the config object only", name)
+				case strings.HasPrefix(a, "states:"):
+					states = append(states, a)
+					assert.Equal(t, []string{"MasonStateMachine"}, res, "%s: Step Functions on Mason's state machine only", name)
 				default:
 					t.Errorf("%s: unexpected action %s", name, a)
 				}
@@ -266,7 +275,7 @@ func policyActions(t *testing.T, name string, pols samPolicies) (ddb, s3 []strin
 		}
 	}
 	sort.Strings(ddb)
-	return ddb, s3
+	return ddb, s3, states
 }
 
 // TestSAMTemplateAPIPolicies: every API function of template.yaml is
@@ -294,7 +303,8 @@ func TestSAMTemplateAPIPolicies(t *testing.T) {
 		}
 		seen[fn] = true
 		t.Run(fn, func(t *testing.T) {
-			ddb, s3 := policyActions(t, name, r.Properties.Policies)
+			ddb, s3, states := policyActions(t, name, r.Properties.Policies)
+			assert.Empty(t, states, "%s: no Step Functions access", name)
 			var want []string
 			for _, a := range f.DynamoDBActions {
 				want = append(want, strings.TrimPrefix(a, "dynamodb:"))
