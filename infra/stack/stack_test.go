@@ -30,6 +30,7 @@ var checks = []struct {
 	{"alarms", checkAlarms},
 	{"bucket", checkBucket},
 	{"outputs", checkOutputs},
+	{"mason", checkMason},
 }
 
 // TestEnvironments runs every check on the stack of every environment (one

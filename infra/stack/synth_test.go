@@ -70,6 +70,7 @@ type synthesized struct {
 	// ids by function name.
 	fnIDs, roleIDs, ruleIDs, dlqIDs map[string]string
 	tableID, apiID, topicID, bucket string
+	machineID                       string // Mason's state machine
 	nag                             []string
 }
 
@@ -123,6 +124,7 @@ func synthStack(s stack.Settings, mutate func(*stack.Stack)) (*synthesized, erro
 		out.dlqIDs[name] = id(q)
 	}
 	out.tableID, out.apiID, out.topicID, out.bucket = id(st.Table), id(st.API), id(st.Topic), id(st.Bucket)
+	out.machineID = id(st.StateMachine)
 	ann := assertions.Annotations_FromStack(st.Stack)
 	for _, msgs := range []*[]*cxapi.SynthesisMessage{
 		ann.FindError(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*"))),
