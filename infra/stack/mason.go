@@ -153,7 +153,9 @@ func (b *Stack) mason(removal awscdk.RemovalPolicy, doc []byte) error {
 			Destination: logs, Level: s.Mason.LogLevel, IncludeExecutionData: jsii.Bool(s.Mason.LogExecutionData),
 		},
 		TracingEnabled: jsii.Bool(s.Mason.Tracing),
-		RemovalPolicy:  removal,
+		// It holds no data (the store does): deleted with the stack even
+		// where the table and the logs are retained.
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 	})
 	b.StateMachine = sm
 
