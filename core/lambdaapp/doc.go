@@ -56,9 +56,10 @@
 // ErrJanitorNotWired until package janitor is plugged in there.
 //
 // Mason (mason.go) has a job and five step functions. functions/mason-dispatch
-// is a job (MainJob): mason's Dispatcher, starting executions of the
-// workflow's state machine through package masonsfn's Step Functions
-// starter (so that only its bootstrap links that client). Each Task state
+// is a job (MainJob): mason's Dispatcher (MasonDispatcher), starting
+// executions of the workflow's state machine through package masonsfn's
+// Step Functions starter; masonsfn.Starter wires both, so that only that
+// bootstrap links the dispatcher and the Step Functions client. Each Task state
 // of core/mason's document is a step function (MasonSteps:
 // functions/mason-recycle, -fulfill, -construct, -free, -gc; MainMasonStep):
 // Step Functions invokes it with the execution's state, it runs that one

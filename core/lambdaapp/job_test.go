@@ -160,7 +160,7 @@ func TestScheduledEvents(t *testing.T) {
 					Job:    job, ConfigURI: uri, S3Client: srv.Client(t),
 					Reaper:         maintenance.ReaperOptions{Expire: time.Minute},
 					JanitorTargets: "proj=http://127.0.0.1:1/", JanitorMaxFailures: 3,
-					MasonStarter: noStarts{},
+					MasonJob: MasonDispatcher, MasonStarter: noStarts{},
 				}
 				j, err := NewJob(context.Background(), jc)
 				require.NoError(t, err)

@@ -14,6 +14,7 @@ import (
 	"github.com/boskos-serverless/boskos/core/janitor"
 	"github.com/boskos-serverless/boskos/core/maintenance"
 	"github.com/boskos-serverless/boskos/core/mason"
+	"github.com/boskos-serverless/boskos/core/ranch"
 	"github.com/boskos-serverless/boskos/core/s3config"
 )
 
@@ -114,10 +115,12 @@ type JobConfig struct {
 	// sets it with package janitorlambda, so that only the janitor's
 	// bootstrap links the Lambda client). Nil: Lambda targets are refused.
 	LambdaTargets janitor.TargetFactory
-	// MasonStarter starts the dispatcher's executions (package masonsfn
-	// sets one over Step Functions for functions/mason-dispatch, so that
-	// only its bootstrap links the Step Functions client; tests set a
-	// fake). Nil: the dispatcher cannot be built.
+	// MasonJob builds the dispatcher's job (MasonDispatcher) and
+	// MasonStarter starts its executions: package masonsfn sets both for
+	// functions/mason-dispatch (a Starter over Step Functions), so that
+	// only its bootstrap links the dispatcher and the Step Functions
+	// client; tests set them. Nil: the dispatcher cannot be built.
+	MasonJob     func(r *ranch.Ranch, jc JobConfig) (maintenance.Job, error)
 	MasonStarter mason.Starter
 	// MasonRegistry, if set, replaces the dispatcher's converters
 	// (masonRegistry; tests).

@@ -181,9 +181,10 @@ func MainMasonStep(name string, lookup func(string) (string, bool), stderr io.Wr
 	return 0
 }
 
-// newMasonDispatcher is the job of functions/mason-dispatch: mason's
-// Dispatcher over r with jc.MasonStarter.
-func newMasonDispatcher(r *ranch.Ranch, jc JobConfig) (maintenance.Job, error) {
+// MasonDispatcher is the job of functions/mason-dispatch (JobConfig.MasonJob):
+// mason's Dispatcher over r, starting executions with jc.MasonStarter,
+// with the converters of jc.MasonRegistry (default masonRegistry).
+func MasonDispatcher(r *ranch.Ranch, jc JobConfig) (maintenance.Job, error) {
 	if jc.MasonStarter == nil {
 		return nil, fmt.Errorf("lambdaapp: the Mason dispatcher needs a starter of the state machine %s (JobConfig.MasonStarter, or MainJob with masonsfn.Starter)", EnvMasonStateMachineARN)
 	}

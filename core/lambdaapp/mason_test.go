@@ -136,6 +136,9 @@ func TestMasonDispatchFromEnv(t *testing.T) {
 		})
 	}
 	_, err := lambdaapp.NewJob(context.Background(), lambdaapp.JobConfig{Config: lambdaapp.Config{Table: "boskos"}, Job: lambdaapp.JobMasonDispatch})
+	assert.ErrorContains(t, err, "the Mason dispatcher is not linked in")
+	_, err = lambdaapp.NewJob(context.Background(), lambdaapp.JobConfig{Config: lambdaapp.Config{Table: "boskos"}, Job: lambdaapp.JobMasonDispatch,
+		MasonJob: lambdaapp.MasonDispatcher})
 	assert.ErrorContains(t, err, "the Mason dispatcher needs a starter")
 }
 
@@ -305,7 +308,7 @@ func TestMasonDynamoDBActions(t *testing.T) {
 	}
 	starts := &recordedStarts{inputs: map[string][]byte{}, ended: map[string]bool{}}
 	disp, err := lambdaapp.NewJob(ctx, lambdaapp.JobConfig{Config: base(deploy.FnMasonDispatch), Job: lambdaapp.JobMasonDispatch,
-		MasonStarter: starts, MasonRegistry: reg})
+		MasonJob: lambdaapp.MasonDispatcher, MasonStarter: starts, MasonRegistry: reg})
 	require.NoError(t, err)
 	pass := func() mason.DispatchReport {
 		t.Helper()

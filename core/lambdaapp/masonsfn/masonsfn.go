@@ -11,12 +11,16 @@ import (
 	"github.com/boskos-serverless/boskos/core/mason/sfnstarter"
 )
 
-// Starter sets jc.MasonStarter, when unset, to a sfnstarter.Starter of
+// Starter sets jc.MasonJob, when unset, to lambdaapp.MasonDispatcher, and
+// jc.MasonStarter, when unset, to a sfnstarter.Starter of
 // jc.MasonStateMachineARN with a client built from jc.AWS (and
 // jc.Region; AWS_ENDPOINT_URL overrides the endpoint): the option of
 // functions/mason-dispatch's lambdaapp.MainJob. An ARN JobFromEnv did not
-// accept leaves it unset, and building the job fails saying so.
+// accept leaves the starter unset, and building the job fails saying so.
 func Starter(jc *lambdaapp.JobConfig) {
+	if jc.MasonJob == nil {
+		jc.MasonJob = lambdaapp.MasonDispatcher
+	}
 	if jc.MasonStarter != nil {
 		return
 	}
