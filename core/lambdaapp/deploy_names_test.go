@@ -105,6 +105,8 @@ func TestDeployEnvNames(t *testing.T) {
 		{"anonymous metrics", deploy.EnvAnonymousMetrics, lambdaapp.EnvAnonymousMetrics},
 		{"credentials secret", deploy.EnvCredentialsSecret, lambdaapp.EnvCredentialsSecret},
 		{"credentials ttl", deploy.EnvCredentialsTTL, lambdaapp.EnvCredentialsTTL},
+		{"mason state machine", deploy.EnvMasonStateMachineARN, lambdaapp.EnvMasonStateMachineARN},
+		{"mason wait", deploy.EnvMasonWait, lambdaapp.EnvMasonWait},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -115,7 +117,8 @@ func TestDeployEnvNames(t *testing.T) {
 	for _, v := range []string{deploy.EnvTable, deploy.EnvLogLevel, deploy.EnvRequestTTL, deploy.EnvSpreadWindow,
 		deploy.EnvConfigURI, deploy.EnvReaperExpire, deploy.EnvReaperTargetState, deploy.EnvReaperExtraStates,
 		deploy.EnvJanitorTargets, deploy.EnvJanitorMaxFailures, deploy.EnvCredentialsFile, deploy.EnvAnonymousMetrics,
-		deploy.EnvCredentialsSecret, deploy.EnvCredentialsTTL} {
+		deploy.EnvCredentialsSecret, deploy.EnvCredentialsTTL,
+		deploy.EnvMasonStateMachineARN, deploy.EnvMasonWait} {
 		known[v] = true
 	}
 	// Variables lambdaapp names only to refuse them at start (TestAuthFromEnv);
@@ -453,6 +456,9 @@ func TestDeployDynamoDBActions(t *testing.T) {
 		}
 	}
 	for _, f := range deploy.Functions {
+		if f.Kind == deploy.Step || f.Name == deploy.FnMasonDispatch {
+			continue // TestMasonDynamoDBActions
+		}
 		t.Run("actions/"+f.Name, func(t *testing.T) {
 			a := w.rec[f.Name]
 			require.NotNil(t, a, "no scenario ran %s", f.Name)

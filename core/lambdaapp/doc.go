@@ -70,4 +70,21 @@
 //
 // The janitor's job is built by newJanitorJob (janitor.go), which fails with
 // ErrJanitorNotWired until package janitor is plugged in there.
+//
+// Mason (mason.go) has a job and five step functions. functions/mason-dispatch
+// is a job (MainJob): mason's Dispatcher (MasonDispatcher), starting
+// executions of the workflow's state machine through package masonsfn's
+// Step Functions starter; masonsfn.Starter wires both, so that only that
+// bootstrap links the dispatcher and the Step Functions client. Each Task state
+// of core/mason's document is a step function (MasonSteps:
+// functions/mason-recycle, -fulfill, -construct, -free, -gc; MainMasonStep):
+// Step Functions invokes it with the execution's state, it runs that one
+// step of mason.Workflow (NewMasonStep) and answers the step's JSON; a
+// failed step is a messages.InvokeResponse_Error named with its ASL error
+// (MasonHandler), which the document's Retry and Catch match. The free and
+// garbage-collect steps emit MasonConstructed and MasonFailures. The
+// converters are masonRegistry's. Their environment besides the above:
+//
+//	BOSKOS_MASON_STATE_MACHINE_ARN  mason-dispatch: the workflow's state machine (required)
+//	BOSKOS_MASON_WAIT               mason-fulfill: wait before leasing needs again (default 15s)
 package lambdaapp
