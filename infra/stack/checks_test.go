@@ -141,6 +141,7 @@ func wantActions(s stack.Settings, f deploy.Function) []string {
 			}
 		}
 	}
+	out = append(out, masonActions(s, f)...)
 	sort.Strings(out)
 	return out
 }
@@ -169,6 +170,9 @@ func checkFunctions(t assert.TestingT, s *synthesized) {
 		mem, timeout, reserved := s.settings.APIMemoryMB, s.settings.APITimeout, s.settings.APIReservedConcurrency
 		if f.Kind == deploy.Job {
 			mem, timeout, reserved = s.settings.JobMemoryMB, s.settings.JobTimeout, s.settings.JobReservedConcurrency
+		}
+		if f.Kind == deploy.Step {
+			mem, timeout, reserved = stepWant(t, s.settings, f)
 		}
 		assert.EqualValues(t, mem, p["MemorySize"], "%s memory", f.Name)
 		assert.EqualValues(t, timeout.Seconds(), p["Timeout"], "%s timeout", f.Name)
@@ -375,6 +379,8 @@ func checkAlarms(t assert.TestingT, s *synthesized) {
 	if id, ok := s.fnIDs[deploy.FnJanitor]; ok {
 		want[key{emf.Quarantined, jsonOf(ref(id))}] = a.Quarantined
 	}
+	want[key{"ExecutionsFailed", jsonOf(ref(s.machineID))}] = s.settings.Mason.ExecutionsFailed
+	want[key{"ExecutionsTimedOut", jsonOf(ref(s.machineID))}] = s.settings.Mason.ExecutionsTimedOut
 	for name, id := range s.fnIDs {
 		want[key{"Errors", jsonOf(ref(id))}] = a.FunctionErrors
 		want[key{"Throttles", jsonOf(ref(id))}] = a.FunctionThrottles

@@ -31,6 +31,7 @@ var checks = []struct {
 	{"bucket", checkBucket},
 	{"outputs", checkOutputs},
 	{"credentials", checkCredentials},
+	{"mason", checkMason},
 }
 
 // TestEnvironments runs every check on the stack of every environment (one

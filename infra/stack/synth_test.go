@@ -71,6 +71,7 @@ type synthesized struct {
 	fnIDs, roleIDs, ruleIDs, dlqIDs map[string]string
 	tableID, apiID, topicID, bucket string
 	secretID                        string // "" without credentials
+	machineID                       string // Mason's state machine
 	nag                             []string
 }
 
@@ -127,6 +128,7 @@ func synthStack(s stack.Settings, mutate func(*stack.Stack)) (*synthesized, erro
 	if st.Secret != nil {
 		out.secretID = id(st.Secret)
 	}
+	out.machineID = id(st.StateMachine)
 	ann := assertions.Annotations_FromStack(st.Stack)
 	for _, msgs := range []*[]*cxapi.SynthesisMessage{
 		ann.FindError(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*"))),
