@@ -106,9 +106,10 @@ REAPER_EXPIRE ?= 30m
 REAPER_PERIOD ?= 1m
 E2E_MAX_WAIT  ?= 5m
 e2e: ## Run the end-to-end checks (upstream-client suite, a stale lease reaped) against URL= (a fresh stack with tests/compat/testdata/e2e.yaml; REAPER_EXPIRE= its reaper expiry)
-	@test -n "$(URL)" || { echo "usage: make e2e URL=<the stack's ApiUrl> [REAPER_EXPIRE=1m REAPER_PERIOD=1m E2E_MAX_WAIT=5m]" >&2; exit 2; }
+	@test -n "$(URL)" || { echo "usage: make e2e URL=<the stack's ApiUrl> [REAPER_EXPIRE=1m REAPER_PERIOD=1m E2E_MAX_WAIT=5m] [E2E_USERNAME=<principal> E2E_PASSWORD_FILE=<file>]" >&2; exit 2; }
 	cd tests/compat && BOSKOS_E2E_URL='$(URL)' BOSKOS_E2E_REAPER_EXPIRE='$(REAPER_EXPIRE)' \
 		BOSKOS_E2E_REAPER_PERIOD='$(REAPER_PERIOD)' BOSKOS_E2E_MAX_WAIT='$(E2E_MAX_WAIT)' \
+		BOSKOS_E2E_USERNAME='$(E2E_USERNAME)' BOSKOS_E2E_PASSWORD_FILE='$(abspath $(E2E_PASSWORD_FILE))' \
 		$(GO) test -count=1 -timeout 30m -run '^TestE2E(Deployed|Config)$$' -v .
 
 e2e-local: ## With Docker, after `make localstack-up deploy-local`: make e2e against the LocalStack stack's API (pushes tests/compat/testdata/e2e.yaml first); ENV defaults to dev
