@@ -33,26 +33,37 @@ var rules = map[string]Rule{
 	"/metrics":        {Role: RoleClient, Read: true},
 	"/acquirebystate": {Role: RoleMaintainer, Owner: true},
 	"/reset":          {Role: RoleMaintainer},
-	// The history reads need any valid credentials (they show owners and
-	// request ids; no anonymous access).
-	"/v1/history": {Role: RoleClient},
-	"/v1/usage":   {Role: RoleClient},
+	"/ui":             readRule,
 }
 
-// resourceHistoryRule is the rule of /v1/resources/{name}/history.
-var resourceHistoryRule = Rule{Role: RoleClient}
+// readRule is the rule of the read API (/v1/...) and of the dashboard
+// (/ui/...): any authenticated principal may read. The dashboard's files
+// hold no data, but asking for credentials when the page loads is what
+// makes the browser prompt once and send them with the page's API calls.
+var readRule = Rule{Role: RoleClient}
+
+// prefixRules are the rules of every path under a prefix that has no rule
+// of its own in rules.
+var prefixRules = []struct {
+	prefix string
+	rule   Rule
+}{
+	{"/v1/", readRule},
+	{"/ui/", readRule},
+}
 
 // otherPaths is the rule of paths without one of their own.
 var otherPaths = Rule{Role: RoleAdmin}
 
-// RuleFor returns the rule of path.
+// RuleFor returns the rule of path: its own, else that of the first prefix
+// of prefixRules it has, else otherPaths.
 func RuleFor(path string) Rule {
 	if r, ok := rules[path]; ok {
 		return r
 	}
-	if name, ok := strings.CutPrefix(path, "/v1/resources/"); ok {
-		if name, ok = strings.CutSuffix(name, "/history"); ok && name != "" && !strings.Contains(name, "/") {
-			return resourceHistoryRule
+	for _, p := range prefixRules {
+		if strings.HasPrefix(path, p.prefix) {
+			return p.rule
 		}
 	}
 	return otherPaths

@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/boskos-serverless/boskos/core/awsload"
 	"github.com/boskos-serverless/boskos/core/store"
-	"github.com/boskos-serverless/boskos/core/store/dynamostore"
 	"github.com/boskos-serverless/boskos/core/store/dynamostore/streams"
 )
 
@@ -22,11 +22,11 @@ func StreamReader(ctx context.Context, spec string, o Options, checkpoints store
 	if s.Kind != DynamoDB {
 		return nil, nil
 	}
-	ddb, err := dynamostore.NewClient(ctx, o.Dynamo)
+	ddb, err := awsload.DynamoDB(ctx, o.Dynamo)
 	if err != nil {
 		return nil, err
 	}
-	sc, err := streams.NewClient(ctx, o.Dynamo)
+	sc, err := awsload.DynamoDBStreams(ctx, o.Dynamo)
 	if err != nil {
 		return nil, fmt.Errorf("dynamodb streams: %w", err)
 	}

@@ -166,9 +166,3 @@ type UsageQuery struct {
 	Limit  int
 	Cursor string
 }
-
-// Page sizes of the /v1 lists.
-const (
-	DefaultPageLimit = 100
-	MaxPageLimit     = 1000
-)

@@ -34,14 +34,21 @@ type StatusError struct {
 	Status string
 	// Code is the status code, for example 404.
 	Code int
-	// Body is what the server sent (its error message and a newline).
+	// Body is what the server sent (its error message and a newline; for
+	// the read API, /v1/..., a JSON object whose "error" is the message).
 	Body string
+	// Param is the request parameter a 400 of the read API is about ("" for
+	// other answers).
+	Param string
 
 	is []error // the sentinels it matches
 }
 
 func newStatusError(path, status string, code int, body string) *StatusError {
 	e := &StatusError{Path: path, Status: status, Code: code, Body: body}
+	if _, param, ok := v1Error(body); ok && strings.HasPrefix(path, "/v1/") {
+		e.Param = param
+	}
 	if code == http.StatusNotFound && (path == "/acquire" || path == "/acquirebystate") {
 		e.is = append(e.is, ErrNotFound)
 		if path == "/acquire" && typeNotFound.MatchString(body) {
@@ -52,9 +59,12 @@ func newStatusError(path, status string, code int, body string) *StatusError {
 }
 
 // Error returns "status <Status>", followed by ": <message>" when the body
-// is not blank.
+// is not blank (the read API's JSON error: its message).
 func (e *StatusError) Error() string {
 	msg := strings.TrimSpace(e.Body)
+	if m, _, ok := v1Error(e.Body); ok && strings.HasPrefix(e.Path, "/v1/") {
+		msg = m
+	}
 	if msg == "" {
 		return fmt.Sprintf("status %s", e.Status)
 	}

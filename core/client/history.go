@@ -21,7 +21,7 @@ import (
 // Cursor for the next, empty on the last).
 func (c *Client) ResourceHistory(ctx context.Context, name string, limit int, cursor string) (boskos.HistoryPage, error) {
 	var p boskos.HistoryPage
-	err := c.getJSON(ctx, "/v1/resources/"+name+"/history", pageQuery(url.Values{}, limit, cursor), &p)
+	err := c.getJSON(ctx, "/v1/resources/"+name+"/history", historyPageQuery(url.Values{}, limit, cursor), &p)
 	return p, err
 }
 
@@ -34,7 +34,7 @@ func (c *Client) History(ctx context.Context, q boskos.HistoryQuery) (boskos.His
 	setTime(v, "since", q.Since)
 	setTime(v, "until", q.Until)
 	var p boskos.HistoryPage
-	err := c.getJSON(ctx, "/v1/history", pageQuery(v, q.Limit, q.Cursor), &p)
+	err := c.getJSON(ctx, "/v1/history", historyPageQuery(v, q.Limit, q.Cursor), &p)
 	return p, err
 }
 
@@ -46,11 +46,11 @@ func (c *Client) Usage(ctx context.Context, q boskos.UsageQuery) (boskos.UsageRe
 	setTime(v, "since", q.Since)
 	setTime(v, "until", q.Until)
 	var u boskos.UsageReport
-	err := c.getJSON(ctx, "/v1/usage", pageQuery(v, q.Limit, q.Cursor), &u)
+	err := c.getJSON(ctx, "/v1/usage", historyPageQuery(v, q.Limit, q.Cursor), &u)
 	return u, err
 }
 
-func pageQuery(v url.Values, limit int, cursor string) url.Values {
+func historyPageQuery(v url.Values, limit int, cursor string) url.Values {
 	if limit > 0 {
 		v.Set("limit", strconv.Itoa(limit))
 	}

@@ -118,6 +118,7 @@ func New(svc Service, opts Options) http.Handler {
 	if hs, ok := svc.(HistoryService); ok {
 		h.historyRoutes(mux, hs)
 	}
+	h.routesV1(mux) // the read API (/v1/) and the dashboard (/ui/): v1.go
 	h.mux = mux
 	if opts.Middleware != nil {
 		h.mux = opts.Middleware(mux)

@@ -306,6 +306,7 @@ func leaseUpdate(c store.Item, state, dest, owner string, now time.Time) store.U
 			attrOwner:       owner,
 			attrState:       dest,
 			attrLastUpdate:  fmtTime(now),
+			attrAcquired:    fmtTime(now),
 			attrHeldFor:     "",
 			attrLeasedAt:    fmtTime(now),
 			attrRequestID:   "",

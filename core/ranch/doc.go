@@ -15,7 +15,8 @@
 // Resources are stored under "resource/<name>" with string attributes type,
 // name, state, owner (absent when unowned), lastupdate and expiration (UTC,
 // fixed width "2006-01-02T15:04:05.000000000Z"), the number epoch (the fencing
-// token, +1 per acquire) and the map userdata (always present). Each resource
+// token, +1 per acquire), the map userdata (always present) and, while it is
+// owned, acquired (the time of the lease, for the read API). Each resource
 // is in the index: partition = its type, sort value =
 // "<state>\x1f<kind>\x1f<lastupdate>\x1f<name>" with kind "1" for unowned and
 // "2" for owned resources. Request queue entries ("queue/<type>\x1f<state>\x1f<id>")

@@ -364,11 +364,11 @@ func pageLimit(limit int) (int, error) {
 
 // cursor is the opaque cursor of the /v1 lists: base64url(kind + ":" +
 // position). The kind keeps one list's cursor from another.
-func encodeCursor(kind, pos string) string {
+func encodeHistoryCursor(kind, pos string) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(kind + ":" + pos))
 }
 
-func decodeCursor(kind, c string) (string, error) {
+func decodeHistoryCursor(kind, c string) (string, error) {
 	if c == "" {
 		return "", nil
 	}
@@ -408,7 +408,7 @@ func (r *Ranch) ResourceHistory(ctx context.Context, name string, limit int, cur
 	}
 	// The cursor names the resource: another listing's is refused.
 	kind := "r/" + name
-	pos, err := decodeCursor(kind, cursor)
+	pos, err := decodeHistoryCursor(kind, cursor)
 	if err != nil {
 		return boskos.HistoryPage{}, err
 	}
@@ -428,7 +428,7 @@ func (r *Ranch) ResourceHistory(ctx context.Context, name string, limit int, cur
 		}
 	}
 	if page.Next != "" {
-		out.Cursor = encodeCursor(kind, page.Next)
+		out.Cursor = encodeHistoryCursor(kind, page.Next)
 	}
 	return out, nil
 }
@@ -494,7 +494,7 @@ func (r *Ranch) History(ctx context.Context, q boskos.HistoryQuery) (boskos.Hist
 	if err != nil {
 		return boskos.HistoryPage{}, err
 	}
-	pos, err := decodeCursor("h", q.Cursor)
+	pos, err := decodeHistoryCursor("h", q.Cursor)
 	if err != nil {
 		return boskos.HistoryPage{}, err
 	}
@@ -526,13 +526,13 @@ func (r *Ranch) History(ctx context.Context, q boskos.HistoryQuery) (boskos.Hist
 			break
 		}
 		if len(out.Items) == limit {
-			out.Cursor = encodeCursor("h", all[len(out.Items)-1].sort)
+			out.Cursor = encodeHistoryCursor("h", all[len(out.Items)-1].sort)
 			return out, nil
 		}
 		out.Items = append(out.Items, s.rec)
 	}
 	if horizon != "" {
-		out.Cursor = encodeCursor("h", horizon)
+		out.Cursor = encodeHistoryCursor("h", horizon)
 	}
 	return out, nil
 }
@@ -638,7 +638,7 @@ func (r *Ranch) Usage(ctx context.Context, q boskos.UsageQuery) (boskos.UsageRep
 	if err != nil {
 		return boskos.UsageReport{}, err
 	}
-	posText, err := decodeCursor("u", q.Cursor)
+	posText, err := decodeHistoryCursor("u", q.Cursor)
 	if err != nil {
 		return boskos.UsageReport{}, err
 	}
@@ -704,7 +704,7 @@ func (r *Ranch) Usage(ctx context.Context, q boskos.UsageQuery) (boskos.UsageRep
 		end := min(offset+limit, len(all))
 		out.Items = all[offset:end]
 		if end < len(all) {
-			out.Cursor = encodeCursor("u", strconv.Itoa(end))
+			out.Cursor = encodeHistoryCursor("u", strconv.Itoa(end))
 		}
 	}
 	return out, nil

@@ -117,12 +117,12 @@ func TestHistoryKeysOrder(t *testing.T) {
 }
 
 func TestHistoryCursor(t *testing.T) {
-	c := encodeCursor("h", "pos")
-	got, err := decodeCursor("h", c)
+	c := encodeHistoryCursor("h", "pos")
+	got, err := decodeHistoryCursor("h", c)
 	require.NoError(t, err)
 	assert.Equal(t, "pos", got)
-	for _, bad := range []string{"!!", encodeCursor("u", "1"), encodeCursor("h", "")} {
-		_, err := decodeCursor("h", bad)
+	for _, bad := range []string{"!!", encodeHistoryCursor("u", "1"), encodeHistoryCursor("h", "")} {
+		_, err := decodeHistoryCursor("h", bad)
 		assert.Equal(t, boskos.EInvalid, boskos.ErrorCode(err), "cursor %q", bad)
 	}
 }

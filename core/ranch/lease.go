@@ -19,6 +19,7 @@ func releaseUpdate(name, dest string, now time.Time) store.Update {
 			attrOwner:       "",
 			attrState:       dest,
 			attrLastUpdate:  fmtTime(now),
+			attrAcquired:    "",
 			attrHeldFor:     "",
 			attrLeasedAt:    "",
 			attrRequestID:   "",

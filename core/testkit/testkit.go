@@ -7,9 +7,13 @@ package testkit
 
 import (
 	"bytes"
+	"go/parser"
+	"go/token"
 	"io"
 	"log/slog"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -115,4 +119,39 @@ func OpenBolt(tb testing.TB, path string, hook store.WriteHook) *boltstore.Store
 	}
 	tb.Cleanup(func() { _ = s.Close() })
 	return s
+}
+
+// Imports parses the Go files of the current directory (a test's package)
+// that match pattern, leaving out tests, and returns each file's import
+// paths. It fails the test when none matches: an imports rule that checks
+// nothing must not pass.
+func Imports(tb testing.TB, pattern string) map[string][]string {
+	tb.Helper()
+	files, err := filepath.Glob(pattern)
+	if err != nil {
+		tb.Fatalf("testkit: imports: %v", err)
+	}
+	out := map[string][]string{}
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), name, nil, parser.ImportsOnly)
+		if err != nil {
+			tb.Fatalf("testkit: imports: %v", err)
+		}
+		paths := []string{}
+		for _, imp := range f.Imports {
+			p, err := strconv.Unquote(imp.Path.Value)
+			if err != nil {
+				tb.Fatalf("testkit: imports of %s: %v", name, err)
+			}
+			paths = append(paths, p)
+		}
+		out[name] = paths
+	}
+	if len(out) == 0 {
+		tb.Fatalf("testkit: imports: no source files match %s", pattern)
+	}
+	return out
 }

@@ -146,6 +146,7 @@ func wantActions(s stack.Settings, f deploy.Function) []string {
 			}
 		}
 	}
+	out = append(out, masonActions(s, f)...)
 	sort.Strings(out)
 	return out
 }
@@ -174,6 +175,9 @@ func checkFunctions(t assert.TestingT, s *synthesized) {
 		mem, timeout, reserved := s.settings.APIMemoryMB, s.settings.APITimeout, s.settings.APIReservedConcurrency
 		if f.Kind != deploy.API {
 			mem, timeout, reserved = s.settings.JobMemoryMB, s.settings.JobTimeout, s.settings.JobReservedConcurrency
+		}
+		if f.Kind == deploy.Step {
+			mem, timeout, reserved = stepWant(t, s.settings, f)
 		}
 		assert.EqualValues(t, mem, p["MemorySize"], "%s memory", f.Name)
 		assert.EqualValues(t, timeout.Seconds(), p["Timeout"], "%s timeout", f.Name)
@@ -389,6 +393,8 @@ func checkAlarms(t assert.TestingT, s *synthesized) {
 	if s.historyQueueID != "" {
 		want[key{"ApproximateNumberOfMessagesVisible", jsonOf(getAtt(s.historyQueueID, "QueueName"))}] = a.DLQDepth
 	}
+	want[key{"ExecutionsFailed", jsonOf(ref(s.machineID))}] = s.settings.Mason.ExecutionsFailed
+	want[key{"ExecutionsTimedOut", jsonOf(ref(s.machineID))}] = s.settings.Mason.ExecutionsTimedOut
 	for name, id := range s.fnIDs {
 		want[key{"Errors", jsonOf(ref(id))}] = a.FunctionErrors
 		want[key{"Throttles", jsonOf(ref(id))}] = a.FunctionThrottles

@@ -32,6 +32,7 @@ var checks = []struct {
 	{"outputs", checkOutputs},
 	{"credentials", checkCredentials},
 	{"history writer", checkHistoryWriter},
+	{"mason", checkMason},
 }
 
 // TestEnvironments runs every check on the stack of every environment (one

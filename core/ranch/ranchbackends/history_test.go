@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"math"
 	"path/filepath"
 	"slices"
@@ -61,10 +62,10 @@ func openHistory(t *testing.T, b testkit.Backend, c *clock) historyEnv {
 	}
 	client, table := dynamotest.NewTable(t)
 	st := dynamostore.New(client, table, dynamostore.Options{})
-	sc, err := streams.NewClient(t.Context(), dynamostore.ClientConfig{
+	sc, err := streams.NewClientFromConfig(aws.Config{}, dynamostore.ClientConfig{
 		Region: dynamotest.Region, Endpoint: dynamotest.Endpoint(t),
 		Credentials: credentials.NewStaticCredentialsProvider("local", "local", ""),
-	})
+	}), error(nil)
 	require.NoError(t, err)
 	env := historyEnv{st: st}
 	env.feed = func(cps store.Store, fail func(int) bool) *streams.Reader {

@@ -82,7 +82,8 @@ type HTTPResponse struct {
 
 // Gateway plays an API Gateway HTTP API with only a $default stage: a
 // request whose path equals a key of Routes goes to that function (route
-// "ANY <path>"), any other path to Default (route "$default"). With no
+// "ANY <path>"), one under a greedy key "/p/{proxy+}" to its function, any
+// other path to Default (route "$default"). With no
 // Default, unmatched paths get API Gateway's 404 {"message":"Not Found"}.
 type Gateway struct {
 	Routes  map[string]Invoker
@@ -105,6 +106,8 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	fn, ok := g.Routes[r.URL.Path]
 	if ok {
 		routeKey = "ANY " + r.URL.Path
+	} else if route, gfn, gok := g.greedy(r.URL.Path); gok {
+		routeKey, fn = "ANY "+route, gfn
 	} else {
 		fn = g.Default
 	}
@@ -142,6 +145,17 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.logger().Error("lambdarun: bad function response", "route", routeKey, "err", err, "payload", string(out))
 		writeGatewayError(w, http.StatusInternalServerError, "Internal Server Error")
 	}
+}
+
+// greedy returns the route of Routes with a greedy path variable
+// ("/p/{proxy+}") that path is under ("/p/..."), and its function.
+func (g *Gateway) greedy(path string) (string, Invoker, bool) {
+	for route, fn := range g.Routes {
+		if prefix, ok := strings.CutSuffix(route, "/{proxy+}"); ok && strings.HasPrefix(path, prefix+"/") {
+			return route, fn, true
+		}
+	}
+	return "", nil, false
 }
 
 func (g *Gateway) logger() *slog.Logger {

@@ -26,7 +26,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
@@ -113,29 +112,23 @@ func New(api API, tables TableAPI, table string, h Handler, o Options) *Reader {
 	return &Reader{api: api, tables: tables, table: table, handle: h, o: o}
 }
 
-// NewClient returns a DynamoDB Streams client configured as
-// dynamostore.NewClient configures DynamoDB's (an Endpoint is DynamoDB
-// Local's, which serves both APIs).
-func NewClient(ctx context.Context, cfg dynamostore.ClientConfig) (*dynamodbstreams.Client, error) {
-	var loads []func(*config.LoadOptions) error
+// NewClientFromConfig returns a DynamoDB Streams client configured by cfg
+// (endpoint, retries) over the AWS configuration the caller built
+// (core/awsload loads the SDK's default one). cfg's Region and Credentials,
+// when set, replace awsCfg's.
+func NewClientFromConfig(awsCfg aws.Config, cfg dynamostore.ClientConfig) *dynamodbstreams.Client {
 	if cfg.Region != "" {
-		loads = append(loads, config.WithRegion(cfg.Region))
+		awsCfg.Region = cfg.Region
 	}
 	if cfg.Credentials != nil {
-		loads = append(loads, config.WithCredentialsProvider(cfg.Credentials))
+		awsCfg.Credentials = cfg.Credentials
 	}
-	loads = append(loads, config.WithRetryer(func() aws.Retryer {
-		return dynamostore.NewRetryer(cfg.MaxAttempts, cfg.MaxBackoff)
-	}))
-	awsCfg, err := config.LoadDefaultConfig(ctx, loads...)
-	if err != nil {
-		return nil, fmt.Errorf("streams: load AWS configuration: %w", err)
-	}
+	awsCfg.Retryer = func() aws.Retryer { return dynamostore.NewRetryer(cfg.MaxAttempts, cfg.MaxBackoff) }
 	return dynamodbstreams.NewFromConfig(awsCfg, func(o *dynamodbstreams.Options) {
 		if cfg.Endpoint != "" {
 			o.BaseEndpoint = aws.String(cfg.Endpoint)
 		}
-	}), nil
+	})
 }
 
 func wrap(op string, err error) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"sync"
 	"testing"
 
@@ -56,10 +57,10 @@ func TestReaderOnDynamoDBLocal(t *testing.T) {
 	ctx := t.Context()
 	client, table := dynamotest.NewTable(t)
 	st := dynamostore.New(client, table, dynamostore.Options{})
-	sc, err := streams.NewClient(ctx, dynamostore.ClientConfig{
+	sc, err := streams.NewClientFromConfig(aws.Config{}, dynamostore.ClientConfig{
 		Region: dynamotest.Region, Endpoint: dynamotest.Endpoint(t),
 		Credentials: credentials.NewStaticCredentialsProvider("local", "local", ""),
-	})
+	}), error(nil)
 	require.NoError(t, err)
 
 	var want []string
