@@ -417,11 +417,25 @@ func TestDashboard(t *testing.T) {
 		assert.Contains(t, status, "3 types, 12 resources")
 	})
 
-	t.Run("history not available", func(t *testing.T) {
+	t.Run("history and usage", func(t *testing.T) {
+		// The server records lease history: the panels show the API's
+		// records (the last day's, newest first) and usage rows.
 		for _, id := range []string{"hist-empty", "usage-empty"} {
-			text := eval[string](t, ctx, `document.getElementById('`+id+`').textContent`)
-			assert.Equal(t, "History not available: this server does not record lease history.", text, id)
-			assert.False(t, eval[bool](t, ctx, `document.getElementById('`+id+`').hidden`), id)
+			assert.True(t, eval[bool](t, ctx, `document.getElementById('`+id+`').hidden`), "%s: history is available", id)
+		}
+		hc, err := client.New(srv.URL, "observer", client.Options{})
+		require.NoError(t, err)
+		hist, err := hc.History(context.Background(), boskos.HistoryQuery{Since: time.Now().Add(-24 * time.Hour), Limit: 50})
+		require.NoError(t, err)
+		require.NotEmpty(t, hist.Items, "the setup's leases are recorded")
+		rows := eval[[][]string](t, ctx, rowsJS("history"))
+		require.NotEmpty(t, rows)
+		names := map[string]bool{}
+		for _, h := range hist.Items {
+			names[h.Name] = true
+		}
+		for _, r := range rows {
+			assert.True(t, names[r[1]], "history row %v names a resource of the API's records", r)
 		}
 	})
 

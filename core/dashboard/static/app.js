@@ -206,21 +206,21 @@
   function renderHistory(items) {
     setRows($('history'), items.map((h) => el('tr', {},
       el('td', { text: new Date(h.time).toLocaleString(), title: h.time }),
-      el('td', { text: h.resource }),
+      el('td', { text: h.name }),
       el('td', { text: h.type }),
       el('td', { text: h.event }),
-      el('td', { text: h.owner || '—' }),
+      el('td', { text: h.owner || h.prev_owner || '—' }),
     )));
   }
 
   function renderUsage(items) {
     const total = {};
-    for (const u of items) total[u.owner] = (total[u.owner] || 0) + u.hours;
-    const sorted = items.slice().sort((a, b) => (total[b.owner] - total[a.owner]) || (a.owner < b.owner ? -1 : a.owner > b.owner ? 1 : 0) || (b.hours - a.hours));
+    for (const u of items) total[u.owner] = (total[u.owner] || 0) + u.resource_hours;
+    const sorted = items.slice().sort((a, b) => (total[b.owner] - total[a.owner]) || (a.owner < b.owner ? -1 : a.owner > b.owner ? 1 : 0) || (b.resource_hours - a.resource_hours));
     setRows($('usage'), sorted.map((u) => el('tr', {},
       el('td', { text: u.owner || '—' }),
       el('td', { text: u.type }),
-      el('td', { text: Number(u.hours).toFixed(1) }),
+      el('td', { text: Number(u.resource_hours).toFixed(1) }),
     )));
   }
 
