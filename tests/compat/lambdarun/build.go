@@ -11,7 +11,7 @@ import (
 
 // Functions are the Lambda functions of the project, by directory name under
 // functions/.
-var Functions = []string{"acquire", "acquirebystate", "release", "update", "reset", "metric", "metrics", "read"}
+var Functions = []string{"acquire", "acquirebystate", "release", "update", "reset", "metric", "metrics", "read", "history"}
 
 // Jobs are the scheduled maintenance functions of the project (one pass per
 // EventBridge scheduled event), by directory name under functions/.
