@@ -16,7 +16,9 @@ import (
 // server: aligned tables, the API's JSON, filters, paging, bad input.
 func TestReadCommands(t *testing.T) {
 	cfg := writeFile(t, t.TempDir(), "config.yaml", "resources:\n- type: thing\n  state: free\n  names: [thing-1, thing-2]\n- type: other\n  state: dirty\n  names: [other-1]\n")
-	srv := startServe(t, "--config", cfg, "--in_memory")
+	// Strict least-recently-updated order, so that alice gets thing-1
+	// (the default spread window picks at random among equal ones: a flake).
+	srv := startServe(t, "--config", cfg, "--in_memory", "--spread-window", "0")
 	ctx := context.Background()
 	s := []string{"--server-url", srv.URL}
 	g := func(owner string) []string { return []string{"--server-url", srv.URL, "--owner-name", owner} }
