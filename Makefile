@@ -9,7 +9,7 @@ CONFIG ?= config/example.yaml
 # the reaper, the cleaner, the reconciler and the example janitor script.
 RUN_FLAGS ?= --gc-period 10s --reaper-expire 2m --janitor-command scripts/janitor-example.sh
 
-.PHONY: help run test test-unit test-compat build bench bench-maintenance lint vet fmt clean dynamodb-start dynamodb-stop reliability fuzz asl-validate
+.PHONY: help run test test-unit test-compat test-browser build bench bench-maintenance lint vet fmt clean dynamodb-start dynamodb-stop reliability fuzz asl-validate
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -21,6 +21,9 @@ run: ## Start the local server on http://127.0.0.1:$(PORT), embedded store in $(
 
 test: ## Run every test: unit, conformance, DynamoDB Local integration, Lambda binaries, upstream-client compatibility
 	./scripts/test.sh
+
+test-browser: ## The dashboard in a real browser: installs Debian's Chromium if missing, drives it with chromedp against boskos serve; screenshots in .artifacts/
+	./scripts/test-browser.sh
 
 reliability: ## Long forms of the reliability suite (linearizability, crashes, overload, DynamoDB faults, queue cost; FUZZTIME of fuzzing per target); figures in .reliability/figures.txt
 	./scripts/reliability.sh
@@ -103,9 +106,10 @@ REAPER_EXPIRE ?= 30m
 REAPER_PERIOD ?= 1m
 E2E_MAX_WAIT  ?= 5m
 e2e: ## Run the end-to-end checks (upstream-client suite, a stale lease reaped) against URL= (a fresh stack with tests/compat/testdata/e2e.yaml; REAPER_EXPIRE= its reaper expiry)
-	@test -n "$(URL)" || { echo "usage: make e2e URL=<the stack's ApiUrl> [REAPER_EXPIRE=1m REAPER_PERIOD=1m E2E_MAX_WAIT=5m]" >&2; exit 2; }
+	@test -n "$(URL)" || { echo "usage: make e2e URL=<the stack's ApiUrl> [REAPER_EXPIRE=1m REAPER_PERIOD=1m E2E_MAX_WAIT=5m] [E2E_USERNAME=<principal> E2E_PASSWORD_FILE=<file>]" >&2; exit 2; }
 	cd tests/compat && BOSKOS_E2E_URL='$(URL)' BOSKOS_E2E_REAPER_EXPIRE='$(REAPER_EXPIRE)' \
 		BOSKOS_E2E_REAPER_PERIOD='$(REAPER_PERIOD)' BOSKOS_E2E_MAX_WAIT='$(E2E_MAX_WAIT)' \
+		BOSKOS_E2E_USERNAME='$(E2E_USERNAME)' BOSKOS_E2E_PASSWORD_FILE='$(abspath $(E2E_PASSWORD_FILE))' \
 		$(GO) test -count=1 -timeout 30m -run '^TestE2E(Deployed|Config)$$' -v .
 
 e2e-local: ## With Docker, after `make localstack-up deploy-local`: make e2e against the LocalStack stack's API (pushes tests/compat/testdata/e2e.yaml first); ENV defaults to dev

@@ -4,7 +4,7 @@
 #   - `go mod tidy` would change neither go.mod nor go.sum of any module
 #     (a direct requirement marked `// indirect`, a missing or unused
 #     requirement, a stale go.sum line all fail);
-#   - go vet passes in every module (., tests/compat, infra);
+#   - go vet passes in every module (., tests/compat, infra, tests/browser);
 #   - cfn-lint accepts template.yaml;
 #   - asl-validator accepts every *.asl.json tracked by git
 #     (scripts/asl-validate.sh; installed from npm into .tools/asl/).
@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 GO="${GO:-go}"
 
 # The Go modules of the repository (each has its own go.mod).
-MODULES=(. tests/compat infra)
+MODULES=(. tests/compat infra tests/browser)
 
 failed=()
 

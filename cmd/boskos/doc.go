@@ -14,6 +14,12 @@
 //	                          --mason and release --mason --leased NAMES
 //	                          lease a Mason virtual resource with its leased
 //	                          resources (package masonclient)
+//	boskos resources          the resources (--type, --state, --owner) with
+//	                          their owner, lease time, epoch and last
+//	                          heartbeat, as a table or --json (GET
+//	                          /v1/resources)
+//	boskos queue TYPE         the request_ids waiting for TYPE (--state) with
+//	                          their rank and wait (GET /v1/queue)
 //	boskos bench              C concurrent acquire→release loops for a
 //	                          duration; prints cycles/s and p50/p99 latency
 //	boskos table create|delete

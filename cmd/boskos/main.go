@@ -22,6 +22,10 @@ Commands:
   release           release a resource lease (boskosctl compatible; --mason --leased NAMES: a virtual resource and its leased ones)
   metrics           print the metric of a resource type (boskosctl compatible)
   heartbeat         send periodic heartbeats for a lease (boskosctl compatible)
+  history NAME      print a resource's lease history, newest first (--json: the API's JSON)
+  usage             print resource-hours per owner and type over a range (--since, --until; --json)
+  resources         list resources with their state, owner, lease time and last heartbeat (--type, --state, --owner; --json)
+  queue TYPE        list the request_ids waiting for a resource of TYPE, with their rank and wait (--state; --json)
   credentials add   add or replace a principal in a credentials file (serve --credentials)
   bench             measure acquire/release cycles per second against a server
   table create      create the DynamoDB table
@@ -67,6 +71,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return cmdMetrics(ctx, rest, stdout, stderr)
 	case "heartbeat":
 		return cmdHeartbeat(ctx, rest, stdout, stderr)
+	case "history":
+		return cmdHistory(ctx, rest, stdout, stderr)
+	case "usage":
+		return cmdUsage(ctx, rest, stdout, stderr)
+	case "resources":
+		return cmdResources(ctx, rest, stdout, stderr)
+	case "queue":
+		return cmdQueue(ctx, rest, stdout, stderr)
 	case "credentials":
 		return cmdCredentials(rest, os.Stdin, stdout, stderr)
 	case "bench":

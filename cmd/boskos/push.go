@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
+	"github.com/boskos-serverless/boskos/core/awsload"
 	"github.com/boskos-serverless/boskos/core/boskos"
 	"github.com/boskos-serverless/boskos/core/s3config"
 )
@@ -58,7 +59,7 @@ func cmdConfigPush(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	client, err := s3config.NewClient(ctx, s3ClientConfig(*endpoint, *region))
+	client, err := awsload.S3(ctx, s3ClientConfig(*endpoint, *region))
 	if err != nil {
 		fmt.Fprintf(stderr, "boskos config push: %v\n", err)
 		return 1

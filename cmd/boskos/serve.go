@@ -31,6 +31,7 @@ import (
 	"github.com/boskos-serverless/boskos/core/metrics"
 	"github.com/boskos-serverless/boskos/core/ranch"
 	"github.com/boskos-serverless/boskos/core/store"
+	"github.com/boskos-serverless/boskos/core/store/dynamostore/streams"
 )
 
 // serveHooks let tests in this package follow a server's life without
@@ -88,6 +89,9 @@ type serveConfig struct {
 	mason     bool
 	masonWait time.Duration
 
+	history          bool
+	historyRetention time.Duration
+
 	auth authFlags
 }
 
@@ -123,6 +127,8 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, int, bool) {
 	fs.DurationVar(&c.janitorRetryDelay, "janitor-retry-delay", janitor.DefaultRetryDelay, "a resource whose cleanup failed is not cleaned again within this delay")
 	fs.BoolVar(&c.mason, "mason", true, "run Mason: build the virtual resources of the dynamic types whose config.type names a converter this server has (Command, Webhook, Lambda) with the workflow document, in process")
 	fs.DurationVar(&c.masonWait, "mason-wait", mason.DefaultWait, "how long a Mason construction waits before trying again to lease needs that are not available")
+	fs.BoolVar(&c.history, "history", true, "record the lease history (GET /v1/resources/{name}/history, /v1/history, /v1/usage): in the write's transaction on the embedded stores, from the table's stream with --store dynamodb:TABLE")
+	fs.DurationVar(&c.historyRetention, "history-retention", ranch.DefaultHistoryRetention, "how long history records are kept (their ttl; the embedded stores are pruned every --gc-period)")
 	fs.BoolVar(&c.cleaner, "cleaner", true, "run the cleaner: toBeDeleted dynamic resources release their leased resources and become tombstones")
 	c.auth.register(fs)
 	if code, done := parseFlags(fs, args); done {
@@ -180,6 +186,9 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, int, bool) {
 	}
 	if c.janitorRetryDelay <= 0 {
 		errs = append(errs, "--janitor-retry-delay must be positive")
+	}
+	if c.historyRetention <= 0 {
+		errs = append(errs, "--history-retention must be positive")
 	}
 	if c.masonWait < time.Second {
 		errs = append(errs, "--mason-wait must be at least 1s")
@@ -264,7 +273,12 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, hook
 		return 2
 	}
 
-	st, err := backend.OpenWith(ctx, c.storeSpec, backend.Options{Dynamo: dynamoConfig(c.dynamoURL, c.dynamoRegion)})
+	hist := ranch.HistoryOptions{Retention: c.historyRetention}
+	bopts := backend.Options{Dynamo: dynamoConfig(c.dynamoURL, c.dynamoRegion)}
+	if c.history {
+		bopts.OnWrite = ranch.HistoryHook(hist)
+	}
+	st, err := backend.OpenWith(ctx, c.storeSpec, bopts)
 	if err != nil {
 		fmt.Fprintf(stderr, "boskos serve: open store: %v\n", err)
 		return 1
@@ -299,6 +313,20 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, hook
 	if err != nil {
 		fmt.Fprintf(stderr, "boskos serve: %v\n", err)
 		return 2
+	}
+	var feed *streams.Reader
+	if c.history {
+		write := func(ctx context.Context, ch []store.Change) error {
+			_, err := ranch.WriteHistory(ctx, st, ch, hist)
+			return err
+		}
+		if feed, err = backend.StreamReader(ctx, c.storeSpec, bopts, st, write, streams.Options{Logger: log}); err != nil {
+			fmt.Fprintf(stderr, "boskos serve: history: %v\n", err)
+			return 1
+		}
+		if feed == nil {
+			jobs = append(jobs, maintenance.NewHistoryPruner(r, c.historyRetention))
+		}
 	}
 	retry := hooks.reloadRetry
 	if retry <= 0 {
@@ -340,6 +368,12 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, hook
 		startAuth(bgCtx, &wg)
 	}
 	wg.Go(func() { maintenance.Loop(bgCtx, c.gcPeriod, log, nil, jobs...) })
+	if feed != nil {
+		// The history writer of a DynamoDB table: its stream, read from
+		// the checkpoints kept in the table (several servers may read it
+		// at once: the records are idempotent).
+		wg.Go(func() { feed.Run(bgCtx) })
+	}
 
 	serveErr := make(chan error, 1+len(extra))
 	go func() { serveErr <- srv.Serve(ln) }()

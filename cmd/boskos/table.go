@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
+	"github.com/boskos-serverless/boskos/core/awsload"
 	"github.com/boskos-serverless/boskos/core/store/dynamostore"
 )
 
@@ -49,7 +50,7 @@ func cmdTable(ctx context.Context, verb string, args []string, stdout, stderr io
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	client, err := dynamostore.NewClient(ctx, dynamoConfig(*endpoint, *region))
+	client, err := awsload.DynamoDB(ctx, dynamoConfig(*endpoint, *region))
 	if err != nil {
 		fmt.Fprintf(stderr, "boskos table %s: %v\n", verb, err)
 		return 1

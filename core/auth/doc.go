@@ -47,7 +47,7 @@
 //
 // The credentials come from a file (LoadFile, Watcher for hot reload) or
 // from a remote source read through a Fetch (package awscreds: AWS Secrets
-// Manager, SSM Parameter Store) by a Refresher: once at start (Load), then
+// Manager) by a Refresher: once at start (Load), then
 // again by the first request after each TTL (DefaultRefreshTTL), one read
 // at a time, keeping the credentials in force when a read fails or the
 // document is invalid.

@@ -15,7 +15,7 @@ import (
 // Defaults of RefreshOptions.
 const (
 	// DefaultRefreshTTL is how long credentials read from a remote source
-	// (AWS Secrets Manager, SSM Parameter Store) are used before the next
+	// (AWS Secrets Manager) are used before the next
 	// request reads them again.
 	DefaultRefreshTTL = 60 * time.Second
 	// DefaultRefreshTimeout bounds one read, the SDK's retries included.

@@ -1,6 +1,9 @@
 package auth
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // Rule is what a path asks of the caller.
 type Rule struct {
@@ -30,15 +33,38 @@ var rules = map[string]Rule{
 	"/metrics":        {Role: RoleClient, Read: true},
 	"/acquirebystate": {Role: RoleMaintainer, Owner: true},
 	"/reset":          {Role: RoleMaintainer},
+	"/ui":             readRule,
+}
+
+// readRule is the rule of the read API (/v1/...) and of the dashboard
+// (/ui/...): any authenticated principal may read. The dashboard's files
+// hold no data, but asking for credentials when the page loads is what
+// makes the browser prompt once and send them with the page's API calls.
+var readRule = Rule{Role: RoleClient}
+
+// prefixRules are the rules of every path under a prefix that has no rule
+// of its own in rules.
+var prefixRules = []struct {
+	prefix string
+	rule   Rule
+}{
+	{"/v1/", readRule},
+	{"/ui/", readRule},
 }
 
 // otherPaths is the rule of paths without one of their own.
 var otherPaths = Rule{Role: RoleAdmin}
 
-// RuleFor returns the rule of path.
+// RuleFor returns the rule of path: its own, else that of the first prefix
+// of prefixRules it has, else otherPaths.
 func RuleFor(path string) Rule {
 	if r, ok := rules[path]; ok {
 		return r
+	}
+	for _, p := range prefixRules {
+		if strings.HasPrefix(path, p.prefix) {
+			return p.rule
+		}
 	}
 	return otherPaths
 }

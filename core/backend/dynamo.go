@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/boskos-serverless/boskos/core/awsload"
 	"github.com/boskos-serverless/boskos/core/store"
 	"github.com/boskos-serverless/boskos/core/store/dynamostore"
 )
@@ -15,7 +16,7 @@ const probeKey = "backend/probe"
 
 // openDynamo returns a store on an existing DynamoDB table.
 func openDynamo(ctx context.Context, table string, o Options) (store.Store, error) {
-	client, err := dynamostore.NewClient(ctx, o.Dynamo)
+	client, err := awsload.DynamoDB(ctx, o.Dynamo)
 	if err != nil {
 		return nil, err
 	}

@@ -20,6 +20,10 @@ type Options struct {
 	DynamoStore dynamostore.Options
 	// Bolt tunes the bbolt store (lock timeout, batching).
 	Bolt boltstore.Options
+	// OnWrite is the write hook of the embedded stores (memory, bolt):
+	// the history feed (ranch.HistoryHook). DynamoDB has none: its stream
+	// is its change feed (StreamReader).
+	OnWrite store.WriteHook
 }
 
 // Open opens the store described by spec (see Parse) with default Options.
@@ -35,9 +39,13 @@ func OpenWith(ctx context.Context, spec string, o Options) (store.Store, error) 
 	}
 	switch s.Kind {
 	case Memory:
-		return memstore.New(), nil
+		return memstore.NewWithOptions(memstore.Options{OnWrite: o.OnWrite}), nil
 	case Bolt:
-		return openBolt(s.Path, o.Bolt)
+		bo := o.Bolt
+		if o.OnWrite != nil {
+			bo.OnWrite = o.OnWrite
+		}
+		return openBolt(s.Path, bo)
 	case DynamoDB:
 		return openDynamo(ctx, s.Table, o)
 	}

@@ -3,6 +3,7 @@ package boskos
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"regexp"
 	"sort"
@@ -65,6 +66,10 @@ type ResourceEntry struct {
 	LifeSpan *Duration      `json:"lifespan,omitempty"`
 	Config   ConfigType     `json:"config,omitempty"`
 	Needs    map[string]int `json:"needs,omitempty"`
+	// CostPerHour is what one resource of the type costs per hour of
+	// lease, in any currency: GET /v1/usage multiplies resource-hours by
+	// it. Optional; must be finite and >= 0.
+	CostPerHour *float64 `json:"cost-per-hour,omitempty"`
 }
 
 // IsDRLC reports whether the entry is dynamic (has no names).
@@ -178,6 +183,9 @@ func (c *Config) Validate() error {
 			if err := checkText(e.State); err != "" {
 				add(".%d.state: %s", i, err)
 			}
+		}
+		if c := e.CostPerHour; c != nil && (math.IsNaN(*c) || math.IsInf(*c, 0) || *c < 0) {
+			add(".%d.cost-per-hour: must be a finite number >=0", i)
 		}
 		var entryNames []string
 		if e.IsDRLC() {
@@ -321,6 +329,17 @@ func aggregate(errs []string) error {
 		return Invalid("%s", uniq[0])
 	}
 	return Invalid("[%s]", strings.Join(uniq, ", "))
+}
+
+// CostsPerHour returns the cost-per-hour of the types that have one.
+func (c *Config) CostsPerHour() map[string]float64 {
+	out := map[string]float64{}
+	for _, e := range c.Resources {
+		if e.CostPerHour != nil {
+			out[e.Type] = *e.CostPerHour
+		}
+	}
+	return out
 }
 
 // DRLCs returns the dynamic entries of c by type, as the ranch stores them.

@@ -38,6 +38,19 @@ resources:
   lifespan: 5m
 `},
 		{name: "empty", yaml: `resources: []`, wantErr: "empty config"},
+		{name: "cost per hour", yaml: `
+resources:
+- type: s
+  names: [a]
+  cost-per-hour: 0.25
+- type: d
+  max-count: 2
+  cost-per-hour: 0`},
+		{name: "negative cost per hour", yaml: `
+resources:
+- type: s
+  names: [a]
+  cost-per-hour: -1`, wantErr: ".0.cost-per-hour: must be a finite number >=0"},
 		{name: "missing type", yaml: `
 resources:
 - names: [a]`, wantErr: ".0.type: must be set"},
@@ -130,6 +143,14 @@ resources:
 			assert.Equal(t, boskos.EInvalid, boskos.ErrorCode(err))
 		})
 	}
+}
+
+func TestCostsPerHour(t *testing.T) {
+	c, err := boskos.ParseValidConfig([]byte("resources:\n- type: a\n  names: [x]\n  cost-per-hour: 1.5\n- type: b\n  names: [y]\n"))
+	require.NoError(t, err)
+	assert.Equal(t, map[string]float64{"a": 1.5}, c.CostsPerHour())
+	_, err = boskos.ParseConfig([]byte("resources:\n- type: a\n  names: [x]\n  cost-per-hour: cheap\n"))
+	require.Error(t, err, "a cost that is not a number")
 }
 
 func TestValidateNil(t *testing.T) {

@@ -1,7 +1,10 @@
 // Package client is a Go client of the Boskos HTTP API (the wire contract
 // of ../../../shared/boskos-api.md, served by core/httpapi and by upstream
 // Boskos): POST /acquire (with an optional request_id), /acquirebystate,
-// /release, /update (the heartbeat), /reset and GET /metric.
+// /release, /update (the heartbeat), /reset and GET /metric; and the read
+// API, GET /v1/resources, /v1/queue and /v1/types (Resources, Queue, Types;
+// NewReader makes a client without owner for them, Collect follows a
+// list's cursors).
 //
 // It differs from upstream's sigs.k8s.io/boskos/client on purpose:
 //

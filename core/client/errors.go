@@ -36,11 +36,15 @@ type StatusError struct {
 	Status string
 	// Code is the status code, for example 404.
 	Code int
-	// Body is what the server sent (its error message and a newline).
+	// Body is what the server sent (its error message and a newline; for
+	// the read API, /v1/..., a JSON object whose "error" is the message).
 	Body string
 	// Queue is where the request_id of a refused /acquire waits, when the
 	// server said so (this project's server does, upstream's does not).
 	Queue *QueueInfo
+	// Param is the request parameter a 400 of the read API is about ("" for
+	// other answers).
+	Param string
 
 	is []error // the sentinels it matches
 }
@@ -89,6 +93,9 @@ func newStatusError(path, status string, code int, body string, h http.Header) *
 	if q, ok := queueInfo(h); ok && path == "/acquire" && code == http.StatusNotFound {
 		e.Queue = &q
 	}
+	if _, param, ok := v1Error(body); ok && strings.HasPrefix(path, "/v1/") {
+		e.Param = param
+	}
 	if code == http.StatusNotFound && (path == "/acquire" || path == "/acquirebystate") {
 		e.is = append(e.is, ErrNotFound)
 		if path == "/acquire" && typeNotFound.MatchString(body) {
@@ -99,9 +106,12 @@ func newStatusError(path, status string, code int, body string, h http.Header) *
 }
 
 // Error returns "status <Status>", followed by ": <message>" when the body
-// is not blank.
+// is not blank (the read API's JSON error: its message).
 func (e *StatusError) Error() string {
 	msg := strings.TrimSpace(e.Body)
+	if m, _, ok := v1Error(e.Body); ok && strings.HasPrefix(e.Path, "/v1/") {
+		msg = m
+	}
 	if msg == "" {
 		return fmt.Sprintf("status %s", e.Status)
 	}

@@ -1,12 +1,8 @@
 package deploy_test
 
 import (
-	"go/parser"
-	"go/token"
 	"os/exec"
-	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -14,23 +10,15 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/boskos-serverless/boskos/core/deploy"
+	"github.com/boskos-serverless/boskos/core/testkit"
 )
 
 // TestNoSDKImports: the package imports no AWS SDK, nothing of the main
 // module but core/store, and core/store nothing outside the standard
 // library, so infra/ can import names without the SDK.
 func TestNoSDKImports(t *testing.T) {
-	files, err := filepath.Glob("*.go")
-	require.NoError(t, err)
-	for _, name := range files {
-		if strings.HasSuffix(name, "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(token.NewFileSet(), name, nil, parser.ImportsOnly)
-		require.NoError(t, err)
-		for _, imp := range f.Imports {
-			path, err := strconv.Unquote(imp.Path.Value)
-			require.NoError(t, err)
+	for name, paths := range testkit.Imports(t, "*.go") {
+		for _, path := range paths {
 			if strings.Contains(path, ".") {
 				assert.Equal(t, "github.com/boskos-serverless/boskos/core/store", path, "%s imports %s", name, path)
 			}
@@ -59,7 +47,8 @@ func TestFunctions(t *testing.T) {
 			assert.NotEmpty(t, f.DynamoDBActions)
 			assert.True(t, slices.IsSorted(f.DynamoDBActions), "got %v, want sorted", f.DynamoDBActions)
 			assert.Subset(t, known, f.DynamoDBActions)
-			if f.Kind == deploy.Job {
+			assert.Equal(t, f.Kind == deploy.Step, f.Step != "", "only Step functions run a step")
+			if f.Kind != deploy.API {
 				assert.Empty(t, f.Routes)
 			} else {
 				assert.NotEmpty(t, f.Routes)
@@ -73,8 +62,15 @@ func TestFunctions(t *testing.T) {
 	}
 	assert.Equal(t, routes, deploy.RouteOwners())
 	assert.Len(t, deploy.SortedRoutes(), len(routes))
-	assert.Equal(t, []string{"acquire", "acquirebystate", "release", "update", "reset", "metric", "metrics"}, deploy.Names(deploy.API))
-	assert.Equal(t, []string{"reaper", "reconciler", "cleaner", "janitor"}, deploy.Names(deploy.Job))
+	assert.Equal(t, []string{"acquire", "acquirebystate", "release", "update", "reset", "metric", "metrics", "history", "read"}, deploy.Names(deploy.API))
+	assert.Equal(t, []string{"reaper", "reconciler", "cleaner", "janitor", "mason-dispatch"}, deploy.Names(deploy.Job))
+	assert.Equal(t, []string{"historywriter"}, deploy.Names(deploy.Stream))
+	assert.Equal(t, []string{"mason-recycle", "mason-fulfill", "mason-construct", "mason-free", "mason-gc"}, deploy.Names(deploy.Step))
+	steps := deploy.StepFunctions()
+	assert.Len(t, steps, 5, "one function per step")
+	for step, f := range steps {
+		assert.Equal(t, step, f.Step)
+	}
 	_, ok := deploy.Lookup("nope")
 	assert.False(t, ok)
 }

@@ -35,6 +35,13 @@ const (
 	IndexProjection = "ALL"
 	// AttrTypeString is the DynamoDB type of every key attribute.
 	AttrTypeString = "S"
+	// StreamViewType is the table's DynamoDB stream: the history writer
+	// derives each transition from the item before and after the write.
+	StreamViewType = "NEW_AND_OLD_IMAGES"
+	// ResourceNamespace is the partition key value of the resource items
+	// (core/ranch's "resource/" keys): the history writer's event source
+	// mapping passes only their stream records.
+	ResourceNamespace = "resource"
 )
 
 // KeyAttributes are the table's key attributes (every one a string,

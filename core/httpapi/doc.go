@@ -53,6 +53,12 @@
 //     (the waiting request_ids, itself included) and, when the queue has
 //     served request_ids before, X-Boskos-Estimated-Wait (whole seconds,
 //     rounded up); see boskos.QueuePlace. The body is upstream's.
+//   - The read API, GET /v1/resources, /v1/queue and /v1/types (v1.go, for a
+//     Service that is also a ReadService), answers JSON lists
+//     {"items": [...], "cursor": "..."} with ?limit= and ?cursor=, and JSON
+//     errors {"error": "...", "parameter": "..."}; any other path under /v1/
+//     is a JSON 404. The dashboard (package dashboard) is at /ui and /ui/.
+//     Upstream answers these paths 200 empty.
 //   - A panic in a handler is recovered, logged and answered with a 500.
 //
 // Logging: 5xx answers are logged at error level, 4xx at debug level. User

@@ -115,6 +115,10 @@ func New(svc Service, opts Options) http.Handler {
 		}
 		metricsHandler.ServeHTTP(w, r)
 	})
+	if hs, ok := svc.(HistoryService); ok {
+		h.historyRoutes(mux, hs)
+	}
+	h.routesV1(mux) // the read API (/v1/) and the dashboard (/ui/): v1.go
 	h.mux = mux
 	if opts.Middleware != nil {
 		h.mux = opts.Middleware(mux)

@@ -42,7 +42,7 @@ func newRanch(ctx context.Context, cfg Config, o ranch.Options, wrap func(store.
 // NewHandler builds, once per execution environment, the ranch (NewRanch)
 // and the Boskos HTTP handler, behind package auth's Guard when
 // credentials are configured: cfg.CredentialsFile, read once here, or
-// cfg.CredentialsSecret / cfg.CredentialsParameter, read here through
+// cfg.CredentialsSecret, read here through
 // cfg.CredentialsFetch and again by the first request after each
 // cfg.CredentialsTTL (auth.Refresher: one read at a time, the credentials
 // in force kept when a read fails or the document is invalid, which is
@@ -93,11 +93,8 @@ func NewHandler(ctx context.Context, cfg Config) (http.Handler, error) {
 // remoteCredentials returns the variable and the description ("secret
 // NAME") of the remote credentials source of c, or "", "".
 func (c Config) remoteCredentials() (env, source string) {
-	switch {
-	case c.CredentialsSecret != "":
+	if c.CredentialsSecret != "" {
 		return EnvCredentialsSecret, "secret " + c.CredentialsSecret
-	case c.CredentialsParameter != "":
-		return EnvCredentialsParameter, "parameter " + c.CredentialsParameter
 	}
 	return "", ""
 }

@@ -99,17 +99,22 @@ func TestAuthFromEnv(t *testing.T) {
 		{name: "not a boolean", env: map[string]string{EnvCredentialsFile: "/c", EnvAnonymousMetrics: "yes please"}, wantErr: `BOSKOS_ANONYMOUS_METRICS: "yes please" is not a boolean`},
 		{name: "a secret, the default TTL", env: map[string]string{EnvCredentialsSecret: "arn:aws:secretsmanager:us-east-1:123456789012:secret:boskos-AbCdEf"},
 			want: Config{CredentialsSecret: "arn:aws:secretsmanager:us-east-1:123456789012:secret:boskos-AbCdEf", CredentialsTTL: auth.DefaultRefreshTTL}},
-		{name: "a parameter, a TTL, endpoints", env: map[string]string{EnvCredentialsParameter: "/boskos/credentials", EnvCredentialsTTL: "5m",
-			EnvSSMEndpoint: "http://localhost:4566", EnvSecretsEndpoint: "http://localhost:4567", EnvAnonymousMetrics: "true"},
-			want: Config{CredentialsParameter: "/boskos/credentials", CredentialsTTL: 5 * time.Minute, SSMEndpoint: "http://localhost:4566", SecretsEndpoint: "http://localhost:4567", AnonymousMetrics: true}},
+		{name: "a secret, a TTL, an endpoint", env: map[string]string{EnvCredentialsSecret: "boskos/credentials", EnvCredentialsTTL: "5m",
+			EnvSecretsEndpoint: "http://localhost:4567", EnvAnonymousMetrics: "true"},
+			want: Config{CredentialsSecret: "boskos/credentials", CredentialsTTL: 5 * time.Minute, SecretsEndpoint: "http://localhost:4567", AnonymousMetrics: true}},
+		{name: "an SSM endpoint is the SDK's, not ours", env: map[string]string{"AWS_ENDPOINT_URL_SSM": "localhost:4566"}},
+		{name: "an SSM parameter is refused, naming it", env: map[string]string{"BOSKOS_CREDENTIALS_PARAMETER": "/boskos/credentials"},
+			wantErr: "BOSKOS_CREDENTIALS_PARAMETER: is no longer supported (SSM parameters are not a credentials source): put the credentials file in a Secrets Manager secret and set BOSKOS_CREDENTIALS_SECRET"},
+		{name: "an SSM parameter is refused next to a secret", env: map[string]string{"BOSKOS_CREDENTIALS_PARAMETER": "/boskos/credentials", EnvCredentialsSecret: "boskos"},
+			wantErr: "BOSKOS_CREDENTIALS_PARAMETER: is no longer supported"},
 		{name: "anonymous metrics with a secret", env: map[string]string{EnvCredentialsSecret: "boskos", EnvAnonymousMetrics: "true"},
 			want: Config{CredentialsSecret: "boskos", CredentialsTTL: auth.DefaultRefreshTTL, AnonymousMetrics: true}},
 		{name: "two sources", env: map[string]string{EnvCredentialsFile: "/c", EnvCredentialsSecret: "boskos"},
 			wantErr: "BOSKOS_CREDENTIALS_FILE, BOSKOS_CREDENTIALS_SECRET: set at most one of"},
 		{name: "a TTL for a file", env: map[string]string{EnvCredentialsFile: "/c", EnvCredentialsTTL: "1m"},
-			wantErr: "BOSKOS_CREDENTIALS_TTL: needs BOSKOS_CREDENTIALS_SECRET or BOSKOS_CREDENTIALS_PARAMETER"},
-		{name: "every problem at once", env: map[string]string{EnvCredentialsSecret: "a b", EnvCredentialsTTL: "-1s", EnvSSMEndpoint: "localhost:4566"},
-			wantErr: "BOSKOS_CREDENTIALS_SECRET: \"a b\" must not contain blanks\nBOSKOS_CREDENTIALS_TTL: \"-1s\" must be positive\nAWS_ENDPOINT_URL_SSM: \"localhost:4566\" is not an http(s) URL"},
+			wantErr: "BOSKOS_CREDENTIALS_TTL: needs BOSKOS_CREDENTIALS_SECRET (a file is read once)"},
+		{name: "every problem at once", env: map[string]string{EnvCredentialsSecret: "a b", EnvCredentialsTTL: "-1s", EnvSecretsEndpoint: "localhost:4566"},
+			wantErr: "BOSKOS_CREDENTIALS_SECRET: \"a b\" must not contain blanks\nBOSKOS_CREDENTIALS_TTL: \"-1s\" must be positive\nAWS_ENDPOINT_URL_SECRETS_MANAGER: \"localhost:4566\" is not an http(s) URL"},
 		{name: "not a duration", env: map[string]string{EnvCredentialsSecret: "boskos", EnvCredentialsTTL: "soon"}, wantErr: `BOSKOS_CREDENTIALS_TTL: "soon" is not a duration`},
 	}
 	for _, tc := range tests {
@@ -124,10 +129,8 @@ func TestAuthFromEnv(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, tc.want.CredentialsFile, cfg.CredentialsFile)
 			assert.Equal(t, tc.want.CredentialsSecret, cfg.CredentialsSecret)
-			assert.Equal(t, tc.want.CredentialsParameter, cfg.CredentialsParameter)
 			assert.Equal(t, tc.want.CredentialsTTL, cfg.CredentialsTTL)
 			assert.Equal(t, tc.want.SecretsEndpoint, cfg.SecretsEndpoint)
-			assert.Equal(t, tc.want.SSMEndpoint, cfg.SSMEndpoint)
 			assert.Equal(t, tc.want.AnonymousMetrics, cfg.AnonymousMetrics)
 		})
 	}

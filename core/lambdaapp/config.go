@@ -32,17 +32,12 @@ const (
 	// holding the credentials file: read at start and again after each
 	// EnvCredentialsTTL.
 	EnvCredentialsSecret = "BOSKOS_CREDENTIALS_SECRET"
-	// EnvCredentialsParameter is the name or ARN of an SSM SecureString
-	// parameter holding the credentials file, read as the secret is.
-	EnvCredentialsParameter = "BOSKOS_CREDENTIALS_PARAMETER"
-	// EnvCredentialsTTL is how long the secret's or parameter's
-	// credentials are used before a request reads them again (Go
+	// EnvCredentialsTTL is how long the secret's credentials are used before a request reads them again (Go
 	// duration, default auth.DefaultRefreshTTL).
 	EnvCredentialsTTL = "BOSKOS_CREDENTIALS_TTL"
-	// EnvSecretsEndpoint and EnvSSMEndpoint override the Secrets Manager
-	// and SSM endpoints (the SDK's names for them).
+	// EnvSecretsEndpoint overrides the Secrets Manager endpoint (the SDK's
+	// name for it).
 	EnvSecretsEndpoint = "AWS_ENDPOINT_URL_SECRETS_MANAGER"
-	EnvSSMEndpoint     = "AWS_ENDPOINT_URL_SSM"
 	// EnvAnonymousMetrics ("true") opens GET /metric and /metrics to
 	// requests without credentials, as `serve --anonymous-metrics`.
 	EnvAnonymousMetrics = "BOSKOS_ANONYMOUS_METRICS"
@@ -71,18 +66,16 @@ type Config struct {
 	// CredentialsFile, when set, enables authentication with the
 	// principals of this file (BOSKOS_CREDENTIALS_FILE; see package auth).
 	CredentialsFile string
-	// CredentialsSecret and CredentialsParameter, when set (at most one of
-	// them and CredentialsFile), name the Secrets Manager secret or SSM
-	// SecureString parameter that holds the credentials
-	// (BOSKOS_CREDENTIALS_SECRET, BOSKOS_CREDENTIALS_PARAMETER), re-read
-	// after each CredentialsTTL (BOSKOS_CREDENTIALS_TTL, default
-	// auth.DefaultRefreshTTL).
-	CredentialsSecret, CredentialsParameter string
-	CredentialsTTL                          time.Duration
-	// SecretsEndpoint and SSMEndpoint override those services' endpoints
-	// (AWS_ENDPOINT_URL_SECRETS_MANAGER, AWS_ENDPOINT_URL_SSM; otherwise
-	// AWS_ENDPOINT_URL, then the SDK's default).
-	SecretsEndpoint, SSMEndpoint string
+	// CredentialsSecret, when set (not with CredentialsFile), names the
+	// Secrets Manager secret that holds the credentials
+	// (BOSKOS_CREDENTIALS_SECRET), re-read after each CredentialsTTL
+	// (BOSKOS_CREDENTIALS_TTL, default auth.DefaultRefreshTTL).
+	CredentialsSecret string
+	CredentialsTTL    time.Duration
+	// SecretsEndpoint overrides the Secrets Manager endpoint
+	// (AWS_ENDPOINT_URL_SECRETS_MANAGER; otherwise AWS_ENDPOINT_URL, then
+	// the SDK's default).
+	SecretsEndpoint string
 	// AnonymousMetrics opens the metric reads to anonymous requests
 	// (BOSKOS_ANONYMOUS_METRICS).
 	AnonymousMetrics bool
@@ -99,8 +92,7 @@ type Config struct {
 	// Client, if set, is used instead of a client built from the fields
 	// above (tests pass one that counts requests).
 	Client dynamostore.API
-	// CredentialsFetch reads the document of CredentialsSecret or
-	// CredentialsParameter. The API functions' mains set it with Main's
+	// CredentialsFetch reads the document of CredentialsSecret. The API functions' mains set it with Main's
 	// option lambdacreds.Source (a package of its own, so that the job
 	// functions do not link the Secrets Manager client); tests may set
 	// their own.
@@ -183,7 +175,7 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 	for _, src := range []struct {
 		env string
 		to  *string
-	}{{EnvCredentialsFile, &cfg.CredentialsFile}, {EnvCredentialsSecret, &cfg.CredentialsSecret}, {EnvCredentialsParameter, &cfg.CredentialsParameter}} {
+	}{{EnvCredentialsFile, &cfg.CredentialsFile}, {EnvCredentialsSecret, &cfg.CredentialsSecret}} {
 		v, ok := get(src.env)
 		if !ok {
 			continue
@@ -195,9 +187,13 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 		*src.to = v
 	}
 	if len(sources) > 1 {
-		errs = append(errs, fmt.Errorf("%s: set at most one of %s, %s and %s", strings.Join(sources, ", "), EnvCredentialsFile, EnvCredentialsSecret, EnvCredentialsParameter))
+		errs = append(errs, fmt.Errorf("%s: set at most one of %s and %s", strings.Join(sources, ", "), EnvCredentialsFile, EnvCredentialsSecret))
 	}
-	remote := cfg.CredentialsSecret != "" || cfg.CredentialsParameter != ""
+	// An SSM parameter was a source once: refuse it rather than start without the credentials it names.
+	if _, ok := get("BOSKOS_CREDENTIALS_PARAMETER"); ok {
+		errs = append(errs, fmt.Errorf("BOSKOS_CREDENTIALS_PARAMETER: is no longer supported (SSM parameters are not a credentials source): put the credentials file in a Secrets Manager secret and set %s", EnvCredentialsSecret))
+	}
+	remote := cfg.CredentialsSecret != ""
 	if v, ok := get(EnvCredentialsTTL); ok {
 		d, err := time.ParseDuration(v)
 		switch {
@@ -206,7 +202,7 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 		case d <= 0:
 			errs = append(errs, fmt.Errorf("%s: %q must be positive", EnvCredentialsTTL, v))
 		case !remote:
-			errs = append(errs, fmt.Errorf("%s: needs %s or %s (a file is read once)", EnvCredentialsTTL, EnvCredentialsSecret, EnvCredentialsParameter))
+			errs = append(errs, fmt.Errorf("%s: needs %s (a file is read once)", EnvCredentialsTTL, EnvCredentialsSecret))
 		default:
 			cfg.CredentialsTTL = d
 		}
@@ -214,16 +210,11 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 	if remote && cfg.CredentialsTTL == 0 {
 		cfg.CredentialsTTL = auth.DefaultRefreshTTL
 	}
-	for _, ep := range []struct {
-		env string
-		to  *string
-	}{{EnvSecretsEndpoint, &cfg.SecretsEndpoint}, {EnvSSMEndpoint, &cfg.SSMEndpoint}} {
-		if v, ok := get(ep.env); ok {
-			if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				errs = append(errs, fmt.Errorf("%s: %q is not an http(s) URL", ep.env, v))
-			} else {
-				*ep.to = v
-			}
+	if v, ok := get(EnvSecretsEndpoint); ok {
+		if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("%s: %q is not an http(s) URL", EnvSecretsEndpoint, v))
+		} else {
+			cfg.SecretsEndpoint = v
 		}
 	}
 	if v, ok := get(EnvAnonymousMetrics); ok {
@@ -232,7 +223,7 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 		case err != nil:
 			errs = append(errs, fmt.Errorf("%s: %q is not a boolean (true or false)", EnvAnonymousMetrics, v))
 		case b && len(sources) == 0:
-			errs = append(errs, fmt.Errorf("%s: needs %s, %s or %s (without credentials everything is anonymous)", EnvAnonymousMetrics, EnvCredentialsFile, EnvCredentialsSecret, EnvCredentialsParameter))
+			errs = append(errs, fmt.Errorf("%s: needs %s or %s (without credentials everything is anonymous)", EnvAnonymousMetrics, EnvCredentialsFile, EnvCredentialsSecret))
 		default:
 			cfg.AnonymousMetrics = b
 		}

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/smithy-go/middleware"
 	"github.com/stretchr/testify/assert"
@@ -104,8 +105,10 @@ func TestDeployEnvNames(t *testing.T) {
 		{"credentials file", deploy.EnvCredentialsFile, lambdaapp.EnvCredentialsFile},
 		{"anonymous metrics", deploy.EnvAnonymousMetrics, lambdaapp.EnvAnonymousMetrics},
 		{"credentials secret", deploy.EnvCredentialsSecret, lambdaapp.EnvCredentialsSecret},
-		{"credentials parameter", deploy.EnvCredentialsParameter, lambdaapp.EnvCredentialsParameter},
 		{"credentials ttl", deploy.EnvCredentialsTTL, lambdaapp.EnvCredentialsTTL},
+		{"history retention", deploy.EnvHistoryRetention, lambdaapp.EnvHistoryRetention},
+		{"mason state machine", deploy.EnvMasonStateMachineARN, lambdaapp.EnvMasonStateMachineARN},
+		{"mason wait", deploy.EnvMasonWait, lambdaapp.EnvMasonWait},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -116,13 +119,17 @@ func TestDeployEnvNames(t *testing.T) {
 	for _, v := range []string{deploy.EnvTable, deploy.EnvLogLevel, deploy.EnvRequestTTL, deploy.EnvSpreadWindow,
 		deploy.EnvConfigURI, deploy.EnvReaperExpire, deploy.EnvReaperTargetState, deploy.EnvReaperExtraStates,
 		deploy.EnvJanitorTargets, deploy.EnvJanitorMaxFailures, deploy.EnvCredentialsFile, deploy.EnvAnonymousMetrics,
-		deploy.EnvCredentialsSecret, deploy.EnvCredentialsParameter, deploy.EnvCredentialsTTL} {
+		deploy.EnvCredentialsSecret, deploy.EnvCredentialsTTL, deploy.EnvHistoryRetention,
+		deploy.EnvMasonStateMachineARN, deploy.EnvMasonWait} {
 		known[v] = true
 	}
+	// Variables lambdaapp names only to refuse them at start (TestAuthFromEnv);
+	// no function of deploy's may set them (the loop below).
+	refused := map[string]bool{"BOSKOS_CREDENTIALS_PARAMETER": true}
 	declared := boskosEnvConstants(t)
 	require.NotEmpty(t, declared)
 	for _, v := range declared {
-		assert.True(t, known[v], "lambdaapp reads %s, which core/deploy does not name", v)
+		assert.True(t, known[v] || refused[v], "lambdaapp reads %s, which core/deploy does not name", v)
 	}
 	for _, f := range deploy.Functions {
 		for _, v := range f.Env {
@@ -378,6 +385,34 @@ func TestDeployDynamoDBActions(t *testing.T) {
 		{"metrics", func(t *testing.T) {
 			w.do(t, w.api(deploy.FnMetrics), "GET", "/metrics", "", 200)
 		}},
+		{"historywriter", func(t *testing.T) {
+			h := lambdaapp.HistoryWriter(dynamostore.New(w.client(deploy.FnHistoryWriter), w.table, dynamostore.Options{}), ranch.HistoryOptions{Now: w.clock.Now}, log)
+			ev := historyEvent(w.clock.Now())
+			for range 2 { // the second delivery finds its record there
+				resp, err := h(ctx, ev)
+				require.NoError(t, err)
+				require.Empty(t, resp.BatchItemFailures)
+			}
+		}},
+		{"history", func(t *testing.T) {
+			h := w.api(deploy.FnHistory)
+			w.do(t, h, "GET", "/v1/resources/p-1/history", "", 200)
+			w.do(t, h, "GET", "/v1/history", "", 200)
+			w.do(t, h, "GET", "/v1/history?type=proj&owner=alice", "", 200)
+			w.do(t, h, "GET", "/v1/usage", "", 200)
+		}},
+		{"read", func(t *testing.T) {
+			// The read API over every list (the types' counters, index
+			// partitions, the queue's keys) and the dashboard's files.
+			h := w.api(deploy.FnRead)
+			w.do(t, h, "GET", "/v1/types", "", 200)
+			w.do(t, h, "GET", "/v1/resources", "", 200)
+			w.do(t, h, "GET", "/v1/resources?type=proj&state=busy&owner=alice&limit=1", "", 200)
+			w.do(t, h, "GET", "/v1/queue", "", 200)
+			w.do(t, h, "GET", "/v1/queue?type=vm&state=free", "", 200)
+			w.do(t, h, "GET", "/ui/", "", 200)
+			w.do(t, h, "GET", "/ui/app.js", "", 200)
+		}},
 		{"janitor", func(t *testing.T) {
 			r := w.ranch(deploy.FnJanitor)
 			m, err := r.Metric(ctx, "proj")
@@ -451,10 +486,41 @@ func TestDeployDynamoDBActions(t *testing.T) {
 		}
 	}
 	for _, f := range deploy.Functions {
+		if f.Kind == deploy.Step || f.Name == deploy.FnMasonDispatch {
+			continue // TestMasonDynamoDBActions
+		}
 		t.Run("actions/"+f.Name, func(t *testing.T) {
 			a := w.rec[f.Name]
 			require.NotNil(t, a, "no scenario ran %s", f.Name)
 			assert.Equal(t, f.DynamoDBActions, a.List(), "got the actions %s issued, want deploy.Functions' list", f.Name)
 		})
 	}
+}
+
+// historyEvent is a stream batch of one resource's acquire, as Lambda
+// delivers it.
+func historyEvent(now time.Time) events.DynamoDBEvent {
+	ts := now.UTC().Format("2006-01-02T15:04:05.000000000Z")
+	img := func(v, owner string) map[string]events.DynamoDBAttributeValue {
+		m := map[string]events.DynamoDBAttributeValue{
+			"pk": events.NewStringAttribute("resource"), "sk": events.NewStringAttribute("hw-1"),
+			"v": events.NewNumberAttribute(v), "type": events.NewStringAttribute("proj"),
+			"name": events.NewStringAttribute("hw-1"), "state": events.NewStringAttribute("free"),
+			"lastupdate": events.NewStringAttribute(ts), "epoch": events.NewNumberAttribute("0"),
+			"userdata": events.NewMapAttribute(map[string]events.DynamoDBAttributeValue{}),
+		}
+		if owner != "" {
+			m["owner"] = events.NewStringAttribute(owner)
+			m["state"] = events.NewStringAttribute("busy")
+			m["epoch"] = events.NewNumberAttribute("1")
+		}
+		return m
+	}
+	return events.DynamoDBEvent{Records: []events.DynamoDBEventRecord{{
+		EventName: "MODIFY",
+		Change: events.DynamoDBStreamRecord{
+			SequenceNumber: "100", OldImage: img("1", ""), NewImage: img("2", "alice"),
+			ApproximateCreationDateTime: events.SecondsEpochTime{Time: now},
+		},
+	}}}
 }

@@ -20,20 +20,23 @@
 //	AWS_ENDPOINT_URL_DYNAMODB  DynamoDB endpoint override (e.g. DynamoDB Local); optional
 //	BOSKOS_CREDENTIALS_FILE    credentials file (package auth), read once; optional
 //	BOSKOS_CREDENTIALS_SECRET  Secrets Manager secret (name or ARN) holding the credentials file; optional
-//	BOSKOS_CREDENTIALS_PARAMETER  SSM SecureString parameter (name or ARN) holding it; optional
-//	BOSKOS_CREDENTIALS_TTL     how long the secret's or parameter's credentials are used before a request
-//	                           reads them again (Go duration, default 60s: auth.DefaultRefreshTTL)
-//	AWS_ENDPOINT_URL_SECRETS_MANAGER, AWS_ENDPOINT_URL_SSM  endpoint overrides; optional
+//	BOSKOS_CREDENTIALS_TTL     how long the secret's credentials are used before a request reads them
+//	                           again (Go duration, default 60s: auth.DefaultRefreshTTL)
+//	AWS_ENDPOINT_URL_SECRETS_MANAGER  Secrets Manager endpoint override; optional
 //	BOSKOS_ANONYMOUS_METRICS   true: GET /metric and /metrics need no credentials (default false)
 //
 // At most one credentials source may be set; with one, every endpoint but
 // /healthz needs a principal of it: HTTP Basic credentials, or the IAM
 // caller that API Gateway's IAM authorization verified
 // (requestContext.authorizer.iam.userArn, mapped by principals[].iam). The
-// secret or parameter is read at start (a failure is a start failure) and
+// secret is read at start (a failure is a start failure) and
 // again by the first request after each TTL, keeping the credentials in
 // force when that read fails (auth.Refresher); the API functions' mains
 // pass Main the option lambdacreds.Source, which builds the client.
+// BOSKOS_CREDENTIALS_PARAMETER (an SSM parameter, once a source) is refused
+// at start: SSM is not supported, because the SDK's ssm package would put
+// the API functions' bootstraps over 10 MB and the project does not write
+// AWS protocols by hand.
 //
 // Region and credentials come from the variables Lambda sets (AWS_REGION,
 // AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, and the
@@ -67,4 +70,21 @@
 //
 // The janitor's job is built by newJanitorJob (janitor.go), which fails with
 // ErrJanitorNotWired until package janitor is plugged in there.
+//
+// Mason (mason.go) has a job and five step functions. functions/mason-dispatch
+// is a job (MainJob): mason's Dispatcher (MasonDispatcher), starting
+// executions of the workflow's state machine through package masonsfn's
+// Step Functions starter; masonsfn.Starter wires both, so that only that
+// bootstrap links the dispatcher and the Step Functions client. Each Task state
+// of core/mason's document is a step function (MasonSteps:
+// functions/mason-recycle, -fulfill, -construct, -free, -gc; MainMasonStep):
+// Step Functions invokes it with the execution's state, it runs that one
+// step of mason.Workflow (NewMasonStep) and answers the step's JSON; a
+// failed step is a messages.InvokeResponse_Error named with its ASL error
+// (MasonHandler), which the document's Retry and Catch match. The free and
+// garbage-collect steps emit MasonConstructed and MasonFailures. The
+// converters are masonRegistry's. Their environment besides the above:
+//
+//	BOSKOS_MASON_STATE_MACHINE_ARN  mason-dispatch: the workflow's state machine (required)
+//	BOSKOS_MASON_WAIT               mason-fulfill: wait before leasing needs again (default 15s)
 package lambdaapp

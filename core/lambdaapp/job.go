@@ -72,6 +72,11 @@ func newJob(ctx context.Context, jc JobConfig, em *emf.Emitter, c *conflicts) (m
 		return maintenance.NewCleaner(r), nil
 	case JobJanitor:
 		return newJanitorJob(ctx, r, jc, em)
+	case JobMasonDispatch:
+		if jc.MasonJob == nil {
+			return nil, fmt.Errorf("lambdaapp: the Mason dispatcher is not linked in (JobConfig.MasonJob: MainJob with masonsfn.Starter)")
+		}
+		return jc.MasonJob(r, jc)
 	}
 	return nil, fmt.Errorf("lambdaapp: %q is not a scheduled job", jc.Job)
 }

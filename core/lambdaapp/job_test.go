@@ -114,6 +114,13 @@ func TestJobHandler(t *testing.T) {
 	}
 }
 
+// noStarts is a mason.Starter that is never called (nothing to build).
+type noStarts struct{}
+
+func (noStarts) Start(context.Context, string, []byte) error {
+	return errors.New("no execution expected")
+}
+
 // TestScheduledEvents: every events/<job>/*.json is an EventBridge
 // scheduled event (decoded strictly), and each is served by its job's
 // handler built as the function builds it, on a DynamoDB Local table
@@ -153,6 +160,7 @@ func TestScheduledEvents(t *testing.T) {
 					Job:    job, ConfigURI: uri, S3Client: srv.Client(t),
 					Reaper:         maintenance.ReaperOptions{Expire: time.Minute},
 					JanitorTargets: "proj=http://127.0.0.1:1/", JanitorMaxFailures: 3,
+					MasonJob: MasonDispatcher, MasonStarter: noStarts{},
 				}
 				j, err := NewJob(context.Background(), jc)
 				require.NoError(t, err)

@@ -13,6 +13,8 @@ import (
 	"github.com/boskos-serverless/boskos/core/boskos"
 	"github.com/boskos-serverless/boskos/core/janitor"
 	"github.com/boskos-serverless/boskos/core/maintenance"
+	"github.com/boskos-serverless/boskos/core/mason"
+	"github.com/boskos-serverless/boskos/core/ranch"
 	"github.com/boskos-serverless/boskos/core/s3config"
 )
 
@@ -26,6 +28,9 @@ const (
 	EnvJanitorTargets     = janitor.EnvTargets
 	EnvJanitorMaxFailures = janitor.EnvMaxFailures
 	EnvJanitorConcurrency = janitor.EnvConcurrency
+	// EnvMasonStateMachineARN is the Mason workflow's state machine, in
+	// which the dispatcher (mason-dispatch) starts executions.
+	EnvMasonStateMachineARN = "BOSKOS_MASON_STATE_MACHINE_ARN"
 )
 
 // Names of the scheduled jobs, by their directory under functions/.
@@ -34,6 +39,9 @@ const (
 	JobReconciler = "reconciler"
 	JobCleaner    = "cleaner"
 	JobJanitor    = "janitor"
+	// JobMasonDispatch is Mason's dispatcher (mason.Dispatcher): it claims
+	// dirty virtual resources and starts their workflow executions.
+	JobMasonDispatch = "mason-dispatch"
 )
 
 // JobEnv lists, for every scheduled job function (by its directory under
@@ -45,12 +53,16 @@ var JobEnv = map[string][]string{
 	JobReconciler: {EnvConfigURI, EnvS3Endpoint},
 	JobCleaner:    nil,
 	JobJanitor:    {EnvJanitorTargets, EnvJanitorMaxFailures, EnvJanitorConcurrency},
+	// The dispatcher's Step Functions client takes AWS_ENDPOINT_URL
+	// (AWSEnv) as its endpoint override.
+	JobMasonDispatch: {EnvMasonStateMachineARN},
 }
 
 // JobRequiredEnv lists the variables of JobEnv that have no default.
 var JobRequiredEnv = map[string][]string{
-	JobReconciler: {EnvConfigURI},
-	JobJanitor:    {EnvJanitorTargets},
+	JobReconciler:    {EnvConfigURI},
+	JobJanitor:       {EnvJanitorTargets},
+	JobMasonDispatch: {EnvMasonStateMachineARN},
 }
 
 // Jobs returns the names of the scheduled job functions, sorted.
@@ -90,6 +102,10 @@ type JobConfig struct {
 	JanitorMaxFailures int
 	JanitorConcurrency int
 
+	// MasonStateMachineARN is BOSKOS_MASON_STATE_MACHINE_ARN, checked to
+	// be a state machine's ARN.
+	MasonStateMachineARN string
+
 	// The fields below are not read from the environment; tests set them.
 
 	// S3Client, if set, is used instead of a client built from S3Endpoint.
@@ -99,6 +115,16 @@ type JobConfig struct {
 	// sets it with package janitorlambda, so that only the janitor's
 	// bootstrap links the Lambda client). Nil: Lambda targets are refused.
 	LambdaTargets janitor.TargetFactory
+	// MasonJob builds the dispatcher's job (MasonDispatcher) and
+	// MasonStarter starts its executions: package masonsfn sets both for
+	// functions/mason-dispatch (a Starter over Step Functions), so that
+	// only its bootstrap links the dispatcher and the Step Functions
+	// client; tests set them. Nil: the dispatcher cannot be built.
+	MasonJob     func(r *ranch.Ranch, jc JobConfig) (maintenance.Job, error)
+	MasonStarter mason.Starter
+	// MasonRegistry, if set, replaces the dispatcher's converters
+	// (masonRegistry; tests).
+	MasonRegistry *mason.Registry
 	// SafetyMargin is how long before the invocation's deadline a pass
 	// stops claiming new work (default: DefaultSafetyMargin, at most a
 	// fifth of the time left).
@@ -176,6 +202,14 @@ func JobFromEnv(job string, lookup func(string) (string, bool)) (JobConfig, erro
 			errs = append(errs, fmt.Errorf("%s: %v", EnvReaperExtraStates, err))
 		} else {
 			jc.Reaper.ExtraStates = states
+		}
+	}
+
+	if v, ok := get(EnvMasonStateMachineARN); ok && reads(EnvMasonStateMachineARN) {
+		if err := validStateMachineARN(v); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %v", EnvMasonStateMachineARN, err))
+		} else {
+			jc.MasonStateMachineARN = v
 		}
 	}
 

@@ -123,7 +123,7 @@ func TestJobFromEnv(t *testing.T) {
 			name:    "unknown job",
 			job:     "gardener",
 			env:     map[string]string{"BOSKOS_TABLE": "boskos"},
-			wantErr: []string{`"gardener" is not a scheduled job (cleaner, janitor, reaper, reconciler)`},
+			wantErr: []string{`"gardener" is not a scheduled job (cleaner, janitor, mason-dispatch, reaper, reconciler)`},
 		},
 	}
 	for _, tc := range tests {

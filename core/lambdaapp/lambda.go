@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
@@ -31,13 +32,57 @@ var Routes = map[string][]string{
 	"reset":          {"/reset"},
 	"metric":         {"/metric", CatchAll},
 	"metrics":        {"/metrics"},
+	"history":        {"/v1/resources/{name}/history", "/v1/history", "/v1/usage"},
+	"read":           {"/v1/resources", "/v1/queue", "/v1/types", "/ui", "/ui/{proxy+}"},
 }
 
-// APIPaths are the paths that each have a function of their own.
-var APIPaths = []string{"/acquire", "/acquirebystate", "/release", "/update", "/reset", "/metric", "/metrics"}
+// APIPaths are the routes that each have a function of their own (paths,
+// "{param}" segments matching any one segment, and greedy routes ending in
+// "/{proxy+}": see MatchRoute).
+var APIPaths = []string{"/acquire", "/acquirebystate", "/release", "/update", "/reset", "/metric", "/metrics",
+	"/v1/resources/{name}/history", "/v1/history", "/v1/usage",
+	"/v1/resources", "/v1/queue", "/v1/types", "/ui", "/ui/{proxy+}"}
+
+// greedy is the suffix of a route with API Gateway's greedy path variable.
+const greedy = "/{proxy+}"
+
+// MatchRoute reports whether API Gateway routes path to route (not
+// CatchAll): the same path; for a route with "{param}" segments, a path
+// of as many segments, each "{param}" matching any non-empty one (API
+// Gateway's path parameters); for a greedy route "/p/{proxy+}" any path
+// under "/p/" (API Gateway also sends "/p/" itself there).
+func MatchRoute(route, path string) bool {
+	if prefix, ok := strings.CutSuffix(route, greedy); ok {
+		return strings.HasPrefix(path, prefix+"/")
+	}
+	if !strings.Contains(route, "{") {
+		return route == path
+	}
+	rs, ps := strings.Split(route, "/"), strings.Split(path, "/")
+	if len(rs) != len(ps) {
+		return false
+	}
+	for i, r := range rs {
+		if strings.HasPrefix(r, "{") && strings.HasSuffix(r, "}") {
+			if ps[i] == "" {
+				return false
+			}
+			continue
+		}
+		if r != ps[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// matchAny reports whether path matches one of routes.
+func matchAny(routes []string, path string) bool {
+	return slices.ContainsFunc(routes, func(r string) bool { return MatchRoute(r, path) })
+}
 
 // Only returns a handler that passes to h the requests for routes (exact
-// paths, or CatchAll) and answers any other request with 500 "<path> is not
+// paths, greedy routes (MatchRoute), or CatchAll) and answers any other request with 500 "<path> is not
 // served by this function": a request for another function's path means
 // the API's routes are misconfigured, and executing it here would run it
 // with this function's permissions (the metric function may only read).
@@ -47,7 +92,7 @@ func Only(h http.Handler, log *slog.Logger, routes ...string) http.Handler {
 	catchAll := slices.Contains(routes, CatchAll)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := r.URL.Path
-		if slices.Contains(routes, p) || (catchAll && !slices.Contains(APIPaths, p)) {
+		if matchAny(routes, p) || (catchAll && !matchAny(APIPaths, p)) {
 			h.ServeHTTP(w, r)
 			return
 		}

@@ -49,6 +49,10 @@ func TestLambdaRoutes(t *testing.T) {
 		{name: "catch-all serves a trailing slash", routes: []string{"/metric", CatchAll}, method: "POST", path: "/acquire/", wantStatus: 200, wantBody: "POST /acquire/?a=1&a=2 "},
 		{name: "catch-all does not serve other functions", routes: []string{"/metric", CatchAll}, method: "POST", path: "/release", wantStatus: 500, wantBody: "/release is not served by this function\n"},
 		{name: "nothing written is a 200", routes: []string{CatchAll}, method: "POST", path: "/quiet", wantStatus: 200, wantBody: ""},
+		{name: "a route with a path parameter", routes: Routes["history"], method: "GET", path: "/v1/resources/p-1/history", wantStatus: 200, wantBody: "GET /v1/resources/p-1/history?a=1&a=2 "},
+		{name: "a path parameter is one segment", routes: Routes["history"], method: "GET", path: "/v1/resources/a/b/history", wantStatus: 500, wantBody: "/v1/resources/a/b/history is not served by this function\n"},
+		{name: "a path parameter is not empty", routes: Routes["history"], method: "GET", path: "/v1/resources//history", wantStatus: 500, wantBody: "/v1/resources//history is not served by this function\n"},
+		{name: "catch-all does not serve the history", routes: []string{"/metric", CatchAll}, method: "GET", path: "/v1/resources/p-1/history", wantStatus: 500, wantBody: "/v1/resources/p-1/history is not served by this function\n"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -83,7 +83,7 @@ func TestSAMTemplateRoutes(t *testing.T) {
 		fn := strings.TrimSuffix(strings.TrimPrefix(fmt.Sprint(r.Properties["CodeUri"]), "build/"), "/")
 		_, err := os.Stat("../../functions/" + fn + "/main.go")
 		require.NoError(t, err, "%s: CodeUri %v has no functions/%s", name, r.Properties["CodeUri"], fn)
-		if _, job := lambdaapp.JobEnv[fn]; !job {
+		if _, job := lambdaapp.JobEnv[fn]; !job && fn != deploy.FnHistoryWriter {
 			assert.NotContains(t, r.Properties, "Events", "%s: routes are ApiGatewayV2 resources, not SAM events", name)
 		}
 	}
@@ -251,8 +251,13 @@ func TestSAMTemplateJobs(t *testing.T) {
 				assert.True(t, env[k], "%s: %s is required", name, k)
 			}
 
-			ddb, s3, cond := policyActions(t, name, p.Policies)
+			ddb, s3, states, cond := policyActions(t, name, p.Policies)
 			assert.Equal(t, jobDynamoDBActions[fn], ddb, "%s: the DynamoDB actions the %s issues", name, fn)
+			if fn == lambdaapp.JobMasonDispatch {
+				assert.Equal(t, []string{"states:StartExecution"}, states, "%s: starts executions, nothing else", name)
+			} else {
+				assert.Empty(t, states, "%s: no Step Functions access", name)
+			}
 			if fn == lambdaapp.JobJanitor {
 				assert.Equal(t, map[string][]string{"HasJanitorLambdaTargets": {deploy.ActInvokeFunction}}, cond, "%s: invokes its Lambda targets", name)
 			} else {
@@ -271,13 +276,14 @@ func TestSAMTemplateJobs(t *testing.T) {
 }
 
 // policyActions returns the DynamoDB actions (without "dynamodb:", sorted)
-// and the S3 actions of function name's policies, and the actions of its
-// conditional policies (Fn::If: [condition, policy, AWS::NoValue]) by
-// condition, checking that they are inline statements without wildcards,
-// DynamoDB's on the table and its index only, S3's on the config object
-// only, Secrets Manager's on the credentials secret only and Lambda's on
+// and the S3 and Step Functions actions of function name's policies, and
+// the actions of its conditional policies (Fn::If: [condition, policy,
+// AWS::NoValue]) by condition, checking that they are inline statements
+// without wildcards, DynamoDB's on the table and its index only, S3's on
+// the config object only, Step Functions' on Mason's state machine only,
+// Secrets Manager's on the credentials secret only and Lambda's on
 // JanitorLambdaArns only.
-func policyActions(t *testing.T, name string, pols []any) (ddb, s3 []string, cond map[string][]string) {
+func policyActions(t *testing.T, name string, pols []any) (ddb, s3, states []string, cond map[string][]string) {
 	t.Helper()
 	cond = map[string][]string{}
 	var walk func(pol any, condition string)
@@ -313,6 +319,9 @@ func policyActions(t *testing.T, name string, pols []any) (ddb, s3 []string, con
 					assert.Equal(t, []string{"CredentialsSecret"}, res, "%s: the credentials secret only", name)
 				case a == deploy.ActInvokeFunction:
 					assert.Equal(t, []string{"JanitorLambdaArns"}, res, "%s: the janitor's Lambda targets only", name)
+				case strings.HasPrefix(a, "states:"):
+					states = append(states, a)
+					assert.Equal(t, []string{"MasonStateMachine"}, res, "%s: Step Functions on Mason's state machine only", name)
 				default:
 					t.Errorf("%s: unexpected action %s", name, a)
 				}
@@ -323,7 +332,7 @@ func policyActions(t *testing.T, name string, pols []any) (ddb, s3 []string, con
 		walk(pol, "")
 	}
 	sort.Strings(ddb)
-	return ddb, s3, cond
+	return ddb, s3, states, cond
 }
 
 // TestSAMTemplateAPIPolicies: every API function of template.yaml is
@@ -353,7 +362,8 @@ func TestSAMTemplateAPIPolicies(t *testing.T) {
 		}
 		seen[fn] = true
 		t.Run(fn, func(t *testing.T) {
-			ddb, s3, cond := policyActions(t, name, r.Properties.Policies)
+			ddb, s3, states, cond := policyActions(t, name, r.Properties.Policies)
+			assert.Empty(t, states, "%s: no Step Functions access", name)
 			assert.Equal(t, map[string][]string{"HasCredentials": {deploy.ActGetSecretValue}}, cond, "%s: reads the credentials secret when there is one", name)
 			assert.Equal(t, []any{"HasCredentials", "CredentialsSecret", "AWS::NoValue"}, r.Properties.Environment.Variables[deploy.EnvCredentialsSecret],
 				"%s: %s is the secret when there is one", name, deploy.EnvCredentialsSecret)

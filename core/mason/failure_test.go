@@ -3,6 +3,8 @@ package mason_test
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -203,4 +205,51 @@ func TestExecutionName(t *testing.T) {
 	}
 	assert.NotEqual(t, mason.ExecutionName("a/b", 1), mason.ExecutionName("a:b", 1), "replaced characters keep names apart")
 	assert.NotEqual(t, mason.ExecutionName(long, 1), mason.ExecutionName(long+"b", 1), "shortened names stay apart")
+}
+
+// TestBuiltinConverterFailures: the built-in converters' failures go the
+// same way through the workflow: a Command that is not executable, one
+// that answers non-JSON, one whose answer has a non-string value.
+func TestBuiltinConverterFailures(t *testing.T) {
+	dir := t.TempDir()
+	script := func(name, body string, mode os.FileMode) string {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, []byte("#!/bin/sh\n"+body+"\n"), mode))
+		return p
+	}
+	cases := []struct {
+		name, content, want string
+	}{
+		{"not executable", script("noexec.sh", "echo '{}'", 0o644), "not executable"},
+		{"missing", filepath.Join(dir, "missing.sh"), "does not exist"},
+		{"non-JSON answer", script("text.sh", "echo hello", 0o755), "bad converter answer"},
+		{"non-string value", script("number.sh", `echo '{"port": 8080}'`, 0o755), `the value of "port" is a number`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t, memOpen(t))
+			w.reg = mason.NewDefaultRegistry(mason.ConverterOptions{Logger: quiet()})
+			w.sync(`
+resources:
+- {type: phys, state: free, names: [p0, p1]}
+- type: virt
+  state: dirty
+  min-count: 1
+  max-count: 1
+  needs: {phys: 1}
+  config: {type: Command, content: "` + tc.content + `"}
+`)
+			p := w.mason(nil)
+			w.pass(p)
+			require.Equal(t, 0, p.local.Running())
+			for _, x := range w.all() {
+				assert.Empty(t, x.Owner, x.Name)
+				if x.Type == "virt" {
+					assert.Equal(t, boskos.Dirty, x.State)
+					assert.Contains(t, x.UserData[ranch.MasonErrorKey], tc.want)
+				}
+			}
+			assert.Equal(t, map[string]int{boskos.Dirty: 1, boskos.Free: 1}, w.byState("phys"))
+		})
+	}
 }

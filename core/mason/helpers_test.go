@@ -55,7 +55,7 @@ func (f *fake) Construct(_ context.Context, res boskos.Resource, leased mason.Ty
 
 // world is one test's store, clock, ranch, converter and Mason.
 type world struct {
-	t     *testing.T
+	t     testing.TB
 	ctx   context.Context
 	store store.Store
 	clock *testkit.Clock
@@ -66,9 +66,10 @@ type world struct {
 	stepReg *mason.Registry
 	obs     *observer
 	sleep   *sleeper
+	procs   []*masonProc // every Mason of the world (they share sleep)
 }
 
-func newWorld(t *testing.T, s store.Store) *world {
+func newWorld(t testing.TB, s store.Store) *world {
 	w := &world{t: t, ctx: context.Background(), store: s, clock: testkit.NewClock(), conv: &fake{}, obs: &observer{}, sleep: newSleeper()}
 	w.r = w.ranch()
 	w.reg = mason.NewRegistry()
@@ -116,6 +117,7 @@ func (w *world) mason(hook func(asl.Event) error) *masonProc {
 	local, err := mason.NewLocal(ctx, wf, mason.LocalOptions{Sleep: w.sleep.Sleep, Hook: hook, Logger: testkit.Quiet()})
 	require.NoError(w.t, err)
 	p := &masonProc{wf: wf, local: local, disp: mason.NewDispatcher(r, w.reg, local, mason.DispatcherOptions{Logger: testkit.Quiet()}), cancel: cancel}
+	w.procs = append(w.procs, p)
 	w.t.Cleanup(func() { cancel(); local.Wait() })
 	return p
 }
@@ -140,10 +142,18 @@ func (w *world) drain(p *masonProc) {
 	}
 }
 
-// settle waits until every running execution of p sleeps.
+// settle waits until every running execution of the world's Masons
+// sleeps (p is one of them).
 func (w *world) settle(p *masonProc) {
 	w.t.Helper()
-	require.Eventually(w.t, func() bool { return w.sleep.asleep() == p.local.Running() }, 30*time.Second, time.Millisecond)
+	_ = p
+	require.Eventually(w.t, func() bool {
+		running := 0
+		for _, q := range w.procs {
+			running += q.local.Running()
+		}
+		return w.sleep.asleep() == running
+	}, 30*time.Second, time.Millisecond)
 }
 
 // wake lets every sleeping execution go on, then settles.
@@ -326,4 +336,4 @@ func mustJSON(t *testing.T, v any) json.RawMessage {
 var quiet = testkit.Quiet
 
 // memOpen opens a memstore.
-func memOpen(t *testing.T) store.Store { return testkit.Backends[0].Open(t) }
+func memOpen(t testing.TB) store.Store { return testkit.Backends[0].Open(t) }

@@ -3,6 +3,7 @@ package mason_test
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -132,5 +133,35 @@ func TestUpstreamScenario(t *testing.T) {
 		w.drain(p)
 		assert.Equal(t, map[string]int{boskos.Free: 10}, w.byState("type2"))
 		w.checkInvariants("type2")
+	})
+}
+
+// TestTwoMasons: two processes' dispatchers and runners on one store at
+// once: every claim goes to one of them, every virtual resource is built
+// once, and no physical resource is given to two.
+func TestTwoMasons(t *testing.T) {
+	eachBackend(t, func(t *testing.T, w *world) {
+		w.sync(upstreamConfig)
+		a, b := w.mason(nil), w.mason(nil)
+		var wg sync.WaitGroup
+		reps := make([]mason.DispatchReport, 2)
+		for i, p := range []*masonProc{a, b} {
+			wg.Go(func() {
+				rep, err := p.disp.Pass(w.ctx)
+				assert.NoError(t, err)
+				reps[i] = rep
+			})
+		}
+		wg.Wait()
+		assert.Equal(t, 10, reps[0].Claimed+reps[1].Claimed, "%+v", reps)
+		w.settle(a)
+		for i := 0; a.local.Running()+b.local.Running() > 0; i++ {
+			require.Less(t, i, 20)
+			w.wake(a)
+		}
+		assert.Equal(t, map[string]int{boskos.Free: 10}, w.byState("type2"))
+		w.checkInvariants("type2")
+		constructed, _ := w.obs.counts()
+		assert.Equal(t, map[string]int{"type2": 10}, constructed, "each built once")
 	})
 }

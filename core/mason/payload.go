@@ -33,6 +33,9 @@ const (
 	ConverterCommand = "Command"
 	// ConverterWebhook is the Webhook converter's name.
 	ConverterWebhook = "Webhook"
+	// ConverterLambda is the Lambda converter's name (core/mason/lambdaconv,
+	// which links the AWS SDK's Lambda client).
+	ConverterLambda = "Lambda"
 )
 
 // MaxAnswerBytes bounds a built-in converter's answer: room for

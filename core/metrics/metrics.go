@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -59,11 +60,19 @@ var endpoints = map[string]bool{
 	"/reset": true, "/update": true, "/metric": true,
 }
 
-// SimplifyPath returns p when it is one of the six API endpoints, else
-// Unmatched.
+// resourceHistoryPath labels every /v1/resources/{name}/history request.
+const resourceHistoryPath = "/v1/resources/{name}/history"
+
+// SimplifyPath returns p when it is one of the six API endpoints or a
+// history read (a resource's history under one label), else Unmatched.
 func SimplifyPath(p string) string {
-	if endpoints[p] {
+	if endpoints[p] || p == "/v1/history" || p == "/v1/usage" {
 		return p
+	}
+	if name, ok := strings.CutPrefix(p, "/v1/resources/"); ok {
+		if name, ok = strings.CutSuffix(name, "/history"); ok && name != "" && !strings.Contains(name, "/") {
+			return resourceHistoryPath
+		}
 	}
 	return Unmatched
 }

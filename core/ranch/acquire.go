@@ -46,6 +46,7 @@ type poolView struct {
 	// consistent: head and queue come from readQueue (strongly
 	// consistent), not from the index query, which may lag.
 	consistent bool
+	requestID  string // the caller's request_id ("" for none)
 }
 
 // Acquire moves the caller's rank-th least-recently-updated unowned resource
@@ -210,7 +211,7 @@ func (r *Ranch) confirmQueue(ctx context.Context, v *poolView, requestID string,
 // resources for the caller's rank (or for rank need, if larger), in as few
 // index queries as possible (one when the queue is short).
 func (r *Ranch) scan(ctx context.Context, rtype, state, requestID string, now time.Time, need int) (poolView, error) {
-	v := poolView{rtype: rtype, state: state}
+	v := poolView{rtype: rtype, state: state, requestID: requestID}
 	want := extraCandidates
 	if r.opts.SpreadWindow > 0 {
 		want = spreadCandidates
@@ -385,10 +386,24 @@ func leaseUpdate(c store.Item, state, dest, owner string, now time.Time) store.U
 			attrOwner:       owner,
 			attrState:       dest,
 			attrLastUpdate:  fmtTime(now),
+			attrAcquired:    fmtTime(now),
 			attrHeldFor:     "",
+			attrLeasedAt:    fmtTime(now),
+			attrRequestID:   "",
+			attrQueuedAt:    "",
+			attrCause:       "",
 			store.IndexSort: resourceSort(dest, true, now, name),
 		},
 		AddNum: map[string]int64{attrEpoch: 1},
+	}
+}
+
+// stampRequest records in the lease u the request_id it answers and when
+// that id was first queued (own's creation), for its history record.
+func stampRequest(u store.Update, requestID string, own *queueEntry) {
+	u.Set[attrRequestID] = requestID
+	if own != nil {
+		u.Set[attrQueuedAt] = fmtTime(own.created)
 	}
 }
 
@@ -426,6 +441,7 @@ var errQueueMoved = errors.New("the request queue changed")
 // alone (see rankOf).
 func (r *Ranch) take(ctx context.Context, c store.Item, ahead []store.Item, v poolView, qs []quotaRule, state, dest, owner string, now time.Time) (store.Item, error) {
 	u := leaseUpdate(c, state, dest, owner, now)
+	stampRequest(u, v.requestID, v.own)
 	if len(qs) > 0 {
 		u.Set[attrQuotas] = quotaKeys(qs)
 	}

@@ -15,7 +15,8 @@
 // Resources are stored under "resource/<name>" with string attributes type,
 // name, state, owner (absent when unowned), lastupdate and expiration (UTC,
 // fixed width "2006-01-02T15:04:05.000000000Z"), the number epoch (the fencing
-// token, +1 per acquire) and the map userdata (always present). Each resource
+// token, +1 per acquire), the map userdata (always present) and, while it is
+// owned, acquired (the time of the lease, for the read API). Each resource
 // is in the index: partition = its type, sort value =
 // "<state>\x1f<kind>\x1f<lastupdate>\x1f<name>" with kind "1" for unowned and
 // "2" for owned resources. Request queue entries ("queue/<type>\x1f<state>\x1f<id>")
@@ -153,6 +154,27 @@
 // resources remember it (their releases still count down), and a
 // Reconcile deletes it once it is 0. A quota back in the config is
 // un-retired and its holdings adopted again.
+//
+// # History
+//
+// Every write of a resource item is a transition, and DeriveHistory turns
+// the item before and after it into a boskos.HistoryRecord (create,
+// acquire, claim, release, clean, fail, quarantine, reset, the Mason
+// steps, toBeDeleted, tombstone, delete, user data updates; a heartbeat
+// that only stamps lastupdate is none). What the derivation needs that a
+// resource did not carry is written by the write itself: the lease's start
+// (leasedat), request_id and first queueing (queuedat), a reset's cause,
+// the resource's creation (born, the generation of its history keys). Two
+// feeds write the records with the same function: HistoryHook, in the
+// transaction of the write itself on the embedded stores, and
+// WriteHistory, from the DynamoDB stream, idempotent on resource,
+// generation and version (a duplicate is store.ErrExists). No acquire
+// writes history itself. ResourceHistory lists one resource's records
+// (one prefix, newest first), History one type's (or every type's of the
+// config in force) in a time range from the index, Usage sums the leases
+// into resource-hours per owner and type. Records expire after the
+// retention (their ttl; PruneHistory deletes them on stores without Time
+// to Live).
 //
 // Errors returned are *boskos.Error; store failures are boskos.Internal.
 package ranch

@@ -99,7 +99,7 @@ func newResourceItem(rtype, name, state string, now time.Time) store.Item {
 			attrType: rtype, attrName: name, attrState: state, attrLastUpdate: ts,
 			store.IndexPartition: rtype, store.IndexSort: resourceSort(state, false, now, name),
 		},
-		Num: map[string]int64{attrEpoch: 0},
+		Num: map[string]int64{attrEpoch: 0, attrBorn: now.UnixNano()},
 		Map: map[string]map[string]string{attrUserData: {}},
 	}
 }

@@ -19,7 +19,12 @@ func releaseUpdate(name, dest string, now time.Time) store.Update {
 			attrOwner:       "",
 			attrState:       dest,
 			attrLastUpdate:  fmtTime(now),
+			attrAcquired:    "",
 			attrHeldFor:     "",
+			attrLeasedAt:    "",
+			attrRequestID:   "",
+			attrQueuedAt:    "",
+			attrCause:       "",
 			store.IndexSort: resourceSort(dest, false, now, name),
 		},
 	}
@@ -365,6 +370,7 @@ func (r *Ranch) resetOne(ctx context.Context, it store.Item, dest string, idle f
 	err = r.retry(ctx, "reset", name, func(int) (bool, error) {
 		u := releaseUpdate(name, dest, r.now())
 		u.Cond = []store.Cond{store.VersionIs(it.Version)}
+		u.Set[attrCause] = causeReset
 		werr := r.writeFree(ctx, u, it)
 		if werr == nil {
 			prevOwner, ok = it.S(attrOwner), true

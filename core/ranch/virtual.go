@@ -340,12 +340,11 @@ func (r *Ranch) LeaseNeeds(ctx context.Context, c Claim, needs map[string]int) (
 	return leased, ok, err
 }
 
-// spread picks n of the candidates at random among the first 4n+4, so
-// that constructions leasing at once do not all race for the same least
-// recently updated ones (Mason needs no strict order).
+// spread picks n of the candidates at random (all that the index read
+// brought: a page), so that constructions leasing at once do not all race
+// for the same least recently updated ones (Mason needs no strict order).
 func spread(cands []store.Item, n int) []store.Item {
-	window := min(len(cands), 4*n+4)
-	picked := append([]store.Item(nil), cands[:window]...)
+	picked := append([]store.Item(nil), cands...)
 	rand.Shuffle(len(picked), func(i, j int) { picked[i], picked[j] = picked[j], picked[i] })
 	return picked[:n]
 }

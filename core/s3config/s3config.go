@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
 
@@ -109,25 +108,9 @@ type ClientConfig struct {
 	ClientOptions []func(*s3.Options)
 }
 
-// NewClient returns an S3 client configured by cfg and the SDK's default
-// configuration sources (environment, shared files, the Lambda role).
-func NewClient(ctx context.Context, cfg ClientConfig) (*s3.Client, error) {
-	var loads []func(*config.LoadOptions) error
-	if cfg.Region != "" {
-		loads = append(loads, config.WithRegion(cfg.Region))
-	}
-	if cfg.Credentials != nil {
-		loads = append(loads, config.WithCredentialsProvider(cfg.Credentials))
-	}
-	awsCfg, err := config.LoadDefaultConfig(ctx, loads...)
-	if err != nil {
-		return nil, fmt.Errorf("s3config: load AWS configuration: %w", err)
-	}
-	return NewClientFromConfig(awsCfg, cfg), nil
-}
-
-// NewClientFromConfig is NewClient on an AWS configuration the caller
-// built (the Lambda functions build theirs from the environment Lambda
+// NewClientFromConfig returns a client configured by cfg over the AWS
+// configuration the caller built (core/awsload loads the SDK's default
+// one; the Lambda functions build theirs from the environment Lambda
 // sets, without the SDK's configuration loader). cfg's Region and
 // Credentials, when set, replace awsCfg's.
 func NewClientFromConfig(awsCfg aws.Config, cfg ClientConfig) *s3.Client {

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/boskos-serverless/boskos/core/awsload"
 	"github.com/boskos-serverless/boskos/core/s3config"
 	"github.com/boskos-serverless/boskos/core/s3config/s3test"
 )
@@ -149,7 +150,7 @@ func TestNewClientPathStyle(t *testing.T) {
 	_, err := c.ListBuckets(context.Background(), &s3.ListBucketsInput{})
 	require.NoError(t, err)
 
-	c2, err := s3config.NewClient(context.Background(), s3config.ClientConfig{Region: "eu-west-1"})
+	c2, err := awsload.S3(context.Background(), s3config.ClientConfig{Region: "eu-west-1"})
 	require.NoError(t, err)
 	assert.False(t, c2.Options().UsePathStyle, "AWS itself: virtual-hosted style")
 }

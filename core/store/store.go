@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Names of the attributes that place an item in the index. IndexPartition
@@ -460,4 +461,25 @@ func ValidateOps(ops []Op) error {
 		seen[k] = true
 	}
 	return nil
+}
+
+// WriteHook is the change hook of the embedded backends (memstore,
+// boltstore: their Options.OnWrite). The backend calls it inside the
+// transaction of every write, once per item the write changes, with the
+// item before (nil for a creation) and after (nil for a deletion), and
+// creates the items it returns in the same transaction: they are stored
+// if and only if the write is. An item whose key already exists is left
+// as it is (hook items are records, idempotent by key), and so is one the
+// backend refuses (an invalid key, too large): the write itself never
+// fails for its hook. Items the hook returns are not passed to it again.
+// It must be fast and must not call the store (the backend holds its
+// write lock).
+type WriteHook func(old, new *Item) []Item
+
+// Change is one write as a change feed reports it (DynamoDB Streams, or
+// a WriteHook): the item before (nil when it was created) and after (nil
+// when it was deleted), and when the feed saw it (zero when unknown).
+type Change struct {
+	Old, New *Item
+	At       time.Time
 }

@@ -7,9 +7,13 @@ package testkit
 
 import (
 	"bytes"
+	"go/parser"
+	"go/token"
 	"io"
 	"log/slog"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -81,6 +85,10 @@ func Quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)
 type Backend struct {
 	Name string
 	Open func(tb testing.TB) store.Store
+	// OpenHooked opens the same kind of store with a write hook (the
+	// embedded stores' history feed, store.WriteHook); nil for DynamoDB,
+	// whose change feed is its stream.
+	OpenHooked func(tb testing.TB, hook store.WriteHook) store.Store
 }
 
 // Backends are the stores every job and use case runs on: memstore;
@@ -89,15 +97,61 @@ type Backend struct {
 // dynamostore on a fresh DynamoDB Local table (a test binary that uses it
 // calls dynamotest.Main from its TestMain).
 var Backends = []Backend{
-	{"memstore", func(testing.TB) store.Store { return memstore.New() }},
-	{"faults", func(testing.TB) store.Store { return faultstore.New(memstore.New(), faultstore.FirstWriteConflict()) }},
-	{"boltstore", func(tb testing.TB) store.Store {
-		s, err := boltstore.Open(filepath.Join(tb.TempDir(), "boskos.db"), boltstore.Options{})
-		if err != nil {
-			tb.Fatalf("testkit: open bolt: %v", err)
-		}
-		tb.Cleanup(func() { _ = s.Close() })
-		return s
+	{"memstore", func(testing.TB) store.Store { return memstore.New() }, func(_ testing.TB, h store.WriteHook) store.Store {
+		return memstore.NewWithOptions(memstore.Options{OnWrite: h})
 	}},
-	{"dynamostore", func(tb testing.TB) store.Store { return dynamotest.NewStore(tb, dynamostore.Options{}) }},
+	{"faults", func(testing.TB) store.Store { return faultstore.New(memstore.New(), faultstore.FirstWriteConflict()) }, func(_ testing.TB, h store.WriteHook) store.Store {
+		return faultstore.New(memstore.NewWithOptions(memstore.Options{OnWrite: h}), faultstore.FirstWriteConflict())
+	}},
+	{"boltstore", func(tb testing.TB) store.Store { return OpenBolt(tb, filepath.Join(tb.TempDir(), "boskos.db"), nil) },
+		func(tb testing.TB, h store.WriteHook) store.Store {
+			return OpenBolt(tb, filepath.Join(tb.TempDir(), "boskos.db"), h)
+		}},
+	{"dynamostore", func(tb testing.TB) store.Store { return dynamotest.NewStore(tb, dynamostore.Options{}) }, nil},
+}
+
+// OpenBolt opens the bbolt file at path with hook (nil: none), closed when
+// the test ends (closing it earlier is fine).
+func OpenBolt(tb testing.TB, path string, hook store.WriteHook) *boltstore.Store {
+	s, err := boltstore.Open(path, boltstore.Options{OnWrite: hook})
+	if err != nil {
+		tb.Fatalf("testkit: open bolt: %v", err)
+	}
+	tb.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+// Imports parses the Go files of the current directory (a test's package)
+// that match pattern, leaving out tests, and returns each file's import
+// paths. It fails the test when none matches: an imports rule that checks
+// nothing must not pass.
+func Imports(tb testing.TB, pattern string) map[string][]string {
+	tb.Helper()
+	files, err := filepath.Glob(pattern)
+	if err != nil {
+		tb.Fatalf("testkit: imports: %v", err)
+	}
+	out := map[string][]string{}
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), name, nil, parser.ImportsOnly)
+		if err != nil {
+			tb.Fatalf("testkit: imports: %v", err)
+		}
+		paths := []string{}
+		for _, imp := range f.Imports {
+			p, err := strconv.Unquote(imp.Path.Value)
+			if err != nil {
+				tb.Fatalf("testkit: imports of %s: %v", name, err)
+			}
+			paths = append(paths, p)
+		}
+		out[name] = paths
+	}
+	if len(out) == 0 {
+		tb.Fatalf("testkit: imports: no source files match %s", pattern)
+	}
+	return out
 }

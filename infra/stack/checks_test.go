@@ -90,6 +90,7 @@ func checkTable(t assert.TestingT, s *synthesized) {
 		assert.Equal(t, deploy.IndexProjection, g["Projection"].(map[string]any)["ProjectionType"])
 	}
 	assert.Equal(t, jsonOf(map[string]any{"AttributeName": deploy.AttrTTL, "Enabled": true}), jsonOf(p["TimeToLiveSpecification"]), "TTL")
+	assert.Equal(t, jsonOf(map[string]any{"StreamViewType": deploy.StreamViewType}), jsonOf(p["StreamSpecification"]), "the history's stream")
 	assert.Equal(t, true, p["PointInTimeRecoverySpecification"].(map[string]any)["PointInTimeRecoveryEnabled"], "PITR")
 	assert.Equal(t, true, p["SSESpecification"].(map[string]any)["SSEEnabled"], "encryption")
 	if s.settings.Retain {
@@ -130,6 +131,10 @@ func wantActions(s stack.Settings, f deploy.Function) []string {
 	if f.ReadsCredentials && s.Auth.HasCredentials() {
 		out = append(out, deploy.ActGetSecretValue)
 	}
+	if f.Kind == deploy.Stream {
+		out = append(out, deploy.ActSendMessage)
+		out = append(out, deploy.StreamActions...)
+	}
 	switch f.Name {
 	case deploy.FnReconciler:
 		out = append(out, deploy.ActGetObject)
@@ -141,6 +146,7 @@ func wantActions(s stack.Settings, f deploy.Function) []string {
 			}
 		}
 	}
+	out = append(out, masonActions(s, f)...)
 	sort.Strings(out)
 	return out
 }
@@ -167,8 +173,11 @@ func checkFunctions(t assert.TestingT, s *synthesized) {
 		assert.Equal(t, "bootstrap", p["Handler"], "%s handler", f.Name)
 		assert.Equal(t, "Active", p["TracingConfig"].(map[string]any)["Mode"], "%s tracing", f.Name)
 		mem, timeout, reserved := s.settings.APIMemoryMB, s.settings.APITimeout, s.settings.APIReservedConcurrency
-		if f.Kind == deploy.Job {
+		if f.Kind != deploy.API {
 			mem, timeout, reserved = s.settings.JobMemoryMB, s.settings.JobTimeout, s.settings.JobReservedConcurrency
+		}
+		if f.Kind == deploy.Step {
+			mem, timeout, reserved = stepWant(t, s.settings, f)
 		}
 		assert.EqualValues(t, mem, p["MemorySize"], "%s memory", f.Name)
 		assert.EqualValues(t, timeout.Seconds(), p["Timeout"], "%s timeout", f.Name)
@@ -203,8 +212,14 @@ func checkFunctions(t assert.TestingT, s *synthesized) {
 				if !strings.HasPrefix(a, "dynamodb:") {
 					continue
 				}
-				dynamo = append(dynamo, a)
 				res := st["Resource"]
+				if slices.Contains(deploy.StreamActions, a) {
+					assert.Equal(t, deploy.Stream, f.Kind, "%s: %s, the stream's", f.Name, a)
+					okRes := same(res, getAtt(s.tableID, "StreamArn")) || (a == "dynamodb:ListStreams" && res == "*")
+					assert.True(t, okRes, "%s: %s on %s, want the table's stream (ListStreams: *, it has no resource-level permissions)", f.Name, a, jsonOf(res))
+					continue
+				}
+				dynamo = append(dynamo, a)
 				okRes := same(res, table) || (a == deploy.ActQuery && same(res, index))
 				assert.True(t, okRes, "%s: %s on %s, want the table (or the pool index for Query)", f.Name, a, jsonOf(res))
 			}
@@ -375,6 +390,11 @@ func checkAlarms(t assert.TestingT, s *synthesized) {
 	if id, ok := s.fnIDs[deploy.FnJanitor]; ok {
 		want[key{emf.Quarantined, jsonOf(ref(id))}] = a.Quarantined
 	}
+	if s.historyQueueID != "" {
+		want[key{"ApproximateNumberOfMessagesVisible", jsonOf(getAtt(s.historyQueueID, "QueueName"))}] = a.DLQDepth
+	}
+	want[key{"ExecutionsFailed", jsonOf(ref(s.machineID))}] = s.settings.Mason.ExecutionsFailed
+	want[key{"ExecutionsTimedOut", jsonOf(ref(s.machineID))}] = s.settings.Mason.ExecutionsTimedOut
 	for name, id := range s.fnIDs {
 		want[key{"Errors", jsonOf(ref(id))}] = a.FunctionErrors
 		want[key{"Throttles", jsonOf(ref(id))}] = a.FunctionThrottles

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
 )
 
 // AuthMode is how the service authenticates callers.
@@ -29,6 +30,17 @@ const (
 
 // AuthModes are the valid modes.
 var AuthModes = []AuthMode{AuthNone, AuthBasic, AuthIAM}
+
+// DefaultHistoryRetention is the history's retention unless an
+// environment sets one (core/ranch's default).
+const DefaultHistoryRetention = 30 * 24 * time.Hour
+
+func (s Settings) historyRetention() time.Duration {
+	if s.HistoryRetention <= 0 {
+		return DefaultHistoryRetention
+	}
+	return s.HistoryRetention
+}
 
 // HasCredentials reports whether m needs the credentials secret.
 func (m AuthMode) HasCredentials() bool { return m == AuthBasic || m == AuthIAM }
@@ -101,6 +113,9 @@ type Settings struct {
 	// concurrency for the jobs). JobReservedConcurrency caps each job.
 	APIReservedConcurrency, JobReservedConcurrency int
 
+	// HistoryRetention is how long the history writer keeps records (their
+	// ttl; 0: DefaultHistoryRetention).
+	HistoryRetention time.Duration
 	// LogRetention is the retention of the functions' logs and the API's
 	// access log.
 	LogRetention awslogs.RetentionDays
@@ -134,6 +149,9 @@ type Settings struct {
 	// AlarmEmail, if set, is subscribed to the alarm topic.
 	AlarmEmail string
 
+	// Mason are Mason's settings (its dispatcher's rate is in Schedules).
+	Mason MasonSettings
+
 	// Retain keeps the table, the config bucket and the log groups when
 	// the stack is deleted or they are replaced (RETAIN), and turns on the
 	// table's deletion protection. Without it they are destroyed with the
@@ -147,6 +165,7 @@ var Environments = map[string]Settings{
 		Env: "dev", StackName: "boskos-dev", ConfigFile: "config/dev.yaml",
 		Schedules: map[string]time.Duration{
 			"reaper": 5 * time.Minute, "reconciler": 5 * time.Minute, "cleaner": 5 * time.Minute, "janitor": 5 * time.Minute,
+			"mason-dispatch": 2 * time.Minute,
 		},
 		ScheduleRetries: 2, ScheduleMaxEventAge: 10 * time.Minute,
 		APIMemoryMB: 256, JobMemoryMB: 256, APITimeout: 10 * time.Second, JobTimeout: 60 * time.Second,
@@ -154,11 +173,14 @@ var Environments = map[string]Settings{
 		ReaperExpire: 30 * time.Minute, ReaperTargetState: "dirty", JanitorMaxFailures: 3,
 		Auth: AuthNone, ThrottleRate: 50, ThrottleBurst: 100,
 		Alarms: Alarms{FunctionErrors: 5, FunctionThrottles: 5, TableThrottles: 10, TableSystemErrors: 1, DLQDepth: 1, API5xx: 10, Quarantined: 1},
+		Mason: MasonSettings{LogLevel: awsstepfunctions.LogLevel_ALL, LogExecutionData: true, Tracing: true, Wait: 15 * time.Second,
+			ExecutionsFailed: 5, ExecutionsTimedOut: 1},
 	},
 	"staging": {
 		Env: "staging", StackName: "boskos-staging", ConfigFile: "config/staging.yaml",
 		Schedules: map[string]time.Duration{
 			"reaper": time.Minute, "reconciler": 2 * time.Minute, "cleaner": 2 * time.Minute, "janitor": time.Minute,
+			"mason-dispatch": time.Minute,
 		},
 		ScheduleRetries: 2, ScheduleMaxEventAge: 5 * time.Minute,
 		APIMemoryMB: 256, JobMemoryMB: 512, APITimeout: 10 * time.Second, JobTimeout: 120 * time.Second,
@@ -167,11 +189,14 @@ var Environments = map[string]Settings{
 		ReaperExpire: 30 * time.Minute, ReaperTargetState: "dirty", JanitorMaxFailures: 3,
 		Auth: AuthBasic, ThrottleRate: 100, ThrottleBurst: 200,
 		Alarms: Alarms{FunctionErrors: 3, FunctionThrottles: 3, TableThrottles: 5, TableSystemErrors: 1, DLQDepth: 1, API5xx: 5, Quarantined: 1},
+		Mason: MasonSettings{LogLevel: awsstepfunctions.LogLevel_ALL, Tracing: true, Wait: 15 * time.Second,
+			ExecutionsFailed: 3, ExecutionsTimedOut: 1},
 	},
 	"prod": {
 		Env: "prod", StackName: "boskos-prod", ConfigFile: "config/prod.yaml",
 		Schedules: map[string]time.Duration{
 			"reaper": time.Minute, "reconciler": time.Minute, "cleaner": time.Minute, "janitor": time.Minute,
+			"mason-dispatch": time.Minute,
 		},
 		ScheduleRetries: 3, ScheduleMaxEventAge: 5 * time.Minute,
 		APIMemoryMB: 512, JobMemoryMB: 512, APITimeout: 10 * time.Second, JobTimeout: 300 * time.Second,
@@ -180,6 +205,8 @@ var Environments = map[string]Settings{
 		ReaperExpire: 30 * time.Minute, ReaperTargetState: "dirty", JanitorMaxFailures: 3,
 		Auth: AuthIAM, ThrottleRate: 500, ThrottleBurst: 1000,
 		Alarms: Alarms{FunctionErrors: 1, FunctionThrottles: 1, TableThrottles: 1, TableSystemErrors: 1, DLQDepth: 1, API5xx: 1, Quarantined: 1},
+		Mason: MasonSettings{LogLevel: awsstepfunctions.LogLevel_ALL, Tracing: true, Wait: 15 * time.Second,
+			ExecutionsFailed: 1, ExecutionsTimedOut: 1},
 		Retain: true,
 	},
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
@@ -52,12 +53,18 @@ type Stack struct {
 	API       awsapigatewayv2.HttpApi
 	Bucket    awss3.Bucket
 	// Secret holds the credentials file (nil with Auth none).
-	Secret awssecretsmanager.Secret
-	Topic  awssns.Topic
-	DLQs   map[string]awssqs.Queue
-	Rules  map[string]awsevents.Rule
+	Secret    awssecretsmanager.Secret
+	Topic     awssns.Topic
+	DLQs      map[string]awssqs.Queue
+	Rules     map[string]awsevents.Rule
+	Dashboard awscloudwatch.Dashboard
+	// StateMachine is Mason's workflow (mason.go).
+	StateMachine awsstepfunctions.StateMachine
+	// HistoryFailures is the history writer's on-failure queue.
+	HistoryFailures awssqs.Queue
 
-	opts Options
+	opts          Options
+	pendingAlarms []awscloudwatch.Alarm
 }
 
 // Output names.
@@ -79,9 +86,16 @@ const (
 const CredentialsPlaceholder = "# boskos credentials: replace this with the credentials file (see README, Deploying: credentials)\n"
 
 // FunctionID is the construct id of function name's Lambda function
-// ("acquirebystate" -> "AcquirebystateFunction").
+// ("acquirebystate" -> "AcquirebystateFunction", "mason-gc" ->
+// "MasonGcFunction").
 func FunctionID(name string) string {
-	return strings.ToUpper(name[:1]) + name[1:] + "Function"
+	var b strings.Builder
+	for _, part := range strings.Split(name, "-") {
+		if part != "" {
+			b.WriteString(strings.ToUpper(part[:1]) + part[1:])
+		}
+	}
+	return b.String() + "Function"
 }
 
 // Enabled returns the functions the stack deploys with s: every API
@@ -111,6 +125,10 @@ func New(scope constructs.Construct, s Settings, o Options) (*Stack, error) {
 			return nil, fmt.Errorf("stack %s: %w (run make build)", s.Env, err)
 		}
 	}
+	masonDoc, err := checkMasonDocument(o.Root)
+	if err != nil {
+		return nil, fmt.Errorf("stack %s: %w", s.Env, err)
+	}
 	st := awscdk.NewStack(scope, jsii.String(s.StackName), &awscdk.StackProps{
 		Env:         o.Env,
 		Description: jsii.String("Boskos-compatible resource-leasing service (" + s.Env + "): HTTP API, one Lambda function per endpoint and job, one DynamoDB table."),
@@ -137,7 +155,12 @@ func New(scope constructs.Construct, s Settings, o Options) (*Stack, error) {
 	b.api(removal)
 	b.schedules()
 	b.alarms()
+	b.alarmHistory()
 	b.dashboard()
+	b.readAPI() // read.go
+	if err := b.mason(removal, masonDoc); err != nil {
+		return nil, fmt.Errorf("stack %s: %w", s.Env, err)
+	}
 
 	awscdk.NewCfnOutput(st, jsii.String(OutputAPIURL), &awscdk.CfnOutputProps{
 		Description: jsii.String("Base URL for Boskos clients (the service lives at the host root)."),
@@ -162,6 +185,7 @@ func New(scope constructs.Construct, s Settings, o Options) (*Stack, error) {
 		})
 	}
 	b.suppressions()
+	b.historySuppressions()
 	return b, nil
 }
 
@@ -186,6 +210,7 @@ func (b *Stack) table(removal awscdk.RemovalPolicy) {
 		SortKey:             &awsdynamodb.Attribute{Name: jsii.String(deploy.AttrSK), Type: str},
 		BillingMode:         awsdynamodb.BillingMode_PAY_PER_REQUEST,
 		TimeToLiveAttribute: jsii.String(deploy.AttrTTL),
+		Stream:              awsdynamodb.StreamViewType(deploy.StreamViewType),
 		PointInTimeRecoverySpecification: &awsdynamodb.PointInTimeRecoverySpecification{
 			PointInTimeRecoveryEnabled: jsii.Bool(true),
 		},
@@ -290,13 +315,18 @@ func (b *Stack) function(f deploy.Function, removal awscdk.RemovalPolicy) {
 		}))
 	}
 	memory, timeout, reserved := s.APIMemoryMB, s.APITimeout, s.APIReservedConcurrency
-	if f.Kind == deploy.Job {
+	if f.Kind != deploy.API {
 		memory, timeout, reserved = s.JobMemoryMB, s.JobTimeout, s.JobReservedConcurrency
+	}
+	if f.Kind == deploy.Step {
+		memory, timeout, reserved = b.stepSettings(f)
 	}
 	switch f.Name {
 	case deploy.FnReaper:
 		env[deploy.EnvReaperExpire] = jsii.String(s.ReaperExpire.String())
 		env[deploy.EnvReaperTargetState] = jsii.String(s.ReaperTargetState)
+	case deploy.FnHistoryWriter:
+		env[deploy.EnvHistoryRetention] = jsii.String(s.historyRetention().String())
 	case deploy.FnReconciler:
 		env[deploy.EnvConfigURI] = b.ConfigURI()
 		role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
@@ -349,6 +379,9 @@ func (b *Stack) function(f deploy.Function, removal awscdk.RemovalPolicy) {
 		props.RetryAttempts = jsii.Number(0)
 	}
 	b.Functions[f.Name] = awslambda.NewFunction(b.Stack, jsii.String(id), props)
+	if f.Kind == deploy.Stream {
+		b.streamFunction(f, b.Functions[f.Name], role)
+	}
 }
 
 func (b *Stack) buildDir() string { return b.opts.BuildDir }
@@ -523,6 +556,7 @@ func (b *Stack) dashboard() {
 	d := awscloudwatch.NewDashboard(b.Stack, jsii.String("Dashboard"), &awscloudwatch.DashboardProps{
 		DashboardName: jsii.String(s.StackName),
 	})
+	b.Dashboard = d
 	labelled := func(label, stat string) *awscloudwatch.MetricOptions {
 		return &awscloudwatch.MetricOptions{Period: period, Statistic: jsii.String(stat), Label: jsii.String(label)}
 	}

@@ -31,6 +31,8 @@ var checks = []struct {
 	{"bucket", checkBucket},
 	{"outputs", checkOutputs},
 	{"credentials", checkCredentials},
+	{"history writer", checkHistoryWriter},
+	{"mason", checkMason},
 }
 
 // TestEnvironments runs every check on the stack of every environment (one

@@ -71,6 +71,8 @@ type synthesized struct {
 	fnIDs, roleIDs, ruleIDs, dlqIDs map[string]string
 	tableID, apiID, topicID, bucket string
 	secretID                        string // "" without credentials
+	historyQueueID                  string // the history writer's on-failure queue
+	machineID                       string // Mason's state machine
 	nag                             []string
 }
 
@@ -127,6 +129,10 @@ func synthStack(s stack.Settings, mutate func(*stack.Stack)) (*synthesized, erro
 	if st.Secret != nil {
 		out.secretID = id(st.Secret)
 	}
+	if st.HistoryFailures != nil {
+		out.historyQueueID = id(st.HistoryFailures)
+	}
+	out.machineID = id(st.StateMachine)
 	ann := assertions.Annotations_FromStack(st.Stack)
 	for _, msgs := range []*[]*cxapi.SynthesisMessage{
 		ann.FindError(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*"))),

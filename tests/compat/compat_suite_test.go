@@ -34,10 +34,16 @@ const CompatConfig = `resources:
 // suiteMu serializes runCompat: it swaps the client package's SleepFunc.
 var suiteMu sync.Mutex
 
+// login is the HTTP Basic credentials the upstream clients of a suite send
+// (the zero value: none): a principal that may act as every owner of the
+// suite (owners '*', role maintainer or admin: the suite resets).
+type login struct{ username, passwordFile string }
+
 // runCompat drives the Boskos API at baseURL (the host root: the upstream
 // client drops any path) with the upstream Go client, from a server started
-// with CompatConfig and nothing else done to it.
-func runCompat(t *testing.T, baseURL string) {
+// with CompatConfig and nothing else done to it, sending the credentials
+// of as.
+func runCompat(t *testing.T, baseURL string, as login) {
 	suiteMu.Lock()
 	defer suiteMu.Unlock()
 	// The client retries failed calls 4 times, sleeping 1s, 4s, 9s: skip the
@@ -47,7 +53,7 @@ func runCompat(t *testing.T, baseURL string) {
 	defer func() { client.SleepFunc = saved }()
 
 	newClient := func(owner string) *client.Client {
-		c, err := client.NewClient(owner, baseURL, "", "")
+		c, err := client.NewClient(owner, baseURL, as.username, as.passwordFile)
 		require.NoError(t, err)
 		return c
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -33,6 +34,11 @@ const (
 	// EnvE2EMaxWait is the longest the reaping scenario may wait (default
 	// 5m): when the expiry and two periods take longer, it is skipped.
 	EnvE2EMaxWait = "BOSKOS_E2E_MAX_WAIT"
+	// EnvE2EUsername and EnvE2EPasswordFile are the credentials of a
+	// stack with credentials (auth mode basic): a principal with owners
+	// '*' and role maintainer or admin (the suite resets).
+	EnvE2EUsername     = "BOSKOS_E2E_USERNAME"
+	EnvE2EPasswordFile = "BOSKOS_E2E_PASSWORD_FILE"
 )
 
 // e2eConfigPath is the resources file of a server under runE2E.
@@ -57,8 +63,8 @@ type reaping struct {
 // suite (runCompat), then the maintenance scenario: a lease that stops
 // heart-beating is reset to dirty by the reaper while a heart-beating one
 // is kept, and the old holder's release then fails with 401.
-func runE2E(t *testing.T, baseURL string, r reaping) {
-	t.Run("upstream client", func(t *testing.T) { runCompat(t, baseURL) })
+func runE2E(t *testing.T, baseURL string, r reaping, as login) {
+	t.Run("upstream client", func(t *testing.T) { runCompat(t, baseURL, as) })
 	t.Run("stale lease reaped", func(t *testing.T) {
 		if r.skip != "" {
 			t.Skip(r.skip)
@@ -67,9 +73,9 @@ func runE2E(t *testing.T, baseURL string, r reaping) {
 		saved := client.SleepFunc
 		client.SleepFunc = func(time.Duration) {}
 		defer func() { client.SleepFunc = saved; suiteMu.Unlock() }()
-		dead, err := client.NewClient("e2e-dead", baseURL, "", "")
+		dead, err := client.NewClient("e2e-dead", baseURL, as.username, as.passwordFile)
 		require.NoError(t, err)
-		alive, err := client.NewClient("e2e-alive", baseURL, "", "")
+		alive, err := client.NewClient("e2e-alive", baseURL, as.username, as.passwordFile)
 		require.NoError(t, err)
 		gone, err := dead.Acquire(e2eReapType, common.Free, common.Busy)
 		require.NoError(t, err)
@@ -125,8 +131,9 @@ func TestE2EConfig(t *testing.T) {
 
 // TestE2EDeployed runs runE2E against the deployed stack at
 // $BOSKOS_E2E_URL (make e2e URL=...); skipped without it. The stack must
-// be fresh, with testdata/e2e.yaml as its config and no authorization
-// (dev). The reaping part waits the stack's reaper expiry
+// be fresh, with testdata/e2e.yaml as its config, and without IAM
+// authorization; with credentials (basic), $BOSKOS_E2E_USERNAME and
+// $BOSKOS_E2E_PASSWORD_FILE name a principal with owners '*'. The reaping part waits the stack's reaper expiry
 // ($BOSKOS_E2E_REAPER_EXPIRE, default 30m) plus two schedule periods
 // ($BOSKOS_E2E_REAPER_PERIOD, default 1m), and is skipped, saying so, when
 // that exceeds $BOSKOS_E2E_MAX_WAIT (default 5m): deploy with a short
@@ -145,7 +152,11 @@ func TestE2EDeployed(t *testing.T) {
 			"deploy with a short BOSKOS_REAPER_EXPIRE (e.g. 1m) and set %s to run the reaping scenario",
 			r.expire, EnvE2EReaperExpire, r.period, EnvE2EMaxWait, limit, EnvE2EReaperExpire)
 	}
-	runE2E(t, url, r)
+	as := login{username: os.Getenv(EnvE2EUsername), passwordFile: os.Getenv(EnvE2EPasswordFile)}
+	if (as.username == "") != (as.passwordFile == "") {
+		t.Fatalf("set both %s and %s, or neither", EnvE2EUsername, EnvE2EPasswordFile)
+	}
+	runE2E(t, url, r, as)
 }
 
 // localServerExpire is the reaper expiry of the local server under
@@ -158,7 +169,25 @@ const localServerExpire = 5 * time.Second
 func e2eLocalServer(t *testing.T, bin string) {
 	p := startBoskos(t, bin, "--config", e2eConfigPath, "--in_memory", "--gc-period", "100ms",
 		"--reaper-expire", localServerExpire.String())
-	runE2E(t, p.URL, reaping{expire: localServerExpire, period: 100 * time.Millisecond})
+	runE2E(t, p.URL, reaping{expire: localServerExpire, period: 100 * time.Millisecond}, login{})
+}
+
+// e2eLocalServerWithCredentials is e2eLocalServer on a server with
+// credentials (`boskos serve --credentials`), the suite's clients sending
+// those of a principal with owners '*' (as `make e2e USERNAME=...` against
+// a stack in auth mode basic).
+func e2eLocalServerWithCredentials(t *testing.T, bin string) {
+	dir := t.TempDir()
+	creds := filepath.Join(dir, "credentials.yaml")
+	add := exec.Command(bin, "credentials", "add", "e2e", "--owners", "*", "--role", "admin", "--file", creds)
+	add.Stdin = strings.NewReader("e2e-s3cret\n")
+	out, err := add.CombinedOutput()
+	require.NoError(t, err, "boskos credentials add:\n%s", out)
+	pw := filepath.Join(dir, "pw")
+	require.NoError(t, os.WriteFile(pw, []byte("e2e-s3cret\n"), 0o600))
+	p := startBoskos(t, bin, "--config", e2eConfigPath, "--in_memory", "--gc-period", "100ms",
+		"--reaper-expire", localServerExpire.String(), "--credentials", creds)
+	runE2E(t, p.URL, reaping{expire: localServerExpire, period: 100 * time.Millisecond}, login{username: "e2e", passwordFile: pw})
 }
 
 // e2eLambda runs runE2E against the real bootstraps bins under the fake
@@ -196,7 +225,7 @@ func e2eLambda(t *testing.T, bins map[string]string) {
 		_, err := reaper.Invoke(ctx, ev)
 		require.NoError(t, err, "reaper pass")
 	}
-	runE2E(t, url, reaping{expire: time.Second, period: 100 * time.Millisecond, tick: tick})
+	runE2E(t, url, reaping{expire: time.Second, period: 100 * time.Millisecond, tick: tick}, login{})
 	assert.Contains(t, reaper.Logs(), `"Reaped":1,`, "the reaper's EMF line")
 	assert.Contains(t, reaper.Logs(), `"function":"reaper"`)
 }

@@ -134,9 +134,20 @@ func (w testWriter) Write(p []byte) (int, error) {
 // (BOSKOS_CREDENTIALS_SECRET, on moto_server: the API mains' option
 // lambdacreds.Source at work), serve the upstream Go client with a username
 // and password file; a wrong password, and an owner outside the principal's
-// ci-a-*, fail.
+// ci-a-*, fail. An API function given BOSKOS_CREDENTIALS_PARAMETER (SSM, no
+// longer a source) refuses to start, naming it, instead of serving without
+// credentials.
 func TestCompatLambdaCredentials(t *testing.T) {
 	bins := buildLambdas(t)
+	t.Run("an SSM parameter refuses the start", func(t *testing.T) {
+		code, out, err := lambdarun.RunOnce(bins["acquire"], []string{
+			"BOSKOS_TABLE=boskos", "BOSKOS_CREDENTIALS_PARAMETER=/boskos/credentials",
+		}, time.Minute)
+		require.NoError(t, err)
+		assert.NotEqual(t, 0, code, "exit code; output:\n%s", out)
+		assert.Contains(t, out, "BOSKOS_CREDENTIALS_PARAMETER: is no longer supported")
+		assert.Contains(t, out, "BOSKOS_CREDENTIALS_SECRET", "the message says what to set instead")
+	})
 	dir := t.TempDir()
 	doc := authtest.Credentials(t)
 	creds := filepath.Join(dir, "credentials.yaml")

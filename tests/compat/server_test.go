@@ -113,8 +113,9 @@ func TestCompatServer(t *testing.T) {
 	cfgPath := filepath.Join(dir, "config.yaml")
 	require.NoError(t, os.WriteFile(cfgPath, []byte(CompatConfig), 0o644))
 	t.Run("memory e2e", func(t *testing.T) { e2eLocalServer(t, bin) })
+	t.Run("memory e2e with credentials", func(t *testing.T) { e2eLocalServerWithCredentials(t, bin) })
 	t.Run("bolt", func(t *testing.T) {
 		p := startBoskos(t, bin, "--config", cfgPath, "--store", "bolt:"+filepath.Join(dir, "boskos.db"))
-		runCompat(t, p.URL)
+		runCompat(t, p.URL, login{})
 	})
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/boskos-serverless/boskos/core/awsload"
 	"github.com/boskos-serverless/boskos/core/httpapi"
 	"github.com/boskos-serverless/boskos/core/ranch"
 	"github.com/boskos-serverless/boskos/core/store/dynamostore"
@@ -389,7 +390,7 @@ func runFaults(t *testing.T, endpoint string, serve bool, clients int, target in
 			"--request-ttl", "10m", "--gc-period", "10m").URL
 	} else {
 		meter = &sdkMeter{}
-		api, err := dynamostore.NewClient(context.Background(), dynamostore.ClientConfig{
+		api, err := awsload.DynamoDB(context.Background(), dynamostore.ClientConfig{
 			Region: dynamotest.Region, Endpoint: proxyURL, MaxAttempts: maxAttempts, MaxBackoff: 100 * time.Millisecond,
 			Credentials:   credentials.NewStaticCredentialsProvider("local", "local", ""),
 			ClientOptions: []func(*dynamodb.Options){meter.option},

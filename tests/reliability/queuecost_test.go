@@ -22,6 +22,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/boskos-serverless/boskos/core/awsload"
 	"github.com/boskos-serverless/boskos/core/httpapi"
 	"github.com/boskos-serverless/boskos/core/ranch"
 	"github.com/boskos-serverless/boskos/core/store/dynamostore"
@@ -106,7 +107,7 @@ func TestQueueContentionCost(t *testing.T) {
 	cfg, names := poolConfig("qc", resources)
 	var urls []string
 	for i := range 2 {
-		api, err := dynamostore.NewClient(context.Background(), dynamostore.ClientConfig{
+		api, err := awsload.DynamoDB(context.Background(), dynamostore.ClientConfig{
 			Region: dynamotest.Region, Endpoint: proxyURL,
 			Credentials: credentials.NewStaticCredentialsProvider("local", "local", ""),
 		})

@@ -118,6 +118,11 @@ var endpoints = []endpoint{
 		wrongRole: client, wrongOwner: maintainer, ok: maintainer, okStatus: 200},
 	{name: "reset", method: "POST", target: func(string) string { return "/reset?type=pool&state=busy&expire=1h&dest=dirty" },
 		wrongRole: client, ok: maintainer, okStatus: 200},
+	// The read API and the dashboard (one row each: every wrong password
+	// of the matrix counts against the guard's burst of failures, 10):
+	// any role reads, with credentials.
+	{name: "v1-resources", method: "GET", target: func(o string) string { return "/v1/resources?owner=" + o }, ok: client, okStatus: 200},
+	{name: "dashboard", method: "GET", target: func(string) string { return "/ui/" }, ok: client, okStatus: 200},
 	{name: "catch-all", method: "GET", target: func(string) string { return "/" },
 		wrongRole: maintainer, ok: admin, okStatus: 200},
 }

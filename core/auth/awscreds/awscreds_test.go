@@ -12,8 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
-	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/aws/smithy-go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -27,24 +25,15 @@ import (
 
 func TestMain(m *testing.M) { moto.Main(m) }
 
-// clients returns real SDK clients of moto_server (skipping the test
-// without it), through this package's constructors.
-func clients(t *testing.T) (*secretsmanager.Client, *awscreds.ParametersClient) {
+// client returns the real SDK client of moto_server's Secrets Manager
+// (skipping the test without it), through this package's constructor.
+func client(t *testing.T) *secretsmanager.Client {
 	t.Helper()
-	url := moto.Endpoint(t)
-	return awscreds.NewSecretsClient(motoConfig(), url), awscreds.NewParametersClient(motoConfig(), url)
+	return awscreds.NewSecretsClient(motoConfig(), moto.Endpoint(t))
 }
 
 func motoConfig() aws.Config {
 	return aws.Config{Region: moto.Region, Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")}
-}
-
-// sdkSSM is the SDK's SSM client of moto: tests create parameters with it
-// (the functions do not link it) and compare its answers with the
-// ParametersClient's.
-func sdkSSM(t *testing.T) *ssm.Client {
-	url := moto.Endpoint(t)
-	return ssm.NewFromConfig(motoConfig(), func(o *ssm.Options) { o.BaseEndpoint = aws.String(url) })
 }
 
 var seq atomic.Int64
@@ -61,7 +50,7 @@ func credsDoc(t *testing.T, principal string) string {
 }
 
 func TestSecret(t *testing.T) {
-	sm, _ := clients(t)
+	sm := client(t)
 	ctx := context.Background()
 	doc := credsDoc(t, "ci")
 	str := name(t)
@@ -105,60 +94,11 @@ func TestSecret(t *testing.T) {
 	})
 }
 
-// TestParameter: the ParametersClient reads what the SDK's client wrote,
-// as the SDK's client reads it; only SecureString parameters are used.
-func TestParameter(t *testing.T) {
-	_, ps := clients(t)
-	sdk := sdkSSM(t)
-	ctx := context.Background()
-	doc := credsDoc(t, "ci")
-	secure, plain := "/"+name(t), "/"+name(t)
-	_, err := sdk.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String(secure), Value: aws.String(doc), Type: ssmtypes.ParameterTypeSecureString})
-	require.NoError(t, err)
-	_, err = sdk.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String(plain), Value: aws.String(doc), Type: ssmtypes.ParameterTypeString})
-	require.NoError(t, err)
-
-	for _, n := range []string{secure, plain} {
-		want, err := sdk.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(n), WithDecryption: aws.Bool(true)})
-		require.NoError(t, err)
-		got, err := ps.GetParameter(ctx, n)
-		require.NoError(t, err)
-		assert.Equal(t, awscreds.Param{Type: string(want.Parameter.Type), Value: *want.Parameter.Value}, got, "ParametersClient vs the SDK: %s", n)
-	}
-	_, err = ps.GetParameter(ctx, "/boskos/none")
-	var coded interface{ ErrorCode() string }
-	require.ErrorAs(t, err, &coded)
-	assert.Equal(t, "ParameterNotFound", coded.ErrorCode(), "the error code of moto's answer, as the SDK reads it")
-
-	tests := []struct {
-		name    string
-		param   string
-		wantErr error
-	}{
-		{name: "SecureString, decrypted", param: secure},
-		{name: "a String parameter is refused", param: plain, wantErr: awscreds.ErrNotSecure},
-		{name: "missing", param: "/boskos/no-such-parameter", wantErr: awscreds.ErrNotFound},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := awscreds.Parameter(ps, tc.param)(ctx)
-			if tc.wantErr != nil {
-				require.ErrorIs(t, err, tc.wantErr)
-				assert.Contains(t, err.Error(), "awscreds: get parameter "+tc.param)
-				assert.NotContains(t, err.Error(), "$2a$", "the error shows the document")
-				return
-			}
-			require.NoError(t, err)
-			assert.Equal(t, doc, string(got))
-		})
-	}
-}
-
 // TestRefresherOnSecret: an auth.Refresher over a secret in moto puts the
 // secret's credentials in force, and after the TTL the new version's; a
 // deleted secret keeps the credentials in force.
 func TestRefresherOnSecret(t *testing.T) {
-	sm, _ := clients(t)
+	sm := client(t)
 	ctx := context.Background()
 	id := name(t)
 	_, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(id), SecretString: aws.String(credsDoc(t, "ci"))})

@@ -1,11 +1,12 @@
 // Package awscreds reads the credentials document of package auth (the
-// YAML of a credentials file) from AWS: a Secrets Manager secret (Secret)
-// or an SSM Parameter Store SecureString parameter (Parameter), each an
-// auth.Fetch for an auth.Refresher. It declares the one request each
-// source makes (SecretsAPI, which the SDK's client has; ParametersAPI,
-// which ParametersClient has: a small SigV4-signed client, because the
-// SDK's ssm package would add 1.3 MB to every bootstrap) and translates
-// the errors here, once: callers see ErrNotFound, ErrAccessDenied,
-// ErrNotSecure or the service's code and message, never an SDK type.
-// Nothing here logs a document.
+// YAML of a credentials file) from an AWS Secrets Manager secret (Secret),
+// an auth.Fetch for an auth.Refresher. It declares the one request it
+// makes (SecretsAPI, which the SDK's client has) and translates the
+// errors here, once: callers see ErrNotFound, ErrAccessDenied or the
+// service's code and message, never an SDK type. Nothing here logs a
+// document.
+//
+// SSM Parameter Store is not a source: the SDK's ssm package would put the
+// API functions' bootstraps over their 10 MB budget, and the project does
+// not write AWS protocols by hand.
 package awscreds

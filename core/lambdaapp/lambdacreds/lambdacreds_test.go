@@ -17,8 +17,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
-	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/crypto/bcrypt"
@@ -62,113 +60,97 @@ func doc(t *testing.T, password string) string {
 
 var seq atomic.Int64
 
-// source is one kind of remote source: its variable, and how a test
-// creates and changes it in moto with the SDK.
-type source struct {
-	name string
-	env  string
-	put  func(t *testing.T, id, doc string, create bool)
-}
-
 // TestSource: an API function configured as in Lambda (FromEnv, AWSEnv
 // with AWS_ENDPOINT_URL at moto_server, Main's option Source, NewHandler,
 // the Lambda adapter) reads its credentials from a Secrets Manager secret
-// or an SSM SecureString parameter at start, reads them again only after
-// BOSKOS_CREDENTIALS_TTL, keeps them when the new document is invalid
-// (with the EMF metric CredentialsRefreshFailures), and does not start when
-// the source is missing.
+// at start, reads them again only after BOSKOS_CREDENTIALS_TTL, keeps them
+// when the new document is invalid (with the EMF metric
+// CredentialsRefreshFailures), and does not start when the secret is
+// missing.
 func TestSource(t *testing.T) {
 	motoURL := moto.Endpoint(t)
 	awsCfg := aws.Config{Region: moto.Region, Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""), BaseEndpoint: aws.String(motoURL)}
-	sm, ps := secretsmanager.NewFromConfig(awsCfg), ssm.NewFromConfig(awsCfg)
+	sm := secretsmanager.NewFromConfig(awsCfg)
 	ctx := context.Background()
-	sources := []source{
-		{name: "secret", env: lambdaapp.EnvCredentialsSecret, put: func(t *testing.T, id, doc string, create bool) {
-			var err error
-			if create {
-				_, err = sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(id), SecretString: aws.String(doc)})
-			} else {
-				_, err = sm.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{SecretId: aws.String(id), SecretString: aws.String(doc)})
-			}
-			require.NoError(t, err)
-		}},
-		{name: "parameter", env: lambdaapp.EnvCredentialsParameter, put: func(t *testing.T, id, doc string, _ bool) {
-			_, err := ps.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String(id), Value: aws.String(doc), Type: ssmtypes.ParameterTypeSecureString, Overwrite: aws.Bool(true)})
-			require.NoError(t, err)
-		}},
+	// put creates the secret id, or puts a new version of it.
+	put := func(t *testing.T, id, doc string, create bool) {
+		var err error
+		if create {
+			_, err = sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(id), SecretString: aws.String(doc)})
+		} else {
+			_, err = sm.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{SecretId: aws.String(id), SecretString: aws.String(doc)})
+		}
+		require.NoError(t, err)
 	}
 	rc, err := boskos.ParseValidConfig([]byte("resources:\n- {type: pool, state: free, names: [p-1]}\n"))
 	require.NoError(t, err)
 
-	for _, src := range sources {
-		t.Run(src.name, func(t *testing.T) {
-			id := fmt.Sprintf("/boskos/test/%s-%d", src.name, seq.Add(1))
-			src.put(t, id, doc(t, "first"), true)
-			client, table := dynamotest.NewTable(t)
-			require.NoError(t, ranch.New(dynamostore.New(client, table, dynamostore.Options{}), ranch.Options{Logger: testkit.Quiet()}).SyncConfig(ctx, rc))
+	const secretEnv = lambdaapp.EnvCredentialsSecret
+	id := fmt.Sprintf("/boskos/test/secret-%d", seq.Add(1))
+	put(t, id, doc(t, "first"), true)
+	client, table := dynamotest.NewTable(t)
+	require.NoError(t, ranch.New(dynamostore.New(client, table, dynamostore.Options{}), ranch.Options{Logger: testkit.Quiet()}).SyncConfig(ctx, rc))
 
-			env := map[string]string{
-				lambdaapp.EnvTable: table, src.env: id, lambdaapp.EnvCredentialsTTL: "1m",
-				"AWS_REGION": moto.Region, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_ENDPOINT_URL": motoURL,
-			}
-			lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
-			start := func(t *testing.T, clk *testkit.Clock, metrics *lockedBuffer) (func(user, pass string) int, error) {
-				cfg, err := lambdaapp.FromEnv(lookup)
-				require.NoError(t, err)
-				cfg.AWS = lambdaapp.AWSFromEnv(lookup)
-				cfg.Client, cfg.Logger, cfg.Now, cfg.MetricsOut = client, testkit.Quiet(), clk.Now, metrics
-				lambdacreds.Source(&cfg)
-				h, err := lambdaapp.NewHandler(ctx, cfg)
-				if err != nil {
-					return nil, err
-				}
-				fn := lambdaapp.Lambda(h, cfg.Logger, lambdaapp.Routes["metric"]...)
-				return func(user, pass string) int {
-					u, _ := url.Parse("/metric?type=pool")
-					resp, err := fn(ctx, events.APIGatewayV2HTTPRequest{
-						Version: "2.0", RouteKey: "ANY /metric", RawPath: u.Path, RawQueryString: u.RawQuery,
-						Headers: map[string]string{"host": "example.com", "authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))},
-						RequestContext: events.APIGatewayV2HTTPRequestContext{
-							HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "GET", Path: u.Path, SourceIP: "192.0.2.1"},
-						},
-					})
-					require.NoError(t, err)
-					return resp.StatusCode
-				}, nil
-			}
-
-			clk, metrics := testkit.NewClock(), &lockedBuffer{}
-			send, err := start(t, clk, metrics)
-			require.NoError(t, err)
-			require.Equal(t, 200, send("ci", "first"), "the credentials read at start")
-			require.Equal(t, 401, send("ci", "second"))
-
-			src.put(t, id, doc(t, "second"), false)
-			clk.Add(59 * time.Second)
-			assert.Equal(t, 200, send("ci", "first"), "within the TTL the credentials read at start stay")
-			clk.Add(time.Second)
-			assert.Equal(t, 200, send("ci", "second"), "after the TTL the new version is in force")
-			assert.Equal(t, 401, send("ci", "first"))
-
-			src.put(t, id, "principals: []\n", false)
-			clk.Add(time.Minute)
-			assert.Equal(t, 200, send("ci", "second"), "an invalid document keeps the credentials in force")
-			assert.Contains(t, metrics.String(), `"`+emf.CredentialsRefreshFailures+`":1`, "the failed refresh is counted")
-			assert.NotContains(t, metrics.String(), "$2a$")
-
-			t.Run("a missing source stops the start", func(t *testing.T) {
-				env[src.env] = id + "-missing"
-				defer func() { env[src.env] = id }()
-				_, err := start(t, testkit.NewClock(), &lockedBuffer{})
-				require.Error(t, err)
-				assert.Contains(t, err.Error(), src.env)
-				assert.Contains(t, err.Error(), "no such secret or parameter")
-			})
-			t.Run("an invalid document stops the start", func(t *testing.T) {
-				_, err := start(t, testkit.NewClock(), &lockedBuffer{})
-				require.Error(t, err)
-				assert.True(t, strings.Contains(err.Error(), src.env) && strings.Contains(err.Error(), "principals: none"), err.Error())
-			})
-		})
+	env := map[string]string{
+		lambdaapp.EnvTable: table, secretEnv: id, lambdaapp.EnvCredentialsTTL: "1m",
+		"AWS_REGION": moto.Region, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_ENDPOINT_URL": motoURL,
 	}
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	start := func(t *testing.T, clk *testkit.Clock, metrics *lockedBuffer) (func(user, pass string) int, error) {
+		cfg, err := lambdaapp.FromEnv(lookup)
+		require.NoError(t, err)
+		cfg.AWS = lambdaapp.AWSFromEnv(lookup)
+		cfg.Client, cfg.Logger, cfg.Now, cfg.MetricsOut = client, testkit.Quiet(), clk.Now, metrics
+		lambdacreds.Source(&cfg)
+		h, err := lambdaapp.NewHandler(ctx, cfg)
+		if err != nil {
+			return nil, err
+		}
+		fn := lambdaapp.Lambda(h, cfg.Logger, lambdaapp.Routes["metric"]...)
+		return func(user, pass string) int {
+			u, _ := url.Parse("/metric?type=pool")
+			resp, err := fn(ctx, events.APIGatewayV2HTTPRequest{
+				Version: "2.0", RouteKey: "ANY /metric", RawPath: u.Path, RawQueryString: u.RawQuery,
+				Headers: map[string]string{"host": "example.com", "authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))},
+				RequestContext: events.APIGatewayV2HTTPRequestContext{
+					HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "GET", Path: u.Path, SourceIP: "192.0.2.1"},
+				},
+			})
+			require.NoError(t, err)
+			return resp.StatusCode
+		}, nil
+	}
+
+	clk, metrics := testkit.NewClock(), &lockedBuffer{}
+	send, err := start(t, clk, metrics)
+	require.NoError(t, err)
+	require.Equal(t, 200, send("ci", "first"), "the credentials read at start")
+	require.Equal(t, 401, send("ci", "second"))
+
+	put(t, id, doc(t, "second"), false)
+	clk.Add(59 * time.Second)
+	assert.Equal(t, 200, send("ci", "first"), "within the TTL the credentials read at start stay")
+	clk.Add(time.Second)
+	assert.Equal(t, 200, send("ci", "second"), "after the TTL the new version is in force")
+	assert.Equal(t, 401, send("ci", "first"))
+
+	put(t, id, "principals: []\n", false)
+	clk.Add(time.Minute)
+	assert.Equal(t, 200, send("ci", "second"), "an invalid document keeps the credentials in force")
+	assert.Contains(t, metrics.String(), `"`+emf.CredentialsRefreshFailures+`":1`, "the failed refresh is counted")
+	assert.NotContains(t, metrics.String(), "$2a$")
+
+	t.Run("a missing secret stops the start", func(t *testing.T) {
+		env[secretEnv] = id + "-missing"
+		defer func() { env[secretEnv] = id }()
+		_, err := start(t, testkit.NewClock(), &lockedBuffer{})
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), secretEnv)
+		assert.Contains(t, err.Error(), "no such secret")
+	})
+	t.Run("an invalid document stops the start", func(t *testing.T) {
+		_, err := start(t, testkit.NewClock(), &lockedBuffer{})
+		require.Error(t, err)
+		assert.True(t, strings.Contains(err.Error(), secretEnv) && strings.Contains(err.Error(), "principals: none"), err.Error())
+	})
 }

@@ -23,7 +23,7 @@ import (
 )
 
 // Name is the converter's name, as a type's config.type names it.
-const Name = "Lambda"
+const Name = mason.ConverterLambda
 
 // API is the one Lambda client method the converter calls
 // (lambdacall.API; *lambda.Client satisfies it).

@@ -15,12 +15,14 @@
 //
 // Metrics of a resource type are published with the dimensions {function,
 // type} and {function} (the per-function totals that alarms and the
-// dashboard use); metrics without a type (Conflicts) with {function} only.
+// dashboard use); metrics without a type (Conflicts) with {function} only;
+// MasonFailures with {function, type, step} and {function}.
 // The names (Namespace, the metric and dimension names) are constants here,
 // which the CDK app (infra/) imports for its dashboard and alarms.
 //
 // The Emitter's hook methods have the shapes of ranch.Options.OnAcquire,
 // maintenance.ReaperOptions.OnReaped and janitor.Options.OnQuarantined, so
-// a main wires them directly. The package imports only the standard
-// library.
+// a main wires them directly; OnMasonConstructed and OnMasonFailed are
+// core/mason's Observer under other names. The package imports only the
+// standard library.
 package emf

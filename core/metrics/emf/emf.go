@@ -17,6 +17,9 @@ const (
 	DimFunction = "function"
 	// DimType is the resource type.
 	DimType = "type"
+	// DimStep is the step of Mason's workflow that failed (MasonFailures):
+	// a Task state's name in lower case, or "workflow".
+	DimStep = "step"
 )
 
 // Metric names.
@@ -40,9 +43,16 @@ const (
 	// JanitorFailed counts failed cleanups (Count), by type.
 	JanitorFailed = "JanitorFailed"
 	// CredentialsRefreshFailures counts re-reads of the credentials
-	// (Secrets Manager, SSM) that failed or found an invalid document, so
+	// (Secrets Manager) that failed or found an invalid document, so
 	// the function kept the credentials it had (Count).
 	CredentialsRefreshFailures = "CredentialsRefreshFailures"
+	// MasonConstructed counts virtual resources Mason built and made free
+	// (Count), by type (boskos_mason_constructed_total{type}).
+	MasonConstructed = "MasonConstructed"
+	// MasonFailures counts constructions that failed and were released
+	// as dirty (Count), by type and step
+	// (boskos_mason_failures_total{type,step}).
+	MasonFailures = "MasonFailures"
 )
 
 // Unit is a CloudWatch unit.
@@ -106,20 +116,43 @@ type envelope struct {
 	CloudWatchMetrics []directive `json:"CloudWatchMetrics"`
 }
 
+// Dim is one dimension's value of a line.
+type Dim struct {
+	Name, Value string
+}
+
 // Emit writes one line with vals for resource type rtype ("" for metrics
 // that have no type). A line without values writes nothing. It returns the
 // writer's error.
 func (e *Emitter) Emit(rtype string, vals ...Value) error {
+	if rtype == "" {
+		return e.EmitDims(nil, vals...)
+	}
+	return e.EmitDims([]Dim{{DimType, rtype}}, vals...)
+}
+
+// EmitDims writes one line with vals, published with two dimension sets:
+// {function, dims...} and {function} (the per-function totals). A line
+// without values writes nothing; a dimension named like the function's or
+// like an earlier one is dropped. It returns the writer's error.
+func (e *Emitter) EmitDims(dims []Dim, vals ...Value) error {
 	if len(vals) == 0 {
 		return nil
 	}
-	line := make(map[string]any, len(vals)+3)
-	dims := [][]string{{DimFunction}}
-	if rtype != "" {
-		dims = [][]string{{DimFunction, DimType}, {DimFunction}}
-		line[DimType] = rtype
-	}
+	line := make(map[string]any, len(vals)+len(dims)+2)
 	line[DimFunction] = e.o.Function
+	full := []string{DimFunction}
+	for _, d := range dims {
+		if _, dup := line[d.Name]; dup {
+			continue
+		}
+		line[d.Name] = d.Value
+		full = append(full, d.Name)
+	}
+	sets := [][]string{{DimFunction}}
+	if len(full) > 1 {
+		sets = [][]string{full, {DimFunction}}
+	}
 	defs := make([]metricDef, 0, len(vals))
 	for _, v := range vals {
 		if _, dup := line[v.Name]; dup {
@@ -130,7 +163,7 @@ func (e *Emitter) Emit(rtype string, vals ...Value) error {
 	}
 	line["_aws"] = envelope{
 		Timestamp:         e.o.Now().UnixMilli(),
-		CloudWatchMetrics: []directive{{Namespace: e.o.Namespace, Dimensions: dims, Metrics: defs}},
+		CloudWatchMetrics: []directive{{Namespace: e.o.Namespace, Dimensions: sets, Metrics: defs}},
 	}
 	b, err := json.Marshal(line)
 	if err != nil {
@@ -187,4 +220,17 @@ func (e *Emitter) OnCredentialsRefresh(err error) {
 	if err != nil {
 		_ = e.Emit("", Value{Name: CredentialsRefreshFailures, Unit: Count, Value: 1})
 	}
+}
+
+// OnMasonConstructed records one virtual resource of rtype built and made
+// free (MasonConstructed). With OnMasonFailed it is what core/mason's
+// Observer is told (lambdaapp adapts the names).
+func (e *Emitter) OnMasonConstructed(rtype string) {
+	_ = e.Emit(rtype, Value{Name: MasonConstructed, Unit: Count, Value: 1})
+}
+
+// OnMasonFailed records one construction of rtype that failed at step and
+// was released as dirty (MasonFailures, by type and step).
+func (e *Emitter) OnMasonFailed(rtype, step string) {
+	_ = e.EmitDims([]Dim{{DimType, rtype}, {DimStep, step}}, Value{Name: MasonFailures, Unit: Count, Value: 1})
 }

@@ -66,6 +66,7 @@ func TestHooks(t *testing.T) {
 		lines  int
 		dims   [][]string
 		typ    string
+		step   string
 		values map[string]float64
 		units  map[string]string
 	}{
@@ -85,6 +86,11 @@ func TestHooks(t *testing.T) {
 			lines: 1, dims: both, typ: "t", values: map[string]float64{emf.JanitorFailed: 1}, units: map[string]string{emf.JanitorFailed: "Count"}},
 		{name: "conflicts have no type", emit: func(e *emf.Emitter) { e.OnConflicts(4) },
 			lines: 1, dims: [][]string{{emf.DimFunction}}, values: map[string]float64{emf.Conflicts: 4}, units: map[string]string{emf.Conflicts: "Count"}},
+		{name: "mason constructed", emit: func(e *emf.Emitter) { e.OnMasonConstructed("cluster") },
+			lines: 1, dims: both, typ: "cluster", values: map[string]float64{emf.MasonConstructed: 1}, units: map[string]string{emf.MasonConstructed: "Count"}},
+		{name: "mason failure by type and step", emit: func(e *emf.Emitter) { e.OnMasonFailed("cluster", "construct") },
+			lines: 1, dims: [][]string{{emf.DimFunction, emf.DimType, emf.DimStep}, {emf.DimFunction}}, typ: "cluster", step: "construct",
+			values: map[string]float64{emf.MasonFailures: 1}, units: map[string]string{emf.MasonFailures: "Count"}},
 		{name: "no conflicts write nothing", emit: func(e *emf.Emitter) { e.OnConflicts(0) }},
 		{name: "a failed credentials refresh", emit: func(e *emf.Emitter) { e.OnCredentialsRefresh(errors.New("access denied")) },
 			lines: 1, dims: [][]string{{emf.DimFunction}}, values: map[string]float64{emf.CredentialsRefreshFailures: 1}, units: map[string]string{emf.CredentialsRefreshFailures: "Count"}},
@@ -111,6 +117,11 @@ func TestHooks(t *testing.T) {
 			} else {
 				assert.NotContains(t, l.Members, emf.DimType)
 			}
+			if tc.step != "" {
+				assert.Equal(t, tc.step, l.Members[emf.DimStep])
+			} else {
+				assert.NotContains(t, l.Members, emf.DimStep)
+			}
 			units := map[string]string{}
 			for _, m := range d.Metrics {
 				units[m.Name] = m.Unit
@@ -135,6 +146,20 @@ func TestEmitNamespaceAndDuplicates(t *testing.T) {
 	require.Len(t, d.Metrics, 1, "a name once per line, never a dimension's")
 	assert.Equal(t, 1.0, l[0].Members["A"])
 	assert.Equal(t, "t", l[0].Members[emf.DimType])
+}
+
+// TestEmitDims: the dimensions given, in order, besides the function's;
+// one named like the function's or an earlier one is dropped.
+func TestEmitDims(t *testing.T) {
+	var buf bytes.Buffer
+	e := emf.New(&buf, emf.Options{Function: "f"})
+	require.NoError(t, e.EmitDims([]emf.Dim{{"a", "1"}, {emf.DimFunction, "g"}, {"b", "2"}, {"a", "3"}}, emf.Value{Name: "M", Unit: emf.Count, Value: 1}))
+	l := parse(t, buf.Bytes())
+	require.Len(t, l, 1)
+	assert.Equal(t, [][]string{{emf.DimFunction, "a", "b"}, {emf.DimFunction}}, l[0].AWS.CloudWatchMetrics[0].Dimensions)
+	assert.Equal(t, "f", l[0].Members[emf.DimFunction])
+	assert.Equal(t, "1", l[0].Members["a"])
+	assert.Equal(t, "2", l[0].Members["b"])
 }
 
 // TestConcurrentLinesStayWhole: lines written at once never interleave.

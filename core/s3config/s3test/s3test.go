@@ -54,7 +54,7 @@ func NewServer(tb testing.TB) *Server {
 // static credentials. optFns are applied last.
 func (s *Server) Client(tb testing.TB, optFns ...func(*s3.Options)) *s3.Client {
 	tb.Helper()
-	c, err := s3config.NewClient(context.Background(), s3config.ClientConfig{
+	c, err := newClient(s3config.ClientConfig{
 		Region:        Region,
 		Endpoint:      s.URL,
 		Credentials:   credentials.NewStaticCredentialsProvider("local", "local", ""),
@@ -64,6 +64,12 @@ func (s *Server) Client(tb testing.TB, optFns ...func(*s3.Options)) *s3.Client {
 		tb.Fatalf("s3test: client: %v", err)
 	}
 	return c
+}
+
+// newClient is the test client: region and credentials are set, so the
+// SDK's configuration loader has nothing to add.
+func newClient(cfg s3config.ClientConfig) (*s3.Client, error) {
+	return s3config.NewClientFromConfig(aws.Config{}, cfg), nil
 }
 
 // CreateBucket creates a bucket.

@@ -51,6 +51,10 @@ type Options struct {
 	// transaction when other writes are in flight; <= 0 means
 	// DefaultMaxBatchDelay.
 	MaxBatchDelay time.Duration
+	// OnWrite, if set, is called inside the transaction of every write for
+	// each item it changes; the items it returns are created in the same
+	// transaction (see store.WriteHook).
+	OnWrite store.WriteHook
 }
 
 // Store is the bbolt backend. It is safe for concurrent use. Create it with
@@ -59,6 +63,7 @@ type Store struct {
 	db       *bolt.DB
 	path     string
 	inflight atomic.Int64
+	onWrite  store.WriteHook
 }
 
 // Open opens (creating if needed) the bbolt file at path. It fails with
@@ -112,7 +117,41 @@ func Open(path string, opts Options) (*Store, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("boltstore: open %s: %w", path, err)
 	}
-	return &Store{db: db, path: path}, nil
+	return &Store{db: db, path: path, onWrite: opts.OnWrite}, nil
+}
+
+// hook calls OnWrite for a change of one item (old or next nil when
+// absent) and creates, in tx, the items it returns that are valid and
+// new.
+func (s *Store) hook(tx *bolt.Tx, old, next *store.Item) error {
+	if s.onWrite == nil {
+		return nil
+	}
+	items := tx.Bucket(bucketItems)
+	for _, h := range s.onWrite(old, next) {
+		if _, _, err := store.SplitKey(h.Key); err != nil {
+			continue
+		}
+		if items.Get([]byte(h.Key)) != nil {
+			continue
+		}
+		n := normalize(h)
+		if store.CheckSize(n) != nil {
+			continue
+		}
+		if err := put(tx, store.Item{}, false, n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ptr returns &it when ok, else nil.
+func ptr(it store.Item, ok bool) *store.Item {
+	if !ok {
+		return nil
+	}
+	return &it
 }
 
 // Path returns the file the store was opened on.
@@ -369,7 +408,10 @@ func (s *Store) Create(ctx context.Context, it store.Item) (store.Item, error) {
 		if exists {
 			return nil
 		}
-		return put(tx, store.Item{}, false, n)
+		if err := put(tx, store.Item{}, false, n); err != nil {
+			return err
+		}
+		return s.hook(tx, nil, &n)
 	})
 	switch {
 	case err != nil:
@@ -421,7 +463,10 @@ func (s *Store) Update(ctx context.Context, u store.Update) (store.Item, error) 
 		if err != nil || opErr != nil {
 			return err
 		}
-		return put(tx, cur, existed, next)
+		if err := put(tx, cur, existed, next); err != nil {
+			return err
+		}
+		return s.hook(tx, ptr(cur, existed), &next)
 	})
 	if err == nil {
 		err = opErr
@@ -476,7 +521,10 @@ func (s *Store) Delete(ctx context.Context, key string, conds ...store.Cond) err
 		if err != nil || opErr != nil {
 			return err
 		}
-		return remove(tx, cur)
+		if err := remove(tx, cur); err != nil {
+			return err
+		}
+		return s.hook(tx, &cur, nil)
 	})
 	if err == nil {
 		err = opErr
@@ -550,6 +598,21 @@ func (s *Store) Transact(ctx context.Context, ops []store.Op) error {
 				err = put(tx, plans[i].cur, plans[i].existed, plans[i].next)
 			case o.Delete != nil:
 				err = remove(tx, plans[i].cur)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		for i, o := range ops {
+			var err error
+			p := &plans[i]
+			switch {
+			case o.Create != nil:
+				err = s.hook(tx, nil, &p.next)
+			case o.Update != nil:
+				err = s.hook(tx, ptr(p.cur, p.existed), &p.next)
+			case o.Delete != nil:
+				err = s.hook(tx, &p.cur, nil)
 			}
 			if err != nil {
 				return err

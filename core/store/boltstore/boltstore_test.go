@@ -32,6 +32,12 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+func TestWriteHook(t *testing.T) {
+	storetest.RunWriteHook(t, func(t *testing.T, hook store.WriteHook) store.Store {
+		return open(t, filepath.Join(t.TempDir(), "boskos.db"), boltstore.Options{NoSync: true, OnWrite: hook})
+	})
+}
+
 // TestConformanceSynced runs the suite with fsync on, as in production, so
 // the batched write path is the one under test.
 func TestConformanceSynced(t *testing.T) {

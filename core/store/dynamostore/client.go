@@ -1,9 +1,7 @@
 package dynamostore
 
 import (
-	"context"
 	"errors"
-	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -14,7 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
@@ -171,28 +168,9 @@ func mayHaveApplied(err error) bool {
 	return false
 }
 
-// NewClient returns a DynamoDB client configured by cfg and the SDK's
-// default configuration sources (environment, shared files, instance role).
-func NewClient(ctx context.Context, cfg ClientConfig) (*dynamodb.Client, error) {
-	var loads []func(*config.LoadOptions) error
-	if cfg.Region != "" {
-		loads = append(loads, config.WithRegion(cfg.Region))
-	}
-	if cfg.Credentials != nil {
-		loads = append(loads, config.WithCredentialsProvider(cfg.Credentials))
-	}
-	loads = append(loads, config.WithRetryer(func() aws.Retryer {
-		return NewRetryer(cfg.MaxAttempts, cfg.MaxBackoff)
-	}))
-	awsCfg, err := config.LoadDefaultConfig(ctx, loads...)
-	if err != nil {
-		return nil, fmt.Errorf("dynamostore: load AWS configuration: %w", err)
-	}
-	return NewClientFromConfig(awsCfg, cfg), nil
-}
-
-// NewClientFromConfig is NewClient on an AWS configuration the caller
-// built (the Lambda functions build theirs from the environment Lambda
+// NewClientFromConfig returns a client configured by cfg over the AWS
+// configuration the caller built (core/awsload loads the SDK's default
+// one; the Lambda functions build theirs from the environment Lambda
 // sets, without the SDK's configuration loader and the credential
 // providers it links). cfg's Region and Credentials, when set, replace
 // awsCfg's; its retryer is NewRetryer's.

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/boskos-serverless/boskos/core/awsload"
 	"github.com/boskos-serverless/boskos/core/store"
 	"github.com/boskos-serverless/boskos/core/store/dynamostore"
 )
@@ -67,7 +68,7 @@ func TestThrottlingRetried(t *testing.T) {
 			fake := &throttler{code: tc.code, failures: tc.failures}
 			srv := httptest.NewServer(fake)
 			defer srv.Close()
-			client, err := dynamostore.NewClient(t.Context(), dynamostore.ClientConfig{
+			client, err := awsload.DynamoDB(t.Context(), dynamostore.ClientConfig{
 				Region:      "us-east-1",
 				Endpoint:    srv.URL,
 				MaxAttempts: tc.maxAttempts,
@@ -199,7 +200,7 @@ func TestNoRetryAfterCommit(t *testing.T) {
 			fake := &answering{}
 			srv := httptest.NewServer(fake)
 			defer srv.Close()
-			client, err := dynamostore.NewClient(t.Context(), dynamostore.ClientConfig{
+			client, err := awsload.DynamoDB(t.Context(), dynamostore.ClientConfig{
 				Region: "us-east-1", Endpoint: srv.URL, MaxBackoff: time.Millisecond,
 				Credentials:   credentials.NewStaticCredentialsProvider("k", "s", ""),
 				ClientOptions: []func(*dynamodb.Options){func(o *dynamodb.Options) { o.HTTPClient = &cutFirst{} }},
@@ -241,7 +242,7 @@ func TestRequestBodyEndsCleanlyAfterClose(t *testing.T) {
 	srv := httptest.NewServer(&answering{})
 	defer srv.Close()
 	keeper := &bodyKeeper{}
-	client, err := dynamostore.NewClient(t.Context(), dynamostore.ClientConfig{
+	client, err := awsload.DynamoDB(t.Context(), dynamostore.ClientConfig{
 		Region: "us-east-1", Endpoint: srv.URL,
 		Credentials:   credentials.NewStaticCredentialsProvider("k", "s", ""),
 		ClientOptions: []func(*dynamodb.Options){func(o *dynamodb.Options) { o.HTTPClient = keeper }},
@@ -327,7 +328,7 @@ func TestNoRetryAfterAmbiguousAnswer(t *testing.T) {
 			fake := &ambiguousFirst{mode: tc.mode}
 			srv := httptest.NewServer(fake)
 			defer srv.Close()
-			client, err := dynamostore.NewClient(t.Context(), dynamostore.ClientConfig{
+			client, err := awsload.DynamoDB(t.Context(), dynamostore.ClientConfig{
 				Region: "us-east-1", Endpoint: srv.URL, MaxBackoff: time.Millisecond,
 				Credentials: credentials.NewStaticCredentialsProvider("k", "s", ""),
 			})

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -206,6 +207,30 @@ func decodeItem(m map[string]av) (store.Item, error) {
 		}
 	}
 	return it, nil
+}
+
+// DecodeImage decodes a table item as DynamoDB returns it (a stream
+// record's image included) into the store item it holds.
+func DecodeImage(m map[string]types.AttributeValue) (store.Item, error) { return decodeItem(m) }
+
+// ChangeOf is the store.Change of a stream record of this package's table:
+// its old and new images (empty: absent) and when DynamoDB saw it.
+func ChangeOf(oldImage, newImage map[string]types.AttributeValue, at time.Time) (store.Change, error) {
+	c := store.Change{At: at}
+	for _, x := range []struct {
+		m   map[string]types.AttributeValue
+		dst **store.Item
+	}{{oldImage, &c.Old}, {newImage, &c.New}} {
+		if len(x.m) == 0 {
+			continue
+		}
+		it, err := decodeItem(x.m)
+		if err != nil {
+			return store.Change{}, fmt.Errorf("dynamostore: stream image: %w", err)
+		}
+		*x.dst = &it
+	}
+	return c, nil
 }
 
 // decodeOld decodes the item returned with a failed condition; ok is false

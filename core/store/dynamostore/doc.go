@@ -30,7 +30,10 @@
 // \x01 bytes.
 //
 // AttrTTL (store.TTLAttr, "ttl", N, Unix seconds) is the table's Time to Live
-// attribute. Billing is PAY_PER_REQUEST. CreateTable creates exactly this
+// attribute. Billing is PAY_PER_REQUEST. The table has a NEW_AND_OLD_IMAGES
+// stream: the change feed of the lease history (package streams reads it
+// for the local server, a Lambda event source mapping in AWS; ChangeOf and
+// DecodeImage turn its records into store.Change values). CreateTable creates exactly this
 // table (for tests and local runs); production tables are created by the
 // infrastructure code (CDK/SAM) from the same names, defined in core/deploy.
 //

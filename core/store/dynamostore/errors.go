@@ -48,6 +48,10 @@ func translate(err error) error {
 	return errors.New(err.Error())
 }
 
+// Translate is translate for the sibling packages that call DynamoDB's
+// other APIs (package streams): the one translation of SDK errors.
+func Translate(err error) error { return translate(err) }
+
 // apiError is the error of DynamoDB's code and message: store.ErrTooLarge for
 // an item over DynamoDB's size limit ("Item size has exceeded the maximum
 // allowed size", "Item size to update has exceeded ..."; a ValidationException

@@ -37,6 +37,8 @@ const (
 	AttrTTL = deploy.AttrTTL
 	// BillingMode is the table's billing mode.
 	BillingMode = types.BillingMode(deploy.BillingMode)
+	// StreamViewType is the table's stream (deploy.StreamViewType).
+	StreamViewType = types.StreamViewType(deploy.StreamViewType)
 )
 
 // TableAPI is the part of *dynamodb.Client that CreateTable and DeleteTable
@@ -47,6 +49,7 @@ type TableAPI interface {
 	DeleteTable(ctx context.Context, in *dynamodb.DeleteTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DeleteTableOutput, error)
 	DescribeTimeToLive(ctx context.Context, in *dynamodb.DescribeTimeToLiveInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DescribeTimeToLiveOutput, error)
 	UpdateTimeToLive(ctx context.Context, in *dynamodb.UpdateTimeToLiveInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateTimeToLiveOutput, error)
+	UpdateTable(ctx context.Context, in *dynamodb.UpdateTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateTableOutput, error)
 }
 
 var _ TableAPI = (*dynamodb.Client)(nil)
@@ -76,6 +79,7 @@ func CreateTableInput(name string) *dynamodb.CreateTableInput {
 			},
 			Projection: &types.Projection{ProjectionType: types.ProjectionType(deploy.IndexProjection)},
 		}},
+		StreamSpecification: &types.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: StreamViewType},
 	}
 }
 
@@ -86,10 +90,11 @@ const (
 )
 
 // CreateTable creates the table named name (keys, the IndexPool index,
-// PAY_PER_REQUEST), waits until the table and its index are ACTIVE, and
-// enables Time to Live on AttrTTL. A table that already exists is fine if its
-// key schema and index match; otherwise CreateTable fails. Cancel ctx to bound
-// the wait.
+// PAY_PER_REQUEST, a NEW_AND_OLD_IMAGES stream), waits until the table and
+// its index are ACTIVE, and enables Time to Live on AttrTTL. A table that
+// already exists is fine if its key schema and index match (its stream is
+// enabled when it has none; one of another view type is an error);
+// otherwise CreateTable fails. Cancel ctx to bound the wait.
 func CreateTable(ctx context.Context, api TableAPI, name string) error {
 	_, err := api.CreateTable(ctx, CreateTableInput(name))
 	var inUse *types.ResourceInUseException
@@ -102,6 +107,9 @@ func CreateTable(ctx context.Context, api TableAPI, name string) error {
 	}
 	if err := checkSchema(desc); err != nil {
 		return fmt.Errorf("dynamostore: create table %s: existing table: %w", name, err)
+	}
+	if err := ensureStream(ctx, api, name, desc); err != nil {
+		return err
 	}
 	ttl, err := api.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: aws.String(name)})
 	if err != nil {
@@ -125,6 +133,26 @@ func CreateTable(ctx context.Context, api TableAPI, name string) error {
 		return fmt.Errorf("dynamostore: create table %s: enable time to live: %w", name, translate(err))
 	}
 	return nil
+}
+
+// ensureStream enables the table's NEW_AND_OLD_IMAGES stream when it has
+// none (a table created before history existed).
+func ensureStream(ctx context.Context, api TableAPI, name string, t *types.TableDescription) error {
+	if spec := t.StreamSpecification; spec != nil && aws.ToBool(spec.StreamEnabled) {
+		if spec.StreamViewType != StreamViewType {
+			return fmt.Errorf("dynamostore: create table %s: its stream is %s, want %s", name, spec.StreamViewType, StreamViewType)
+		}
+		return nil
+	}
+	_, err := api.UpdateTable(ctx, &dynamodb.UpdateTableInput{
+		TableName:           aws.String(name),
+		StreamSpecification: &types.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: StreamViewType},
+	})
+	if err != nil {
+		return fmt.Errorf("dynamostore: create table %s: enable stream: %w", name, translate(err))
+	}
+	_, err = waitActive(ctx, api, name)
+	return err
 }
 
 // waitActive polls DescribeTable until the table and all its global

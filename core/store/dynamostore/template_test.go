@@ -35,6 +35,9 @@ func TestSAMTemplateMatchesSchema(t *testing.T) {
 					AttributeName string
 					Enabled       bool
 				} `json:"TimeToLiveSpecification"`
+				StreamSpecification struct {
+					StreamViewType string
+				} `json:"StreamSpecification"`
 			} `json:"Properties"`
 		} `json:"Resources"`
 	}
@@ -73,6 +76,7 @@ func TestSAMTemplateMatchesSchema(t *testing.T) {
 			require.Equal(t, string(k.KeyType), got.KeySchema[j].KeyType)
 		}
 	}
+	require.Equal(t, string(want.StreamSpecification.StreamViewType), p.StreamSpecification.StreamViewType, "the stream")
 	require.True(t, p.TimeToLiveSpecification.Enabled)
 	require.Equal(t, dynamostore.AttrTTL, p.TimeToLiveSpecification.AttributeName)
 }

@@ -15,3 +15,17 @@ func TestConformance(t *testing.T) {
 		return s
 	})
 }
+
+func TestWriteHook(t *testing.T) {
+	storetest.RunWriteHook(t, func(t *testing.T, hook store.WriteHook) store.Store {
+		return memstore.NewWithOptions(memstore.Options{OnWrite: hook})
+	})
+}
+
+// TestConformanceHooked runs the suite with a hook that records nothing,
+// so that the hooked write paths keep the contract.
+func TestConformanceHooked(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store {
+		return memstore.NewWithOptions(memstore.Options{OnWrite: func(_, _ *store.Item) []store.Item { return nil }})
+	})
+}

@@ -31,19 +31,67 @@ func lessEntry(a, b indexEntry) bool {
 
 // Store is the in-memory backend. The zero value is not usable: call New.
 type Store struct {
-	mu    sync.RWMutex
-	items map[string]store.Item
-	keys  *btree.BTreeG[string]
-	index map[string]*btree.BTreeG[indexEntry]
+	mu      sync.RWMutex
+	items   map[string]store.Item
+	keys    *btree.BTreeG[string]
+	index   map[string]*btree.BTreeG[indexEntry]
+	onWrite store.WriteHook
+}
+
+// Options tune a Store. The zero value is a plain store.
+type Options struct {
+	// OnWrite, if set, is called under the write lock for every item a
+	// write changes; the items it returns are created with the write (see
+	// store.WriteHook).
+	OnWrite store.WriteHook
 }
 
 // New returns an empty store.
-func New() *Store {
+func New() *Store { return NewWithOptions(Options{}) }
+
+// NewWithOptions returns an empty store tuned by o.
+func NewWithOptions(o Options) *Store {
 	return &Store{
-		items: map[string]store.Item{},
-		keys:  btree.NewG(32, func(a, b string) bool { return a < b }),
-		index: map[string]*btree.BTreeG[indexEntry]{},
+		items:   map[string]store.Item{},
+		keys:    btree.NewG(32, func(a, b string) bool { return a < b }),
+		index:   map[string]*btree.BTreeG[indexEntry]{},
+		onWrite: o.OnWrite,
 	}
+}
+
+// hook calls OnWrite for a change of one item (old or next nil when
+// absent) and creates the items it returns that are valid and new. The
+// caller holds the write lock.
+func (s *Store) hook(old, next *store.Item) {
+	if s.onWrite == nil {
+		return
+	}
+	for _, h := range s.onWrite(old, next) {
+		if _, _, err := store.SplitKey(h.Key); err != nil {
+			continue
+		}
+		if _, ok := s.items[h.Key]; ok {
+			continue
+		}
+		n := normalize(h)
+		if store.CheckSize(n) != nil {
+			continue
+		}
+		s.put(n)
+	}
+}
+
+// stored returns a pointer to a copy of the item under key, nil when
+// there is none.
+func (s *Store) stored(key string) *store.Item {
+	if s.onWrite == nil {
+		return nil
+	}
+	it, ok := s.items[key]
+	if !ok {
+		return nil
+	}
+	return &it
 }
 
 func indexOf(it store.Item) (part string, e indexEntry, ok bool) {
@@ -143,6 +191,7 @@ func (s *Store) Create(_ context.Context, it store.Item) (store.Item, error) {
 		return store.Item{}, fmt.Errorf("memstore: create %s: %w", it.Key, err)
 	}
 	s.put(n)
+	s.hook(nil, &n)
 	return n.Clone(), nil
 }
 
@@ -176,7 +225,9 @@ func (s *Store) Update(_ context.Context, u store.Update) (store.Item, error) {
 	if err != nil {
 		return store.Item{}, err
 	}
+	old := s.stored(u.Key)
 	s.put(next)
+	s.hook(old, &next)
 	return next.Clone(), nil
 }
 
@@ -212,7 +263,11 @@ func (s *Store) Delete(_ context.Context, key string, conds ...store.Cond) error
 	if err := s.checkExisting("delete", key, conds); err != nil {
 		return err
 	}
+	old := s.stored(key)
 	s.remove(key)
+	if old != nil {
+		s.hook(old, nil)
+	}
 	return nil
 }
 
@@ -266,12 +321,28 @@ func (s *Store) Transact(_ context.Context, ops []store.Op) error {
 			return &store.TxError{Index: i, Err: err}
 		}
 	}
+	olds := make([]*store.Item, len(ops))
+	for i, o := range ops {
+		if o.Check == nil {
+			olds[i] = s.stored(o.Key())
+		}
+	}
 	for i, o := range ops {
 		switch {
 		case o.Create != nil, o.Update != nil:
 			s.put(puts[i])
 		case o.Delete != nil:
 			s.remove(o.Delete.Key)
+		}
+	}
+	for i, o := range ops {
+		switch {
+		case o.Create != nil, o.Update != nil:
+			s.hook(olds[i], &puts[i])
+		case o.Delete != nil:
+			if olds[i] != nil {
+				s.hook(olds[i], nil)
+			}
 		}
 	}
 	return nil

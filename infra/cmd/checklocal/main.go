@@ -2,10 +2,12 @@
 // created on an emulator (LocalStack, or moto_server in make test): the
 // table (keys, index, billing), every function of the environment (runtime,
 // handler, table variable), the schedules (rate, target, retry policy,
-// dead-letter queue) and their queues, the config bucket (versioning)
-// with the config object, and with credentials (CHECK_AUTH=basic|iam, as
-// the deployment's -c auth=) the credentials secret holding the placeholder
-// and named by exactly the API functions' BOSKOS_CREDENTIALS_SECRET.
+// dead-letter queue) and their queues, Mason's state machine (Standard,
+// the document's Task states, the dispatcher's variable), the config
+// bucket (versioning) with the config object, and with credentials
+// (CHECK_AUTH=basic|iam, as the deployment's -c auth=) the credentials
+// secret holding the placeholder and named by exactly the API functions'
+// BOSKOS_CREDENTIALS_SECRET.
 //
 //	go run ./cmd/checklocal -endpoint http://localhost:4566 -env dev
 //
@@ -308,6 +310,10 @@ func (c *checker) run(root, out string, s stack.Settings) error {
 		}
 		c.ok("schedule %s: %s %s -> function, DLQ %s", f.Name, rule, aws.ToString(r.ScheduleExpression), qarn)
 	}
+
+	// Mason's state machine.
+	_, machine := find("AWS::StepFunctions::StateMachine", "MasonStateMachine")
+	c.checkMason(cfg, machine, fnARN)
 
 	// The config bucket and its object.
 	_, bucket := find("AWS::S3::Bucket", "Config")

@@ -11,13 +11,17 @@ import (
 
 // Functions are the Lambda functions of the project, by directory name under
 // functions/.
-var Functions = []string{"acquire", "acquirebystate", "release", "update", "reset", "metric", "metrics"}
+var Functions = []string{"acquire", "acquirebystate", "release", "update", "reset", "metric", "metrics", "read", "history"}
 
 // Jobs are the scheduled maintenance functions of the project (one pass per
 // EventBridge scheduled event), by directory name under functions/.
-var Jobs = []string{"reaper", "reconciler", "cleaner", "janitor"}
+var Jobs = []string{"reaper", "reconciler", "cleaner", "janitor", "mason-dispatch"}
 
-// Build compiles every function (Functions and Jobs) for the host's OS and
+// MasonSteps are the step functions of Mason's workflow (one step per
+// invocation by Step Functions), by directory name under functions/.
+var MasonSteps = []string{"mason-recycle", "mason-fulfill", "mason-construct", "mason-free", "mason-gc"}
+
+// Build compiles every function (Functions, Jobs and MasonSteps) for the host's OS and
 // architecture with the project's scripts/build-lambdas.sh (repoRoot is the
 // main module's root) into outDir/<name>/bootstrap, and returns those paths
 // by name.
@@ -40,8 +44,8 @@ func Build(ctx context.Context, repoRoot, outDir string) (map[string]string, err
 	if err != nil {
 		return nil, fmt.Errorf("lambdarun: build-lambdas.sh: %w\n%s", err, out)
 	}
-	paths := make(map[string]string, len(Functions)+len(Jobs))
-	for _, name := range append(append([]string(nil), Functions...), Jobs...) {
+	paths := make(map[string]string, len(Functions)+len(Jobs)+len(MasonSteps))
+	for _, name := range append(append(append([]string(nil), Functions...), Jobs...), MasonSteps...) {
 		p := filepath.Join(outDir, name, "bootstrap")
 		if _, err := os.Stat(p); err != nil {
 			return nil, fmt.Errorf("lambdarun: %s not built: %w", name, err)

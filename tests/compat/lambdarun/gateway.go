@@ -80,10 +80,13 @@ type HTTPResponse struct {
 	Cookies           []string            `json:"cookies"`
 }
 
-// Gateway plays an API Gateway HTTP API with only a $default stage: a
-// request whose path equals a key of Routes goes to that function (route
-// "ANY <path>"), any other path to Default (route "$default"). With no
-// Default, unmatched paths get API Gateway's 404 {"message":"Not Found"}.
+// Gateway plays an API Gateway HTTP API with only a $default stage, routing
+// by API Gateway's priority: a request whose path equals a key of Routes goes
+// to that function (route "ANY <path>"); else one matching a key with path
+// variables ("/v1/resources/{name}/history", each variable one non-empty
+// segment) to its function; else one under a greedy key "/p/{proxy+}" to its
+// function; any other path to Default (route "$default"). With no Default,
+// unmatched paths get API Gateway's 404 {"message":"Not Found"}.
 type Gateway struct {
 	Routes  map[string]Invoker
 	Default Invoker
@@ -105,6 +108,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	fn, ok := g.Routes[r.URL.Path]
 	if ok {
 		routeKey = "ANY " + r.URL.Path
+	} else if route, vfn, vok := g.match(r.URL.Path, matchVariables); vok {
+		routeKey, fn = "ANY "+route, vfn
+	} else if route, gfn, gok := g.match(r.URL.Path, matchGreedy); gok {
+		routeKey, fn = "ANY "+route, gfn
 	} else {
 		fn = g.Default
 	}
@@ -142,6 +149,66 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.logger().Error("lambdarun: bad function response", "route", routeKey, "err", err, "payload", string(out))
 		writeGatewayError(w, http.StatusInternalServerError, "Internal Server Error")
 	}
+}
+
+// match returns the route of Routes that path matches by m, and its
+// function; of several, the one with the most literal characters (the most
+// specific, as API Gateway picks), ties broken by name so that routing is
+// deterministic.
+func (g *Gateway) match(path string, m func(route, path string) bool) (string, Invoker, bool) {
+	best := ""
+	for route := range g.Routes {
+		if !m(route, path) {
+			continue
+		}
+		if best == "" || literal(route) > literal(best) || (literal(route) == literal(best) && route < best) {
+			best = route
+		}
+	}
+	if best == "" {
+		return "", nil, false
+	}
+	return best, g.Routes[best], true
+}
+
+// matchGreedy reports whether path is under route's greedy variable
+// ("/p/{proxy+}" takes "/p/a/b", not "/p").
+func matchGreedy(route, path string) bool {
+	prefix, ok := strings.CutSuffix(route, "/{proxy+}")
+	return ok && strings.HasPrefix(path, prefix+"/")
+}
+
+// matchVariables reports whether path matches route segment by segment,
+// each "{var}" of route taking one non-empty segment.
+func matchVariables(route, path string) bool {
+	if !strings.Contains(route, "{") || strings.HasSuffix(route, "+}") {
+		return false
+	}
+	rs, ps := strings.Split(route, "/"), strings.Split(path, "/")
+	if len(rs) != len(ps) {
+		return false
+	}
+	for i, seg := range rs {
+		if strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") {
+			if ps[i] == "" {
+				return false
+			}
+		} else if seg != ps[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// literal is the number of characters of route outside its variables.
+func literal(route string) int {
+	n := 0
+	for _, seg := range strings.Split(route, "/") {
+		if !strings.HasPrefix(seg, "{") {
+			n += len(seg)
+		}
+	}
+	return n
 }
 
 func (g *Gateway) logger() *slog.Logger {

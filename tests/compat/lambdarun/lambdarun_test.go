@@ -161,6 +161,46 @@ func TestGateway(t *testing.T) {
 			},
 		},
 		{
+			name: "path variable route",
+			gw: &Gateway{Routes: map[string]Invoker{
+				"/v1/resources/{name}/history": reply(HTTPResponse{StatusCode: 200}),
+				"/v1/history":                  fail,
+				"/ui/{proxy+}":                 fail,
+			}, Default: fail},
+			method: "GET", target: "/v1/resources/p-1/history?limit=2", wantStatus: 200,
+			check: func(t *testing.T, ev HTTPRequestEvent) {
+				assert.Equal(t, "ANY /v1/resources/{name}/history", ev.RouteKey)
+				assert.Equal(t, "/v1/resources/p-1/history", ev.RawPath)
+			},
+		},
+		{
+			name: "an empty or extra segment is not a path variable",
+			gw: &Gateway{Routes: map[string]Invoker{"/v1/resources/{name}/history": fail},
+				Default: reply(HTTPResponse{StatusCode: 404})},
+			method: "GET", target: "/v1/resources//history", wantStatus: 404,
+			check: func(t *testing.T, ev HTTPRequestEvent) { assert.Equal(t, "$default", ev.RouteKey) },
+		},
+		{
+			name: "exact route before variables before greedy",
+			gw: &Gateway{Routes: map[string]Invoker{
+				"/v1/resources/{name}":  fail,
+				"/v1/resources/pinned":  reply(HTTPResponse{StatusCode: 201}),
+				"/v1/{proxy+}":          fail,
+				"/v1/resources/{other}": fail,
+			}, Default: fail},
+			method: "GET", target: "/v1/resources/pinned", wantStatus: 201,
+			check: func(t *testing.T, ev HTTPRequestEvent) { assert.Equal(t, "ANY /v1/resources/pinned", ev.RouteKey) },
+		},
+		{
+			name: "the most specific greedy route",
+			gw: &Gateway{Routes: map[string]Invoker{
+				"/v1/{proxy+}":    fail,
+				"/v1/ui/{proxy+}": reply(HTTPResponse{StatusCode: 200}),
+			}, Default: fail},
+			method: "GET", target: "/v1/ui/app.js", wantStatus: 200,
+			check: func(t *testing.T, ev HTTPRequestEvent) { assert.Equal(t, "ANY /v1/ui/{proxy+}", ev.RouteKey) },
+		},
+		{
 			name:   "no default route",
 			gw:     &Gateway{Routes: map[string]Invoker{"/acquire": fail}},
 			method: "GET", target: "/foo", wantStatus: 404, wantBody: `{"message":"Not Found"}`,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -133,7 +134,7 @@ func Main(m *testing.M) {
 func Client(tb testing.TB, optFns ...func(*dynamodb.Options)) *dynamodb.Client {
 	tb.Helper()
 	url := Endpoint(tb)
-	c, err := dynamostore.NewClient(context.Background(), dynamostore.ClientConfig{
+	c, err := newClient(dynamostore.ClientConfig{
 		Region:        Region,
 		Endpoint:      url,
 		MaxAttempts:   5,
@@ -145,6 +146,12 @@ func Client(tb testing.TB, optFns ...func(*dynamodb.Options)) *dynamodb.Client {
 		tb.Fatalf("dynamotest: client: %v", err)
 	}
 	return c
+}
+
+// newClient is the test client: region and credentials are set, so the
+// SDK's configuration loader has nothing to add.
+func newClient(cfg dynamostore.ClientConfig) (*dynamodb.Client, error) {
+	return dynamostore.NewClientFromConfig(aws.Config{}, cfg), nil
 }
 
 var unsafe = regexp.MustCompile(`[^a-zA-Z0-9_.-]+`)

@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/boskos-serverless/boskos/core/awsload"
 	"github.com/boskos-serverless/boskos/core/store"
 	"github.com/boskos-serverless/boskos/core/store/dynamostore"
 	"github.com/boskos-serverless/boskos/core/store/dynamostore/dynamotest"
@@ -61,7 +62,7 @@ func TestMain(m *testing.M) {
 
 // ping makes one DynamoDB request to url.
 func ping(url string) error {
-	c, err := dynamostore.NewClient(context.Background(), dynamostore.ClientConfig{
+	c, err := awsload.DynamoDB(context.Background(), dynamostore.ClientConfig{
 		Region: "us-east-1", Endpoint: url, MaxAttempts: 1,
 		Credentials: credentials.NewStaticCredentialsProvider("local", "local", ""),
 	})
@@ -172,7 +173,7 @@ func TestCounter(t *testing.T) {
 		}))
 		defer srv.Close()
 		var n dynamotest.Counter
-		c, err := dynamostore.NewClient(t.Context(), dynamostore.ClientConfig{
+		c, err := awsload.DynamoDB(t.Context(), dynamostore.ClientConfig{
 			Region: "us-east-1", Endpoint: srv.URL, MaxBackoff: time.Millisecond,
 			Credentials:   credentials.NewStaticCredentialsProvider("k", "s", ""),
 			ClientOptions: []func(*dynamodb.Options){n.Option},
