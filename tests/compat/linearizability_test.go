@@ -23,9 +23,9 @@ import (
 // failure leaves Porcupine's visualization under
 // $BOSKOS_RELIABILITY_ARTIFACTS or a logged temporary directory.
 func TestLinearizabilityLambda(t *testing.T) {
-	histories, ops := 1, 40
+	histories, ops := 1, 54
 	if os.Getenv("BOSKOS_RELIABILITY") == "long" {
-		histories, ops = 3, 400
+		histories, ops = 3, 540
 	}
 	if v := os.Getenv("BOSKOS_RELIABILITY_LIN_OPS"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -54,7 +54,7 @@ func TestLinearizabilityLambda(t *testing.T) {
 			require.NoError(t, err)
 		}
 		res, n, path := linearize.History(t, []string{url}, "lin", names, linearize.Params{
-			Clients: 8, Ops: ops, CheckTimeout: 5 * time.Minute, Seed: seed + uint64(h),
+			Clients: linearize.DefaultClients, Ops: ops, CheckTimeout: 5 * time.Minute, Seed: seed + uint64(h),
 			Maintenance: &linearize.Maintenance{Store: dynamostore.New(client, table, dynamostore.Options{}), VirtualType: "linv"},
 		}, dir)
 		total += n

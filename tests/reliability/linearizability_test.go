@@ -44,8 +44,8 @@ type linParams struct {
 func linParamsFor(t testing.TB) linParams {
 	return linParams{
 		histories: knob(t, "BOSKOS_RELIABILITY_LIN_HISTORIES", 1, 5),
-		clients:   knob(t, "BOSKOS_RELIABILITY_LIN_CLIENTS", 8, 8),
-		ops:       knob(t, "BOSKOS_RELIABILITY_LIN_OPS", 48, 600),
+		clients:   knob(t, "BOSKOS_RELIABILITY_LIN_CLIENTS", linearize.DefaultClients, linearize.DefaultClients),
+		ops:       knob(t, "BOSKOS_RELIABILITY_LIN_OPS", 64, 800),
 		timeout:   time.Duration(knob(t, "BOSKOS_RELIABILITY_LIN_CHECK_SECONDS", 60, 600)) * time.Second,
 	}
 }

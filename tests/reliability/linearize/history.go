@@ -10,6 +10,17 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// DefaultClients is how many clients a history runs, besides the
+// maintenance clients (the reaper, the janitor's two workers, Mason and
+// its consumer). Porcupine's search grows exponentially with the number
+// of operations open at once, not with the history's length: with eight
+// clients and the maintenance, one short history in a few dozen took
+// Porcupine over a minute (most under 20 s, against 0.4 s without the
+// maintenance); with six clients and the maintenance, sixteen histories
+// of 500 operations each took at most 0.25 s, the concurrency of eight
+// clients without it.
+const DefaultClients = 6
+
 // Params are the sizes of one history.
 type Params struct {
 	// Clients run concurrently; each does Ops operations (fewer when one

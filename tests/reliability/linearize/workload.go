@@ -394,22 +394,31 @@ func Summary(ops []porcupine.Operation) string {
 	return strings.TrimSpace(b.String())
 }
 
-// check runs Porcupine on ops. When the history is not
-// linearizable it writes the visualization (linearizability.html) to dir
-// and returns its path. An Unknown result (the checker's own timeout)
-// fails t.
+// check runs Porcupine on ops. When the history is not linearizable it
+// writes the visualization (linearizability.html) to dir and returns its
+// path; when it is not linearizable or Porcupine ran out of time (Unknown,
+// which fails t), it also writes history.txt, every operation by call time,
+// to dir.
 func check(t testing.TB, m *Model, ops []porcupine.Operation, timeout time.Duration, dir string) (porcupine.CheckResult, string) {
 	t.Helper()
 	model := m.Porcupine()
 	start := time.Now()
 	res, info := porcupine.CheckOperationsVerbose(model, ops, timeout)
-	t.Logf("porcupine: %s on %d operations in %s", res, len(ops), time.Since(start).Round(time.Millisecond))
-	require.NotEqual(t, porcupine.Unknown, res, "porcupine did not finish within %s", timeout)
-	if res != porcupine.Illegal {
+	t.Logf("porcupine: %s on %d operations in %s (at most %d operations open at once)",
+		res, len(ops), time.Since(start).Round(time.Millisecond), MaxOpen(ops))
+	if res == porcupine.Ok {
 		return res, ""
 	}
+	writeHistory(t, m, ops, dir)
+	require.NotEqual(t, porcupine.Unknown, res, "porcupine did not finish within %s: the history is in %s", timeout, filepath.Join(dir, "history.txt"))
 	path := filepath.Join(dir, "linearizability.html")
 	require.NoError(t, porcupine.VisualizePath(model, info, path))
+	return res, path
+}
+
+// writeHistory writes ops to dir/history.txt, one line per operation by
+// call time: call, return (∞ for none), client, operation.
+func writeHistory(t testing.TB, m *Model, ops []porcupine.Operation, dir string) {
 	var lines []string
 	for _, op := range ops {
 		ret := "∞"
@@ -420,6 +429,34 @@ func check(t testing.TB, m *Model, ops []porcupine.Operation, timeout time.Durat
 			m.describeOp(op.Input.(opInput), op.Output.(opOutput))))
 	}
 	sort.Strings(lines)
-	_ = os.WriteFile(filepath.Join(dir, "history.txt"), []byte(strings.Join(lines, "\n")+"\n"), 0o644)
-	return res, path
+	if err := os.WriteFile(filepath.Join(dir, "history.txt"), []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Logf("history.txt: %v", err)
+	}
+}
+
+// MaxOpen is the largest number of operations of ops open at one instant
+// (called and not yet returned): the width of the window Porcupine must
+// order, which drives its search far more than the history's length.
+func MaxOpen(ops []porcupine.Operation) int {
+	type ev struct {
+		at    int64
+		delta int
+	}
+	evs := make([]ev, 0, 2*len(ops))
+	for _, op := range ops {
+		evs = append(evs, ev{op.Call, 1}, ev{op.Return, -1})
+	}
+	// Returns before calls at the same instant: they do not overlap.
+	sort.Slice(evs, func(i, j int) bool {
+		if evs[i].at != evs[j].at {
+			return evs[i].at < evs[j].at
+		}
+		return evs[i].delta < evs[j].delta
+	})
+	open, most := 0, 0
+	for _, e := range evs {
+		open += e.delta
+		most = max(most, open)
+	}
+	return most
 }
