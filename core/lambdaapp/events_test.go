@@ -16,14 +16,19 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/boskos-serverless/boskos/core/boskos"
 	"github.com/boskos-serverless/boskos/core/httpapi"
 	"github.com/boskos-serverless/boskos/core/ranch"
+	"github.com/boskos-serverless/boskos/core/store"
 	"github.com/boskos-serverless/boskos/core/store/dynamostore"
 	"github.com/boskos-serverless/boskos/core/store/dynamostore/dynamotest"
+	"github.com/boskos-serverless/boskos/core/store/dynamostore/streams"
+	"github.com/boskos-serverless/boskos/core/store/memstore"
 )
 
 var update = flag.Bool("update", false, "rewrite events/golden/*.json from the current responses")
@@ -43,16 +48,74 @@ var seedConfig = boskos.Config{Resources: []boskos.ResourceEntry{
 	{Type: "held", State: boskos.Free, Names: []string{"held-1", "held-2"}},
 }}
 
-// seed fills a fresh table: the config, then held-1 and held-2 leased by
-// alice (state busy).
+// seedStep is one write of a story: do, through the ranch, with its clock
+// at seedTime + at.
+type seedStep struct {
+	at time.Duration
+	do func(ctx context.Context, r *ranch.Ranch) error
+}
+
+// seedStory is the seed's story: the config synced three hours before
+// seedTime, a lease of solo-1 by bob released dirty, the janitor cleaning
+// it, and at seedTime held-1 and held-2 leased by alice (state busy).
+var seedStory = []seedStep{
+	{-3 * time.Hour, func(ctx context.Context, r *ranch.Ranch) error { return r.SyncConfig(ctx, &seedConfig) }},
+	{-2 * time.Hour, func(ctx context.Context, r *ranch.Ranch) error {
+		_, err := r.Acquire(ctx, "solo", boskos.Free, boskos.Busy, "bob", "")
+		return err
+	}},
+	{-1 * time.Hour, func(ctx context.Context, r *ranch.Ranch) error {
+		return r.Release(ctx, "solo-1", boskos.Dirty, "bob", nil)
+	}},
+	{-30 * time.Minute, func(ctx context.Context, r *ranch.Ranch) error {
+		_, err := r.Acquire(ctx, "solo", boskos.Dirty, boskos.Cleaning, "janitor", "")
+		return err
+	}},
+	{-20 * time.Minute, func(ctx context.Context, r *ranch.Ranch) error {
+		return r.Release(ctx, "solo-1", boskos.Free, "janitor", nil)
+	}},
+	{0, func(ctx context.Context, r *ranch.Ranch) error {
+		_, err := r.AcquireByState(ctx, boskos.Free, boskos.Busy, "alice", []string{"held-1", "held-2"})
+		return err
+	}},
+}
+
+// seed fills a fresh table with seedStory and then writes its history as
+// `boskos serve --store dynamodb:TABLE` does: one pass of the table's
+// stream (package streams) into ranch.WriteHistory.
 func seed(t *testing.T, cfg Config) {
 	t.Helper()
 	ctx := context.Background()
-	r := ranch.New(dynamostore.New(cfg.Client, cfg.Table, dynamostore.Options{}),
-		ranch.Options{Now: cfg.Now, Logger: cfg.Logger})
-	require.NoError(t, r.SyncConfig(ctx, &seedConfig))
-	_, err := r.AcquireByState(ctx, boskos.Free, boskos.Busy, "alice", []string{"held-1", "held-2"})
+	st := dynamostore.New(cfg.Client, cfg.Table, dynamostore.Options{})
+	var now time.Time
+	clock := func() time.Time { return now }
+	r := ranch.New(st, ranch.Options{Now: clock, Logger: cfg.Logger})
+	for _, step := range seedStory {
+		now = seedTime.Add(step.at)
+		require.NoError(t, step.do(ctx, r), "seed step at %s", now.Format(time.TimeOnly))
+	}
+	n, err := streamPass(t, cfg, func(ctx context.Context, ch []store.Change) error {
+		_, err := ranch.WriteHistory(ctx, st, ch, ranch.HistoryOptions{Now: clock})
+		return err
+	})
 	require.NoError(t, err)
+	require.NotZero(t, n, "the seed's stream records")
+}
+
+// streamPass reads the stream of cfg's table from its start (checkpoints
+// in memory: the table gets none) and hands its changes to h. It returns
+// how many records it delivered.
+func streamPass(t *testing.T, cfg Config, h streams.Handler) (int, error) {
+	t.Helper()
+	tables, ok := cfg.Client.(streams.TableAPI)
+	require.True(t, ok, "the test's DynamoDB client describes tables")
+	sc := streams.NewClientFromConfig(aws.Config{}, dynamostore.ClientConfig{
+		Region: dynamotest.Region, Endpoint: dynamotest.Endpoint(t),
+		Credentials: credentials.NewStaticCredentialsProvider("local", "local", ""),
+	})
+	return streams.New(sc, tables, cfg.Table, h, streams.Options{
+		Checkpoints: memstore.New(), Logger: cfg.Log(),
+	}).Pass(context.Background())
 }
 
 // goldenResponse is what events/golden/<function>-<case>.json pins.
