@@ -212,9 +212,11 @@ func compareGolden(t *testing.T, path string, got goldenResponse) {
 // TestEventsAreConsistent checks each sample event the way API Gateway
 // would have built it, since the handler reads only some of its fields but
 // `sam local invoke -e` users read all of them: the route key is the
-// function's (ANY <route>, or $default for the catch-all), the raw and
-// parsed forms of the path and query agree, header names are lower case,
-// and content-length is the length of the decoded body.
+// function's (ANY <route>, or $default for the catch-all) and routes the
+// raw path, pathParameters hold the values of the route's path variables
+// (none for a route without any), the raw and parsed forms of the path
+// and query agree, header names are lower case, and content-length is the
+// length of the decoded body.
 func TestEventsAreConsistent(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join(eventsDir, "*", "*.json"))
 	require.NoError(t, err)
@@ -241,6 +243,16 @@ func TestEventsAreConsistent(t *testing.T) {
 			}
 			assert.Contains(t, keys, ev.RouteKey, "routeKey of a %s event", fn)
 			assert.Equal(t, ev.RouteKey, rc.RouteKey, "requestContext.routeKey")
+			route, routed := strings.CutPrefix(ev.RouteKey, "ANY ")
+			if routed {
+				assert.True(t, MatchRoute(route, ev.RawPath), "rawPath %s is not routed to %s", ev.RawPath, ev.RouteKey)
+			}
+			wantParams := pathParameters(route, ev.RawPath) // nil for $default
+			gotParams := ev.PathParameters
+			if len(gotParams) == 0 {
+				gotParams = nil
+			}
+			assert.Equal(t, wantParams, gotParams, "pathParameters of %s for %s", ev.RouteKey, ev.RawPath)
 			assert.Equal(t, "$default", rc.Stage, "the API is served at the host root")
 			assert.Equal(t, ev.RawPath, rc.HTTP.Path, "requestContext.http.path")
 			assert.NotEmpty(t, rc.HTTP.Method)
@@ -271,6 +283,48 @@ func TestEventsAreConsistent(t *testing.T) {
 			} else {
 				assert.Empty(t, body, "a body comes with content-length")
 			}
+		})
+	}
+}
+
+// pathParameters is what API Gateway puts in pathParameters for path
+// routed to route: each "{var}" segment's value from the same segment of
+// path, a greedy "{proxy+}" the rest of path after its prefix; nil for a
+// route without variables (or not a route: $default). The values are the
+// segments as sent (the sample events' need no escaping).
+func pathParameters(route, path string) map[string]string {
+	if !strings.Contains(route, "{") {
+		return nil
+	}
+	out := map[string]string{}
+	if prefix, ok := strings.CutSuffix(route, greedy); ok {
+		out["proxy"] = strings.TrimPrefix(path, prefix+"/")
+		return out
+	}
+	ps := strings.Split(path, "/")
+	for i, seg := range strings.Split(route, "/") {
+		if v, ok := strings.CutPrefix(seg, "{"); ok && i < len(ps) {
+			out[strings.TrimSuffix(v, "}")] = ps[i]
+		}
+	}
+	return out
+}
+
+func TestPathParameters(t *testing.T) {
+	tests := []struct {
+		name, route, path string
+		want              map[string]string
+	}{
+		{"no variables", "/v1/history", "/v1/history", nil},
+		{"the catch-all", CatchAll, "/foo", nil},
+		{"one variable", "/v1/resources/{name}/history", "/v1/resources/solo-1/history", map[string]string{"name": "solo-1"}},
+		{"two variables", "/a/{x}/b/{y}", "/a/1/b/2", map[string]string{"x": "1", "y": "2"}},
+		{"greedy", "/ui/{proxy+}", "/ui/js/app.js", map[string]string{"proxy": "js/app.js"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := pathParameters(tc.route, tc.path)
+			assert.Equal(t, tc.want, got, "got %v, want %v", got, tc.want)
 		})
 	}
 }
