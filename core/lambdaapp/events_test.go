@@ -22,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/boskos-serverless/boskos/core/boskos"
+	"github.com/boskos-serverless/boskos/core/deploy"
 	"github.com/boskos-serverless/boskos/core/httpapi"
 	"github.com/boskos-serverless/boskos/core/ranch"
 	"github.com/boskos-serverless/boskos/core/store"
@@ -118,6 +119,16 @@ func streamPass(t *testing.T, cfg Config, h streams.Handler) (int, error) {
 	}).Pass(context.Background())
 }
 
+// isAPIEvents reports whether events/<dir> holds API Gateway events of an
+// API function: not the goldens, nor the events of the scheduled jobs
+// (TestScheduledEvents), Mason's steps (TestMasonEvents) or the history
+// writer's stream (TestHistoryWriterEvents).
+func isAPIEvents(dir string) bool {
+	_, job := JobEnv[dir]
+	_, step := MasonSteps[dir]
+	return dir != "golden" && dir != deploy.FnHistoryWriter && !job && !step
+}
+
 // goldenResponse is what events/golden/<function>-<case>.json pins.
 type goldenResponse struct {
 	Status  int               `json:"status"`
@@ -139,9 +150,8 @@ func TestEvents(t *testing.T) {
 	var n int
 	for _, f := range files {
 		fn := filepath.Base(filepath.Dir(f))
-		_, job := JobEnv[fn]
-		if _, step := MasonSteps[fn]; fn == "golden" || job || step {
-			continue // job events: TestScheduledEvents; Mason's steps: TestMasonEvents
+		if !isAPIEvents(fn) {
+			continue
 		}
 		n++
 		name := fn + "-" + strings.TrimSuffix(filepath.Base(f), ".json")
@@ -222,9 +232,8 @@ func TestEventsAreConsistent(t *testing.T) {
 	require.NoError(t, err)
 	for _, f := range files {
 		fn := filepath.Base(filepath.Dir(f))
-		_, job := JobEnv[fn]
-		if _, step := MasonSteps[fn]; fn == "golden" || job || step {
-			continue // TestScheduledEvents, TestMasonEvents
+		if !isAPIEvents(fn) {
+			continue
 		}
 		t.Run(fn+"-"+strings.TrimSuffix(filepath.Base(f), ".json"), func(t *testing.T) {
 			raw, err := os.ReadFile(f)
