@@ -16,14 +16,20 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/boskos-serverless/boskos/core/boskos"
+	"github.com/boskos-serverless/boskos/core/deploy"
 	"github.com/boskos-serverless/boskos/core/httpapi"
 	"github.com/boskos-serverless/boskos/core/ranch"
+	"github.com/boskos-serverless/boskos/core/store"
 	"github.com/boskos-serverless/boskos/core/store/dynamostore"
 	"github.com/boskos-serverless/boskos/core/store/dynamostore/dynamotest"
+	"github.com/boskos-serverless/boskos/core/store/dynamostore/streams"
+	"github.com/boskos-serverless/boskos/core/store/memstore"
 )
 
 var update = flag.Bool("update", false, "rewrite events/golden/*.json from the current responses")
@@ -43,16 +49,84 @@ var seedConfig = boskos.Config{Resources: []boskos.ResourceEntry{
 	{Type: "held", State: boskos.Free, Names: []string{"held-1", "held-2"}},
 }}
 
-// seed fills a fresh table: the config, then held-1 and held-2 leased by
-// alice (state busy).
+// seedStep is one write of a story: do, through the ranch, with its clock
+// at seedTime + at.
+type seedStep struct {
+	at time.Duration
+	do func(ctx context.Context, r *ranch.Ranch) error
+}
+
+// seedStory is the seed's story: the config synced three hours before
+// seedTime, a lease of solo-1 by bob released dirty, the janitor cleaning
+// it, and at seedTime held-1 and held-2 leased by alice (state busy).
+var seedStory = []seedStep{
+	{-3 * time.Hour, func(ctx context.Context, r *ranch.Ranch) error { return r.SyncConfig(ctx, &seedConfig) }},
+	{-2 * time.Hour, func(ctx context.Context, r *ranch.Ranch) error {
+		_, err := r.Acquire(ctx, "solo", boskos.Free, boskos.Busy, "bob", "")
+		return err
+	}},
+	{-1 * time.Hour, func(ctx context.Context, r *ranch.Ranch) error {
+		return r.Release(ctx, "solo-1", boskos.Dirty, "bob", nil)
+	}},
+	{-30 * time.Minute, func(ctx context.Context, r *ranch.Ranch) error {
+		_, err := r.Acquire(ctx, "solo", boskos.Dirty, boskos.Cleaning, "janitor", "")
+		return err
+	}},
+	{-20 * time.Minute, func(ctx context.Context, r *ranch.Ranch) error {
+		return r.Release(ctx, "solo-1", boskos.Free, "janitor", nil)
+	}},
+	{0, func(ctx context.Context, r *ranch.Ranch) error {
+		_, err := r.AcquireByState(ctx, boskos.Free, boskos.Busy, "alice", []string{"held-1", "held-2"})
+		return err
+	}},
+}
+
+// seed fills a fresh table with seedStory and then writes its history as
+// `boskos serve --store dynamodb:TABLE` does: one pass of the table's
+// stream (package streams) into ranch.WriteHistory.
 func seed(t *testing.T, cfg Config) {
 	t.Helper()
 	ctx := context.Background()
-	r := ranch.New(dynamostore.New(cfg.Client, cfg.Table, dynamostore.Options{}),
-		ranch.Options{Now: cfg.Now, Logger: cfg.Logger})
-	require.NoError(t, r.SyncConfig(ctx, &seedConfig))
-	_, err := r.AcquireByState(ctx, boskos.Free, boskos.Busy, "alice", []string{"held-1", "held-2"})
+	st := dynamostore.New(cfg.Client, cfg.Table, dynamostore.Options{})
+	var now time.Time
+	clock := func() time.Time { return now }
+	r := ranch.New(st, ranch.Options{Now: clock, Logger: cfg.Logger})
+	for _, step := range seedStory {
+		now = seedTime.Add(step.at)
+		require.NoError(t, step.do(ctx, r), "seed step at %s", now.Format(time.TimeOnly))
+	}
+	n, err := streamPass(t, cfg, func(ctx context.Context, ch []store.Change) error {
+		_, err := ranch.WriteHistory(ctx, st, ch, ranch.HistoryOptions{Now: clock})
+		return err
+	})
 	require.NoError(t, err)
+	require.NotZero(t, n, "the seed's stream records")
+}
+
+// streamPass reads the stream of cfg's table from its start (checkpoints
+// in memory: the table gets none) and hands its changes to h. It returns
+// how many records it delivered.
+func streamPass(t *testing.T, cfg Config, h streams.Handler) (int, error) {
+	t.Helper()
+	tables, ok := cfg.Client.(streams.TableAPI)
+	require.True(t, ok, "the test's DynamoDB client describes tables")
+	sc := streams.NewClientFromConfig(aws.Config{}, dynamostore.ClientConfig{
+		Region: dynamotest.Region, Endpoint: dynamotest.Endpoint(t),
+		Credentials: credentials.NewStaticCredentialsProvider("local", "local", ""),
+	})
+	return streams.New(sc, tables, cfg.Table, h, streams.Options{
+		Checkpoints: memstore.New(), Logger: cfg.Log(),
+	}).Pass(context.Background())
+}
+
+// isAPIEvents reports whether events/<dir> holds API Gateway events of an
+// API function: not the goldens, nor the events of the scheduled jobs
+// (TestScheduledEvents), Mason's steps (TestMasonEvents) or the history
+// writer's stream (TestHistoryWriterEvents).
+func isAPIEvents(dir string) bool {
+	_, job := JobEnv[dir]
+	_, step := MasonSteps[dir]
+	return dir != "golden" && dir != deploy.FnHistoryWriter && !job && !step
 }
 
 // goldenResponse is what events/golden/<function>-<case>.json pins.
@@ -76,9 +150,8 @@ func TestEvents(t *testing.T) {
 	var n int
 	for _, f := range files {
 		fn := filepath.Base(filepath.Dir(f))
-		_, job := JobEnv[fn]
-		if _, step := MasonSteps[fn]; fn == "golden" || job || step {
-			continue // job events: TestScheduledEvents; Mason's steps: TestMasonEvents
+		if !isAPIEvents(fn) {
+			continue
 		}
 		n++
 		name := fn + "-" + strings.TrimSuffix(filepath.Base(f), ".json")
@@ -149,17 +222,18 @@ func compareGolden(t *testing.T, path string, got goldenResponse) {
 // TestEventsAreConsistent checks each sample event the way API Gateway
 // would have built it, since the handler reads only some of its fields but
 // `sam local invoke -e` users read all of them: the route key is the
-// function's (ANY <route>, or $default for the catch-all), the raw and
-// parsed forms of the path and query agree, header names are lower case,
-// and content-length is the length of the decoded body.
+// function's (ANY <route>, or $default for the catch-all) and routes the
+// raw path, pathParameters hold the values of the route's path variables
+// (none for a route without any), the raw and parsed forms of the path
+// and query agree, header names are lower case, and content-length is the
+// length of the decoded body.
 func TestEventsAreConsistent(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join(eventsDir, "*", "*.json"))
 	require.NoError(t, err)
 	for _, f := range files {
 		fn := filepath.Base(filepath.Dir(f))
-		_, job := JobEnv[fn]
-		if _, step := MasonSteps[fn]; fn == "golden" || job || step {
-			continue // TestScheduledEvents, TestMasonEvents
+		if !isAPIEvents(fn) {
+			continue
 		}
 		t.Run(fn+"-"+strings.TrimSuffix(filepath.Base(f), ".json"), func(t *testing.T) {
 			raw, err := os.ReadFile(f)
@@ -178,6 +252,16 @@ func TestEventsAreConsistent(t *testing.T) {
 			}
 			assert.Contains(t, keys, ev.RouteKey, "routeKey of a %s event", fn)
 			assert.Equal(t, ev.RouteKey, rc.RouteKey, "requestContext.routeKey")
+			route, routed := strings.CutPrefix(ev.RouteKey, "ANY ")
+			if routed {
+				assert.True(t, MatchRoute(route, ev.RawPath), "rawPath %s is not routed to %s", ev.RawPath, ev.RouteKey)
+			}
+			wantParams := pathParameters(route, ev.RawPath) // nil for $default
+			gotParams := ev.PathParameters
+			if len(gotParams) == 0 {
+				gotParams = nil
+			}
+			assert.Equal(t, wantParams, gotParams, "pathParameters of %s for %s", ev.RouteKey, ev.RawPath)
 			assert.Equal(t, "$default", rc.Stage, "the API is served at the host root")
 			assert.Equal(t, ev.RawPath, rc.HTTP.Path, "requestContext.http.path")
 			assert.NotEmpty(t, rc.HTTP.Method)
@@ -208,6 +292,48 @@ func TestEventsAreConsistent(t *testing.T) {
 			} else {
 				assert.Empty(t, body, "a body comes with content-length")
 			}
+		})
+	}
+}
+
+// pathParameters is what API Gateway puts in pathParameters for path
+// routed to route: each "{var}" segment's value from the same segment of
+// path, a greedy "{proxy+}" the rest of path after its prefix; nil for a
+// route without variables (or not a route: $default). The values are the
+// segments as sent (the sample events' need no escaping).
+func pathParameters(route, path string) map[string]string {
+	if !strings.Contains(route, "{") {
+		return nil
+	}
+	out := map[string]string{}
+	if prefix, ok := strings.CutSuffix(route, greedy); ok {
+		out["proxy"] = strings.TrimPrefix(path, prefix+"/")
+		return out
+	}
+	ps := strings.Split(path, "/")
+	for i, seg := range strings.Split(route, "/") {
+		if v, ok := strings.CutPrefix(seg, "{"); ok && i < len(ps) {
+			out[strings.TrimSuffix(v, "}")] = ps[i]
+		}
+	}
+	return out
+}
+
+func TestPathParameters(t *testing.T) {
+	tests := []struct {
+		name, route, path string
+		want              map[string]string
+	}{
+		{"no variables", "/v1/history", "/v1/history", nil},
+		{"the catch-all", CatchAll, "/foo", nil},
+		{"one variable", "/v1/resources/{name}/history", "/v1/resources/solo-1/history", map[string]string{"name": "solo-1"}},
+		{"two variables", "/a/{x}/b/{y}", "/a/1/b/2", map[string]string{"x": "1", "y": "2"}},
+		{"greedy", "/ui/{proxy+}", "/ui/js/app.js", map[string]string{"proxy": "js/app.js"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := pathParameters(tc.route, tc.path)
+			assert.Equal(t, tc.want, got, "got %v, want %v", got, tc.want)
 		})
 	}
 }
