@@ -162,7 +162,7 @@ func (h *handler) historyGet(w http.ResponseWriter, r *http.Request, allowed []s
 		h.historyFail(w, r, http.StatusInternalServerError, err.Error())
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
+	setJSONHeaders(w)
 	_, _ = w.Write(append(b, '\n'))
 }
 
@@ -177,8 +177,7 @@ func (h *handler) historyFail(w http.ResponseWriter, r *http.Request, status int
 		w.Header().Set("Retry-After", retryAfterSeconds)
 	}
 	b, _ := json.Marshal(HistoryError{Error: msg})
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
+	setJSONHeaders(w)
 	w.WriteHeader(status)
 	_, _ = w.Write(append(b, '\n'))
 }
