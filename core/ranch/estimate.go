@@ -150,12 +150,12 @@ func (c *holdCache) slot(rtype string) *holdSlot {
 	return s
 }
 
-// holdFigure returns rtype's hold-time figure: from the cache unless it
+// cachedHoldFigure returns rtype's hold-time figure: from the cache unless it
 // is older than HoldCacheTTL, else read (loadHoldFigure) and cached. A
 // failed read is logged and keeps the previous figure (none at first) for
 // another HoldCacheTTL: the estimate is a courtesy, the refusal must not
 // fail for it, nor the store be read again by every poll while it fails.
-func (r *Ranch) holdFigure(ctx context.Context, rtype string) holdFigure {
+func (r *Ranch) cachedHoldFigure(ctx context.Context, rtype string) holdFigure {
 	s := r.holds.slot(rtype)
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -141,23 +141,35 @@ func TestEstimatedWait(t *testing.T) {
 }
 
 // countingStore counts an inner store's reads of the history and of the
-// type counters, and holds every history query on gate while it is set
-// (to line concurrent callers up behind one read).
+// type counters. With gate set, the first history query waits until gate
+// is closed; with queued set, it is closed once wantTx transactions
+// succeeded (the refusals' enqueues, right before they ask for the hold
+// figure).
 type countingStore struct {
 	store.Store
 	historyQueries atomic.Int64
 	counterGets    atomic.Int64
 	gate           chan struct{}
+	queued         chan struct{}
+	wantTx         int64
+	tx             atomic.Int64
 }
 
 func (s *countingStore) Query(ctx context.Context, q store.Query) (store.Page, error) {
 	if strings.HasPrefix(q.Partition, historyPartition) {
-		s.historyQueries.Add(1)
-		if s.gate != nil {
+		if s.historyQueries.Add(1) == 1 && s.gate != nil {
 			<-s.gate
 		}
 	}
 	return s.Store.Query(ctx, q)
+}
+
+func (s *countingStore) Transact(ctx context.Context, ops []store.Op) error {
+	err := s.Store.Transact(ctx, ops)
+	if err == nil && s.queued != nil && s.tx.Add(1) == s.wantTx {
+		close(s.queued)
+	}
+	return err
 }
 
 func (s *countingStore) Get(ctx context.Context, key string) (store.Item, error) {
@@ -225,32 +237,36 @@ func TestHoldCacheTTL(t *testing.T) {
 }
 
 // TestHoldCacheConcurrent: concurrent refusals of one type with a stale
-// figure make one read of it, and all tell the estimate it gives.
+// figure make one read of it, and all tell the estimate it gives. The
+// first read is held until every poller has queued (and so is at, or
+// right before, its own ask for the figure).
 func TestHoldCacheConcurrent(t *testing.T) {
+	const pollers = 4
 	e := newEnv(t, Options{})
-	cs := &countingStore{Store: e.fs, gate: make(chan struct{})}
-	r := New(cs, Options{Now: e.clock.Now, Logger: e.r.log})
+	cs := &countingStore{Store: e.fs, gate: make(chan struct{}), queued: make(chan struct{}), wantTx: pollers}
+	r := New(cs, Options{Now: e.clock.Now, Logger: e.r.log, AcquireConcurrency: pollers})
 	e.seed(busy(2)...)
 	e.seedHistory(release(40*time.Second, time.Minute))
-	const pollers = 8
 	var wg sync.WaitGroup
-	waits := make([]time.Duration, pollers)
+	places := make([]boskos.QueuePlace, pollers)
 	for i := range pollers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			_, err := r.Acquire(e.ctx, "t", "free", "busy", "o", fmt.Sprintf("p-%d", i))
-			p, _ := boskos.QueueOf(err)
-			waits[i] = p.EstimatedWait / time.Duration(p.Position)
+			places[i], _ = boskos.QueueOf(err)
 		}()
 	}
-	// The first fill waits on the gate until released; the others wait
-	// for it, not for a read of their own.
-	cs.gate <- struct{}{}
+	// The first fill waits on the gate; the others wait for it, not for a
+	// read of their own.
+	<-cs.queued
+	close(cs.gate)
 	wg.Wait()
 	assert.Equal(t, int64(1), cs.historyQueries.Load(), "history queries")
-	for i, w := range waits {
-		assert.Equal(t, 20*time.Second, w, "poller %d: estimate per position", i)
+	for i, p := range places {
+		if assert.Positive(t, p.Position, "poller %d: a queue place", i) {
+			assert.Equal(t, time.Duration(p.Position)*20*time.Second, p.EstimatedWait, "poller %d: estimated wait", i)
+		}
 	}
 }
 

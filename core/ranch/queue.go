@@ -184,7 +184,7 @@ func (v poolView) place(requestID string, now time.Time, hold holdFigure) boskos
 // refuse is the refusal notFound of an acquire that found nothing for the
 // caller in v. With a request_id it queues the id (or refreshes its entry)
 // and says where it now waits (boskos.Error.Queue), with the type's
-// hold-time figure from the cache (holdFigure: a store read at most once
+// hold-time figure from the cache (cachedHoldFigure: a store read at most once
 // per type per HoldCacheTTL, never on a grant's path).
 func (r *Ranch) refuse(ctx context.Context, v poolView, requestID string, notFound *boskos.Error, now time.Time) error {
 	if requestID == "" {
@@ -193,7 +193,7 @@ func (r *Ranch) refuse(ctx context.Context, v poolView, requestID string, notFou
 	if err := r.enqueue(ctx, v.rtype, v.state, requestID, v.own, false, now); err != nil {
 		return err
 	}
-	return notFound.WithQueue(v.place(requestID, now, r.holdFigure(ctx, v.rtype)))
+	return notFound.WithQueue(v.place(requestID, now, r.cachedHoldFigure(ctx, v.rtype)))
 }
 
 // enqueue creates or refreshes the caller's queue entry (expires = now +
