@@ -50,7 +50,9 @@ type QueuePlace struct {
 	Position int
 	// Length is how many such request_ids wait, itself included.
 	Length int
-	// EstimatedWait is the time until its turn, estimated from the queue's
+	// EstimatedWait is the time until its turn, estimated from the recent
+	// hold times of the type (Position times their mean over the type's
+	// resources) where its lease history allows, else from the queue's
 	// recent service (Position times the average interval between the
 	// last grants to waiting request_ids); 0 when there is no estimate.
 	EstimatedWait time.Duration

@@ -202,8 +202,11 @@ var apiEnv = []string{EnvRequestTTL, EnvSpreadWindow}
 //     consistent read of the queue (Query), the type's counter when
 //     nothing is free (GetItem); with a request_id the queue entry and
 //     the queue item (UpdateItem), its deletion with the lease
-//     (DeleteItem), the life cycles (Query) and an on-demand dynamic
-//     creation (PutItem + counter UpdateItem).
+//     (DeleteItem), the life cycles (Query), an on-demand dynamic
+//     creation (PutItem + counter UpdateItem) and, for a refusal's
+//     estimated wait, the type's recent lease history (Query of the
+//     history partition on IndexPool) and counter (GetItem), at most once
+//     per type per ranch.DefaultHoldCacheTTL in a container.
 //   - acquirebystate: the quotas (Query), BatchGet (BatchGetItem) and one
 //     transaction of updates (UpdateItem, the quota counters' too).
 //   - release: the life cycles and the quotas (Query), the release

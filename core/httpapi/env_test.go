@@ -116,6 +116,8 @@ type worldOpts struct {
 	cfg    *boskos.Config
 	logger *slog.Logger
 	svc    func(*ranch.Ranch) httpapi.Service // wraps the ranch, optional
+	// history: the memstore records the lease history (ranch.HistoryHook).
+	history bool
 }
 
 // defaultConfig: type t has res-a, res-b (free); type u has u-1 (dirty).
@@ -134,7 +136,12 @@ func newWorld(t testing.TB, o worldOpts) *world {
 	if o.logger == nil {
 		o.logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	w := &world{t: t, store: &failingStore{Store: memstore.New()}, clock: &clock{t: fixedTime}, reg: prometheus.NewRegistry()}
+	w := &world{t: t, clock: &clock{t: fixedTime}, reg: prometheus.NewRegistry()}
+	var mo memstore.Options
+	if o.history {
+		mo.OnWrite = ranch.HistoryHook(ranch.HistoryOptions{Now: w.clock.Now})
+	}
+	w.store = &failingStore{Store: memstore.NewWithOptions(mo)}
 	onAcquire, err := metrics.AcquireObserver(w.reg)
 	require.NoError(t, err)
 	// The ranch logs elsewhere: log assertions are about the handler.

@@ -64,3 +64,27 @@ func TestAcquireQueueHeaders(t *testing.T) {
 		assert.Equal(t, tc.wait, r.header.Get(httpapi.HeaderEstimatedWait), "%s: estimated wait", tc.name)
 	}
 }
+
+// TestAcquireQueueHeadersFromHistory: with lease history, the estimated
+// wait comes from the type's hold times: res-a held 10s and res-b 20s, a
+// mean of 15s over two resources, 7.5s per place in line, rounded up.
+func TestAcquireQueueHeadersFromHistory(t *testing.T) {
+	w := newWorld(t, worldOpts{history: true})
+	lease := func() {
+		t.Helper()
+		w.mustDo("POST", "/acquire?type=t&state=free&dest=busy&owner=x", "")
+		w.mustDo("POST", "/acquire?type=t&state=free&dest=busy&owner=x", "")
+	}
+	lease()
+	w.clock.advance(10 * time.Second)
+	w.mustDo("POST", "/release?name=res-a&dest=free&owner=x", "")
+	w.clock.advance(10 * time.Second)
+	w.mustDo("POST", "/release?name=res-b&dest=free&owner=x", "")
+	lease()
+	for _, tc := range []struct{ id, position, wait string }{{"C", "1", "8"}, {"D", "2", "15"}} {
+		r := w.do("POST", "/acquire?type=t&state=free&dest=busy&owner=o&request_id="+tc.id, "")
+		require.Equal(t, http.StatusNotFound, r.status, "%s: %s", tc.id, r.body)
+		assert.Equal(t, tc.position, r.header.Get(httpapi.HeaderQueuePosition), "%s: position", tc.id)
+		assert.Equal(t, tc.wait, r.header.Get(httpapi.HeaderEstimatedWait), "%s: estimated wait", tc.id)
+	}
+}

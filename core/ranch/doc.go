@@ -4,8 +4,9 @@
 // Reconcile of dynamic resource life cycles and the request queue's garbage
 // collection.
 //
-// A Ranch keeps no state of its own apart from a short-lived cache of the
-// dynamic resource life cycles: every fact lives in the store.Store, and every
+// A Ranch keeps no state of its own apart from short-lived caches (the
+// dynamic resource life cycles, the quotas, the types' hold times for the
+// estimated wait): every fact lives in the store.Store, and every
 // change is a conditional write retried a bounded number of times on
 // conflict, so any number of Ranches in any number of processes (Lambda
 // containers) may share one store.
@@ -175,6 +176,33 @@
 // into resource-hours per owner and type. Records expire after the
 // retention (their ttl; PruneHistory deletes them on stores without Time
 // to Live).
+//
+// # The estimated wait
+//
+// A refused acquire with a request_id says where the id waits
+// (boskos.QueuePlace): its position p, the queue's length and, where the
+// figures allow, an estimated wait. Which estimate applies:
+//
+//   - The type's recent hold times, when its history has lease ends
+//     (release and reset records with a time held) in the last
+//     holdWindow (24h): H, the mean time held of the last holdSamples
+//     (20) of them, and N, the type's resources (its typecount counter),
+//     give p × H / N (holdFigure.wait: N resources held H on average come
+//     back at a rate of N / H, one every H / N). The mean, not a median:
+//     the rate of returns is set by the mean of the hold times, whatever
+//     their distribution.
+//   - Otherwise (history off, a new type, no lease end in the window, a
+//     failed read of the history), the queue's own recent service: p times
+//     the moving average of the interval between grants to waiting
+//     request_ids (the queue item's svc), once the queue has served two.
+//   - Otherwise none.
+//
+// The hold figure costs one index query of the type's history partition
+// (at most holdScanLimit records, newest first) and, when it found a
+// lease end, one Get of the type's counter; each Ranch caches it per type
+// for Options.HoldCacheTTL (30s), read by the refusal that finds it stale
+// while concurrent refusals of the type wait for that read. A grant never
+// reads it, and a refused poll within the TTL costs what it did before.
 //
 // Errors returned are *boskos.Error; store failures are boskos.Internal.
 package ranch

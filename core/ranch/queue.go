@@ -159,16 +159,23 @@ func serveStats(h queueHead, own queueEntry, now time.Time) map[string]int64 {
 const minServedForEstimate = 2
 
 // place is where requestID waits in v's queue once refused: its rank, how
-// many unblocked live entries wait (the caller included), and the wait the
-// queue item's service statistics give for that rank.
-func (v poolView) place(requestID string, now time.Time) boskos.QueuePlace {
+// many unblocked live entries wait (the caller included), and the
+// estimated wait for that rank: from hold, the recent hold times of the
+// type, when its history allows (hold.ok); else from the queue item's
+// service statistics (the rank times the moving average of the interval
+// between grants to waiting request_ids), once the queue has served
+// minServedForEstimate; else none.
+func (v poolView) place(requestID string, now time.Time, hold holdFigure) boskos.QueuePlace {
 	p := boskos.QueuePlace{Position: v.rank, Length: 1}
 	for _, e := range v.queue {
 		if e.id != requestID && e.live(now) && !e.blocked {
 			p.Length++
 		}
 	}
-	if v.head.served >= minServedForEstimate && v.head.svc > 0 {
+	switch {
+	case hold.ok():
+		p.EstimatedWait = hold.wait(p.Position)
+	case v.head.served >= minServedForEstimate && v.head.svc > 0:
 		p.EstimatedWait = time.Duration(p.Position) * v.head.svc
 	}
 	return p
@@ -176,7 +183,9 @@ func (v poolView) place(requestID string, now time.Time) boskos.QueuePlace {
 
 // refuse is the refusal notFound of an acquire that found nothing for the
 // caller in v. With a request_id it queues the id (or refreshes its entry)
-// and says where it now waits (boskos.Error.Queue).
+// and says where it now waits (boskos.Error.Queue), with the type's
+// hold-time figure from the cache (cachedHoldFigure: a store read at most once
+// per type per HoldCacheTTL, never on a grant's path).
 func (r *Ranch) refuse(ctx context.Context, v poolView, requestID string, notFound *boskos.Error, now time.Time) error {
 	if requestID == "" {
 		return notFound
@@ -184,7 +193,7 @@ func (r *Ranch) refuse(ctx context.Context, v poolView, requestID string, notFou
 	if err := r.enqueue(ctx, v.rtype, v.state, requestID, v.own, false, now); err != nil {
 		return err
 	}
-	return notFound.WithQueue(v.place(requestID, now))
+	return notFound.WithQueue(v.place(requestID, now, r.cachedHoldFigure(ctx, v.rtype)))
 }
 
 // enqueue creates or refreshes the caller's queue entry (expires = now +

@@ -149,7 +149,7 @@ func TestQueueGuard(t *testing.T) {
 }
 
 // TestQueuePlace: the place a refused request_id is told (position,
-// length, estimated wait) for each kind of queue.
+// length, estimated wait) for each kind of queue and hold-time figure.
 func TestQueuePlace(t *testing.T) {
 	now := t0
 	live, dead := now.Add(time.Second), now.Add(-time.Second)
@@ -162,18 +162,25 @@ func TestQueuePlace(t *testing.T) {
 		name string
 		id   string
 		head queueHead
+		hold holdFigure
 		want boskos.QueuePlace
 	}{
 		{name: "second in line, no statistics", id: "B", want: boskos.QueuePlace{Position: 2, Length: 3}},
 		{name: "new at the tail", id: "N", head: stats, want: boskos.QueuePlace{Position: 4, Length: 4, EstimatedWait: 12 * time.Second}},
 		{name: "head of the queue", id: "A", head: stats, want: boskos.QueuePlace{Position: 1, Length: 3, EstimatedWait: 3 * time.Second}},
 		{name: "one grant is not enough to estimate", id: "C", head: queueHead{served: 1, svc: time.Second}, want: boskos.QueuePlace{Position: 3, Length: 3}},
+		{name: "hold times over the queue's service", id: "B", head: stats, hold: holdFigure{mean: time.Minute, samples: 3, n: 4},
+			want: boskos.QueuePlace{Position: 2, Length: 3, EstimatedWait: 30 * time.Second}},
+		{name: "hold times without statistics", id: "N", hold: holdFigure{mean: time.Minute, samples: 1, n: 3},
+			want: boskos.QueuePlace{Position: 4, Length: 4, EstimatedWait: 80 * time.Second}},
+		{name: "no resources: the queue's service", id: "A", head: stats, hold: holdFigure{mean: time.Minute, samples: 1},
+			want: boskos.QueuePlace{Position: 1, Length: 3, EstimatedWait: 3 * time.Second}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			v := poolView{head: tc.head, queue: q}
 			v.rank, v.own = rankOf(q, tc.id, now)
-			assert.Equal(t, tc.want, v.place(tc.id, now))
+			assert.Equal(t, tc.want, v.place(tc.id, now, tc.hold))
 		})
 	}
 }

@@ -23,6 +23,10 @@ const (
 	// Lambda functions unless configured otherwise (Options' zero value
 	// still means strict order).
 	DefaultSpreadWindow = 500 * time.Millisecond
+	// DefaultHoldCacheTTL is how long a type's hold-time figure, read
+	// from its lease history for the estimated wait, is reused (see
+	// Options.HoldCacheTTL).
+	DefaultHoldCacheTTL = 30 * time.Second
 )
 
 // Options tune a Ranch. The zero value of each field means its default.
@@ -51,6 +55,12 @@ type Options struct {
 	// A quota added to the config is enforced by the other processes
 	// within this time (see the package doc, Quotas).
 	DRLCCacheTTL time.Duration
+	// HoldCacheTTL is how long this Ranch reuses a type's hold-time
+	// figure, read from the type's lease history for the wait it
+	// estimates to refused request_ids (default DefaultHoldCacheTTL;
+	// <= 0 means the default: the figure is never read per request).
+	// See the package doc, "The estimated wait".
+	HoldCacheTTL time.Duration
 	// OnAcquire, if set, is called after every successful acquire with the
 	// time since the request_id was first seen (or since the call began).
 	OnAcquire func(rtype, state, dest string, hasRequestID bool, waited time.Duration)
@@ -67,6 +77,7 @@ type Ranch struct {
 
 	drlcs  ttlCache[map[string]boskos.DRLC]
 	quotas ttlCache[quotaSet]
+	holds  holdCache
 
 	syncMu sync.Mutex // serialises SyncConfig and Reconcile in this process
 
@@ -89,6 +100,9 @@ func New(s store.Store, opts Options) *Ranch {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
+	}
+	if opts.HoldCacheTTL <= 0 {
+		opts.HoldCacheTTL = DefaultHoldCacheTTL
 	}
 	if opts.AcquireConcurrency <= 0 {
 		opts.AcquireConcurrency = DefaultAcquireConcurrency
