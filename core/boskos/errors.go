@@ -42,6 +42,13 @@ type Error struct {
 	Queue *QueuePlace
 }
 
+// ErrContended is the cause (Error.Err) of an acquire's ResourceNotFound
+// when resources were free but concurrent acquires took every candidate
+// the caller saw first: looking again at once may find one, unlike after a
+// plain ResourceNotFound (nothing free). The answer on the wire is the
+// same 404 with upstream's message.
+var ErrContended = errors.New("concurrent acquires took every free candidate first")
+
 // QueuePlace is where a request_id waits in the request queue of its
 // (type, state), as the acquire that refused it saw the queue.
 type QueuePlace struct {

@@ -417,10 +417,22 @@ func (j *Janitor) unreserve(rtype string) {
 	j.changed = make(chan struct{})
 }
 
-// claim acquires a dirty resource of rtype for cleaning. ok is false when
-// none is available or the only one failed within RetryDelay (handed back).
+// contendedClaims bounds the claims of one slot in a row that other
+// acquires beat to every dirty candidate (boskos.ErrContended): the
+// janitor's own other slots, or another janitor, race it for the same
+// resources, and a slot that took that 404 for "nothing dirty" would end
+// its run while dirty resources remain, leaving them for the next run.
+const contendedClaims = 4
+
+// claim acquires a dirty resource of rtype for cleaning, looking again when
+// concurrent claims took every candidate it saw (up to contendedClaims
+// times). ok is false when none is available or the only one failed
+// within RetryDelay (handed back).
 func (j *Janitor) claim(ctx context.Context, rtype string) (boskos.Resource, bool, error) {
 	res, err := j.r.Acquire(ctx, rtype, boskos.Dirty, boskos.Cleaning, j.o.Owner, "")
+	for tries := 1; tries < contendedClaims && errors.Is(err, boskos.ErrContended) && ctx.Err() == nil; tries++ {
+		res, err = j.r.Acquire(ctx, rtype, boskos.Dirty, boskos.Cleaning, j.o.Owner, "")
+	}
 	if err != nil {
 		switch boskos.ErrorCode(err) {
 		case boskos.ENotFound, boskos.ETypeNotFound:

@@ -740,3 +740,55 @@ resources:
 		})
 	}
 }
+
+// contendedRanch answers the first `lose` claims with the 404 of lost
+// races (boskos.ErrContended), as when other claims took every candidate.
+type contendedRanch struct {
+	janitor.Ranch
+	lose  int
+	calls *atomic.Int32
+}
+
+func (c contendedRanch) Acquire(ctx context.Context, rtype, state, dest, owner, requestID string) (boskos.Resource, error) {
+	if int(c.calls.Add(1)) <= c.lose {
+		nf := boskos.ResourceNotFound(rtype)
+		nf.Err = boskos.ErrContended
+		return boskos.Resource{}, nf
+	}
+	return c.Ranch.Acquire(ctx, rtype, state, dest, owner, requestID)
+}
+
+// TestClaimLookAgainAfterLostRaces: a claim that concurrent claims beat to
+// every dirty candidate looks again (a run must not end while dirty
+// resources remain because its slots raced each other), a bounded number
+// of times.
+func TestClaimLookAgainAfterLostRaces(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		lose        int
+		wantCleaned int64
+	}{
+		{name: "one lost race", lose: 1, wantCleaned: 1},
+		{name: "lost races up to the bound", lose: 3, wantCleaned: 1},
+		{name: "past the bound the run gives up", lose: 4, wantCleaned: 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := memEnv(t, oneDirty)
+			var calls atomic.Int32
+			j, err := janitor.New(contendedRanch{Ranch: e.r, lose: tc.lose, calls: &calls}, janitor.Options{
+				Types: types("gce-project"), Logger: quiet, Concurrency: 1,
+				Targets: janitor.Targets{All: janitor.CleanerFunc(func(context.Context, boskos.Resource) (janitor.Outcome, error) {
+					return janitor.Cleaned, nil
+				})}})
+			require.NoError(t, err)
+			_, err = j.RunOnce(e.ctx)
+			require.NoError(t, err)
+			assert.Equal(t, tc.wantCleaned, j.Stats().Cleaned)
+			want := boskos.Free
+			if tc.wantCleaned == 0 {
+				want = boskos.Dirty
+			}
+			assert.Equal(t, want, e.get("p-1").State)
+		})
+	}
+}

@@ -151,7 +151,9 @@ func (r *Ranch) Acquire(ctx context.Context, rtype, state, dest, owner, requestI
 			// saw: nothing is available to it right now. That is
 			// upstream's retryable 404, not a failure; the request id
 			// keeps its place.
-			return true, r.refuse(ctx, *lost, requestID, boskos.ResourceNotFound(rtype), r.now())
+			contended := boskos.ResourceNotFound(rtype)
+			contended.Err = boskos.ErrContended
+			return true, r.refuse(ctx, *lost, requestID, contended, r.now())
 		}
 		return false, nil
 	})

@@ -505,6 +505,7 @@ func TestAcquireLosingEveryRaceIsNotFound(t *testing.T) {
 	e.seed(res{name: "a", rtype: "t", state: "free"})
 	_, err := e.r.Acquire(e.ctx, "t", "free", "busy", "o", "")
 	requireErr(t, err, boskos.ENotFound, "no available resource t, try again later.")
+	assert.ErrorIs(t, err, boskos.ErrContended, "a 404 of lost races says so")
 	assert.Equal(t, lostRoundsLimit, e.fs.Counts()["Query"], "one query per lost round")
 	assert.Equal(t, "", e.mustGet("a").Owner)
 
@@ -768,4 +769,14 @@ func TestAcquireLostToTheQueueAhead(t *testing.T) {
 	require.NoError(t, err, "B, head of the queue now, gets what is left")
 	assert.Equal(t, "r3", got.Name)
 	assert.Equal(t, []string{"r1", "r2"}, served)
+}
+
+func TestAcquireNothingFreeIsNotContended(t *testing.T) {
+	// Only lost races mark a 404 as contended: with nothing free, looking
+	// again at once finds nothing either.
+	e := newEnv(t, Options{})
+	e.seed(res{name: "a", rtype: "t", state: "busy", owner: "x"})
+	_, err := e.r.Acquire(e.ctx, "t", "free", "busy", "o", "")
+	requireErr(t, err, boskos.ENotFound, "no available resource t, try again later.")
+	assert.NotErrorIs(t, err, boskos.ErrContended)
 }
