@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"flag"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -84,6 +85,22 @@ var seedStory = []seedStep{
 // seed fills a fresh table with seedStory and then writes its history as
 // `boskos serve --store dynamodb:TABLE` does: one pass of the table's
 // stream (package streams) into ranch.WriteHistory.
+// seededHandler is the API functions' handler over a fresh table seeded by
+// seed, at seedTime; adjust, if set, changes the config first.
+func seededHandler(t *testing.T, adjust func(*Config)) http.Handler {
+	t.Helper()
+	client, table := dynamotest.NewTable(t)
+	cfg := Config{Table: table, RequestTTL: ranch.DefaultRequestTTL, Client: client,
+		Now: func() time.Time { return seedTime }, Logger: slog.New(slog.DiscardHandler)}
+	if adjust != nil {
+		adjust(&cfg)
+	}
+	seed(t, cfg)
+	h, err := NewHandler(context.Background(), cfg)
+	require.NoError(t, err)
+	return h
+}
+
 func seed(t *testing.T, cfg Config) {
 	t.Helper()
 	ctx := context.Background()
@@ -166,15 +183,8 @@ func TestEvents(t *testing.T) {
 			require.NoError(t, dec.Decode(&ev), "%s is not an API Gateway v2 HTTP event", f)
 			require.Equal(t, "2.0", ev.Version)
 
-			client, table := dynamotest.NewTable(t)
-			log := slog.New(slog.DiscardHandler)
-			cfg := Config{Table: table, RequestTTL: ranch.DefaultRequestTTL, Client: client,
-				Now: func() time.Time { return seedTime }, Logger: log}
-			seed(t, cfg)
-			h, err := NewHandler(context.Background(), cfg)
-			require.NoError(t, err)
-
-			resp, err := Lambda(h, log, routes...)(context.Background(), ev)
+			h := seededHandler(t, nil)
+			resp, err := Lambda(h, slog.New(slog.DiscardHandler), routes...)(context.Background(), ev)
 			require.NoError(t, err)
 			got := goldenResponse{Status: resp.StatusCode, Headers: map[string]string{}, Body: resp.Body}
 			require.False(t, resp.IsBase64Encoded, "text responses are not base64")
@@ -343,14 +353,7 @@ func TestPathParameters(t *testing.T) {
 // request_id carries its place in the queue as headers; the body is
 // upstream's.
 func TestLambdaQueueHeaders(t *testing.T) {
-	client, table := dynamotest.NewTable(t)
-	log := slog.New(slog.DiscardHandler)
-	cfg := Config{Table: table, RequestTTL: ranch.DefaultRequestTTL, Client: client,
-		Now: func() time.Time { return seedTime }, Logger: log}
-	seed(t, cfg)
-	h, err := NewHandler(context.Background(), cfg)
-	require.NoError(t, err)
-	fn := Lambda(h, log, Routes["acquire"]...)
+	fn := Lambda(seededHandler(t, nil), slog.New(slog.DiscardHandler), Routes["acquire"]...)
 	for _, tc := range []struct {
 		id, position, length string
 	}{{"req-1", "1", "1"}, {"req-2", "2", "2"}, {"req-1", "1", "2"}} {

@@ -6,20 +6,16 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/boskos-serverless/boskos/core/janitor"
 	"github.com/boskos-serverless/boskos/core/metrics/emf"
-	"github.com/boskos-serverless/boskos/core/ranch"
 	"github.com/boskos-serverless/boskos/core/store"
-	"github.com/boskos-serverless/boskos/core/store/dynamostore/dynamotest"
 	"github.com/boskos-serverless/boskos/core/store/memstore"
 	"github.com/boskos-serverless/boskos/core/testkit"
 )
@@ -63,14 +59,8 @@ func emfLines(t *testing.T, out []byte) map[string][]emfValue {
 // AcquireLatency for each successful acquire (none for a refused one) as
 // EMF lines on MetricsOut, with its function name as dimension.
 func TestHandlerEmitsEMF(t *testing.T) {
-	client, table := dynamotest.NewTable(t)
 	var out testkit.SyncBuffer
-	cfg := Config{Table: table, RequestTTL: ranch.DefaultRequestTTL, Client: client,
-		Now: func() time.Time { return seedTime }, Logger: slog.New(slog.DiscardHandler),
-		Function: "boskos-test-acquire", MetricsOut: &out}
-	seed(t, cfg)
-	h, err := NewHandler(context.Background(), cfg)
-	require.NoError(t, err)
+	h := seededHandler(t, func(c *Config) { c.Function, c.MetricsOut = "boskos-test-acquire", &out })
 	for _, want := range []int{http.StatusOK, http.StatusNotFound} {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest("POST", "/acquire?type=solo&state=free&dest=busy&owner=o", nil))
