@@ -129,16 +129,20 @@ func Main(m *testing.M) {
 	os.Exit(code)
 }
 
-// Client returns a client of the test DynamoDB with static credentials, few
-// retries and short backoff. optFns are applied last (see Counter.Option).
+// Client returns a client of the test DynamoDB with static credentials and
+// short backoff. optFns are applied last (see Counter.Option). It tries an
+// operation up to 8 times: on a loaded machine DynamoDB Local answers some
+// writes InternalServerError "timed out because it too long waiting for a
+// lock" ("This request will succeed in actual DynamoDB API"), a few in a
+// row (seen with 5 attempts, in TestHistoryConcurrent).
 func Client(tb testing.TB, optFns ...func(*dynamodb.Options)) *dynamodb.Client {
 	tb.Helper()
 	url := Endpoint(tb)
 	c, err := newClient(dynamostore.ClientConfig{
 		Region:        Region,
 		Endpoint:      url,
-		MaxAttempts:   5,
-		MaxBackoff:    200 * time.Millisecond,
+		MaxAttempts:   8,
+		MaxBackoff:    500 * time.Millisecond,
 		Credentials:   credentials.NewStaticCredentialsProvider("local", "local", ""),
 		ClientOptions: optFns,
 	})
