@@ -51,7 +51,10 @@ func History(t testing.TB, urls []string, rtype string, names []string, p Params
 	}}
 	defer hc.CloseIdleConnections()
 	w := &workload{m: m, rtype: rtype, urls: urls, hc: hc, rec: newRecorder(p.Clients), clients: p.Clients, ops: p.Ops, seed: p.Seed, maint: p.Maintenance}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute) // failure guard only
+	// A failure guard only: a long history on DynamoDB Local, whose
+	// transactions wait for each other's locks, took 7 minutes on the loaded
+	// machine, one over 10.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
 	ops := w.run(ctx)
 	require.NoError(t, ctx.Err(), "the workload did not finish")
