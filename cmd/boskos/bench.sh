@@ -8,50 +8,17 @@
 # Usage: cmd/boskos/bench.sh [SIZES...]        (default: 100 10000 100000)
 # Env:   DURATION (10s), CONCURRENCY (16), KEEP=1 keeps the work directory.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-
-DURATION="${DURATION:-10s}"
-CONCURRENCY="${CONCURRENCY:-16}"
 SIZES=("$@")
 [ ${#SIZES[@]} -gt 0 ] || SIZES=(100 10000 100000)
-
-WORK="$(mktemp -d)"
-SERVER_PID=""
-cleanup() {
-  if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
-  if [ "${KEEP:-}" = 1 ]; then echo "work directory kept: $WORK" >&2; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-
-echo "building boskos..." >&2
-go build -o "$WORK/boskos" ./cmd/boskos
+. "$(dirname "$0")/bench-lib.sh"
 
 declare -A RESULT
 for n in "${SIZES[@]}"; do
-  cfg="$WORK/config-$n.yaml"
-  {
-    echo "resources:"
-    echo "- type: bench"
-    echo "  state: free"
-    echo "  names:"
-    seq -f "  - bench-%06g" 1 "$n"
-  } > "$cfg"
-  log="$WORK/serve-$n.log"
-  "$WORK/boskos" serve --config "$cfg" --store "bolt:$WORK/bench-$n.db" --port 0 > "$log" 2>&1 &
-  SERVER_PID=$!
-  start=$(date +%s)
-  addr=""
-  while [ -z "$addr" ]; do
-    if ! kill -0 "$SERVER_PID" 2>/dev/null; then echo "server for $n resources died:" >&2; tail -n 20 "$log" >&2; exit 1; fi
-    if [ $(( $(date +%s) - start )) -gt 900 ]; then echo "server for $n resources did not start" >&2; exit 1; fi
-    addr="$(grep -m1 -o 'msg=serving addr=[^ ]*' "$log" | sed 's/.*addr=//' || true)"
-    [ -n "$addr" ] || sleep 0.5
-  done
-  echo "== $n resources (server at $addr, seeded)" >&2
-  out="$("$WORK/boskos" bench --url "http://$addr" --type bench --concurrency "$CONCURRENCY" --duration "$DURATION")"
-  echo "$out" | sed 's/^/   /' >&2
-  RESULT[$n]="$(echo "$out" | awk '/^cycles\/s:/ {print $2}')"
-  kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""
+  bench_pool "$WORK/config-$n.yaml" "$n"
+  echo "== $n resources" >&2
+  bench_once "$WORK/config-$n.yaml"
+  sed 's/^/   /' "$WORK/bench.out" >&2
+  RESULT[$n]="$(awk '/^cycles\/s:/ {print $2}' "$WORK/bench.out")"
 done
 
 echo
