@@ -1,15 +1,12 @@
 package compat
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -25,63 +22,6 @@ import (
 
 	"github.com/boskos-serverless/boskos/core/store/dynamostore/dynamotest"
 )
-
-// dynamoMeter is a reverse proxy in front of DynamoDB (Local) that counts,
-// per operation (the X-Amz-Target header), the requests and the failed
-// conditions (ConditionalCheckFailedException, TransactionCanceledException)
-// of every process that talks through it.
-type dynamoMeter struct {
-	mu       sync.Mutex
-	requests map[string]int
-	failed   map[string]int
-}
-
-func newDynamoMeter(t *testing.T, endpoint string) (*dynamoMeter, string) {
-	t.Helper()
-	target, err := url.Parse(endpoint)
-	require.NoError(t, err)
-	m := &dynamoMeter{requests: map[string]int{}, failed: map[string]int{}}
-	proxy := httputil.NewSingleHostReverseProxy(target)
-	proxy.ModifyResponse = func(resp *http.Response) error {
-		op := resp.Request.Header.Get("X-Amz-Target")
-		if i := strings.LastIndexByte(op, '.'); i >= 0 {
-			op = op[i+1:]
-		}
-		failed := false
-		if resp.StatusCode == http.StatusBadRequest {
-			body, err := io.ReadAll(resp.Body)
-			if err != nil {
-				return err
-			}
-			resp.Body = io.NopCloser(bytes.NewReader(body))
-			failed = bytes.Contains(body, []byte("ConditionalCheckFailedException")) ||
-				bytes.Contains(body, []byte("TransactionCanceledException"))
-		}
-		m.mu.Lock()
-		m.requests[op]++
-		if failed {
-			m.failed[op]++
-		}
-		m.mu.Unlock()
-		return nil
-	}
-	srv := httptest.NewServer(proxy)
-	t.Cleanup(srv.Close)
-	return m, srv.URL
-}
-
-func (m *dynamoMeter) snapshot() (requests, failed map[string]int) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	requests, failed = map[string]int{}, map[string]int{}
-	for k, v := range m.requests {
-		requests[k] = v
-	}
-	for k, v := range m.failed {
-		failed[k] = v
-	}
-	return requests, failed
-}
 
 func sum(m map[string]int) int {
 	n := 0
@@ -138,7 +78,7 @@ func TestCrossProcessDynamo(t *testing.T) {
 	bin := buildBoskos(t)
 	endpoint := dynamotest.Endpoint(t)
 	_, table := dynamotest.NewTable(t)
-	meter, proxyURL := newDynamoMeter(t, endpoint)
+	meter, proxyURL := dynamotest.NewMeter(t, endpoint)
 
 	var names []string
 	for i := range resources {
@@ -193,9 +133,9 @@ func TestCrossProcessDynamo(t *testing.T) {
 // held by two owners and that all are free at the end, and logs the
 // throughput, the DynamoDB requests and the conditional-check failures per
 // successful acquire counted by meter.
-func leaseLoad(t *testing.T, hc *http.Client, urls []string, clients int, rtype string, resources int, target int64, meter *dynamoMeter) {
+func leaseLoad(t *testing.T, hc *http.Client, urls []string, clients int, rtype string, resources int, target int64, meter *dynamotest.Meter) {
 	t.Helper()
-	base, baseFailed := meter.snapshot()
+	base, baseFailed := meter.Snapshot()
 	// A failure guard only: on a loaded machine a lease of this hot pool
 	// (a transaction with its queue item's check) can take a second.
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
@@ -279,7 +219,7 @@ func leaseLoad(t *testing.T, hc *http.Client, urls []string, clients int, rtype 
 	assert.Equal(t, resources, leased, "every resource was leased")
 	assert.Empty(t, unexpected, "unexpected answers")
 
-	reqs, failed := meter.snapshot()
+	reqs, failed := meter.Snapshot()
 	for k, v := range base {
 		reqs[k] -= v
 	}
@@ -315,7 +255,7 @@ func TestContentionLambda(t *testing.T) {
 	bins := buildLambdas(t)
 	endpoint := dynamotest.Endpoint(t)
 	client, table := dynamotest.NewTable(t)
-	meter, proxyURL := newDynamoMeter(t, endpoint)
+	meter, proxyURL := dynamotest.NewMeter(t, endpoint)
 	var names []string
 	for i := range resources {
 		names = append(names, fmt.Sprintf("cp-%d", i))

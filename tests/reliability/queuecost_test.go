@@ -1,14 +1,12 @@
 package reliability
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/http/httputil"
 	"net/url"
 	"os"
 	"sort"
@@ -28,45 +26,6 @@ import (
 	"github.com/boskos-serverless/boskos/core/store/dynamostore"
 	"github.com/boskos-serverless/boskos/core/store/dynamostore/dynamotest"
 )
-
-// requestMeter is a proxy in front of DynamoDB Local that counts requests
-// and failed conditions (ConditionalCheckFailedException,
-// TransactionCanceledException) by operation.
-type requestMeter struct {
-	mu               sync.Mutex
-	requests, failed map[string]int
-}
-
-func newRequestMeter(t testing.TB, endpoint string) (*requestMeter, string) {
-	target, err := url.Parse(endpoint)
-	require.NoError(t, err)
-	m := &requestMeter{requests: map[string]int{}, failed: map[string]int{}}
-	proxy := httputil.NewSingleHostReverseProxy(target)
-	proxy.ModifyResponse = func(resp *http.Response) error {
-		op := resp.Request.Header.Get("X-Amz-Target")
-		op = op[strings.LastIndexByte(op, '.')+1:]
-		failed := false
-		if resp.StatusCode == http.StatusBadRequest {
-			body, err := io.ReadAll(resp.Body)
-			if err != nil {
-				return err
-			}
-			resp.Body = io.NopCloser(bytes.NewReader(body))
-			failed = bytes.Contains(body, []byte("ConditionalCheckFailedException")) ||
-				bytes.Contains(body, []byte("TransactionCanceledException"))
-		}
-		m.mu.Lock()
-		m.requests[op]++
-		if failed {
-			m.failed[op]++
-		}
-		m.mu.Unlock()
-		return nil
-	}
-	srv := httptest.NewServer(proxy)
-	t.Cleanup(srv.Close)
-	return m, srv.URL
-}
 
 // counts lists m's total and its counts by operation, sorted.
 func counts(m map[string]int) string {
@@ -103,7 +62,7 @@ func TestQueueContentionCost(t *testing.T) {
 	clients := knob(t, "BOSKOS_RELIABILITY_QUEUE_CLIENTS", 64, 64)
 	target := int64(knob(t, "BOSKOS_RELIABILITY_QUEUE_GRANTS", 100, 2000))
 	_, table := dynamotest.NewTable(t)
-	meter, proxyURL := newRequestMeter(t, endpoint)
+	meter, proxyURL := dynamotest.NewMeter(t, endpoint)
 	cfg, names := poolConfig("qc", resources)
 	var urls []string
 	for i := range 2 {
@@ -122,9 +81,7 @@ func TestQueueContentionCost(t *testing.T) {
 		urls = append(urls, srv.URL)
 	}
 	hc := newHTTPClient(clients, time.Minute)
-	meter.mu.Lock()
-	meter.requests, meter.failed = map[string]int{}, map[string]int{}
-	meter.mu.Unlock()
+	meter.Reset()
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute) // failure guard only
 	defer cancel()
@@ -198,17 +155,13 @@ func TestQueueContentionCost(t *testing.T) {
 	resp.Body.Close()
 	assert.JSONEq(t, fmt.Sprintf(`{"type":"qc","current":{"free":%d},"owner":{"":%d}}`, len(names), len(names)), string(b))
 
-	meter.mu.Lock()
-	defer meter.mu.Unlock()
-	failed := 0
-	for _, v := range meter.failed {
-		failed += v
-	}
+	requests, failedOps := meter.Snapshot()
+	failed := sumCounts(failedOps)
 	n := granted.Load()
 	t.Logf("reliability: queue contention: 2 services, %d clients (half with request_id), %d resources: %d grants (%d to request_ids) in %s = %.0f cycles/s; %d acquire calls (%.1f per grant); DynamoDB requests %s = %.2f per grant; failed conditional writes %s = %.3f per grant",
 		clients, resources, n, queuedGrants.Load(), elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds(),
-		polls.Load(), float64(polls.Load())/float64(n), counts(meter.requests), float64(sumCounts(meter.requests))/float64(n),
-		counts(meter.failed), float64(failed)/float64(n))
+		polls.Load(), float64(polls.Load())/float64(n), counts(requests), float64(sumCounts(requests))/float64(n),
+		counts(failedOps), float64(failed)/float64(n))
 }
 
 func sumCounts(m map[string]int) int {

@@ -184,3 +184,25 @@ func TestCounter(t *testing.T) {
 		assert.Equal(t, map[string]int{"ListTables": 2}, n.Counts())
 	})
 }
+
+// TestMeter counts, through the proxy, every request by operation and the
+// ones whose condition failed.
+func TestMeter(t *testing.T) {
+	m, proxy := dynamotest.NewMeter(t, dynamotest.Endpoint(t))
+	client, table := dynamotest.NewTable(t, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(proxy) })
+	s := dynamostore.New(client, table, dynamostore.Options{})
+	m.Reset()
+	_, err := s.Create(t.Context(), store.Item{Key: "a/b"})
+	require.NoError(t, err)
+	_, err = s.Create(t.Context(), store.Item{Key: "a/b"})
+	require.ErrorIs(t, err, store.ErrExists)
+	_, err = s.Get(t.Context(), "a/b")
+	require.NoError(t, err)
+	requests, failed := m.Snapshot()
+	assert.Equal(t, map[string]int{"PutItem": 2, "GetItem": 1}, requests)
+	assert.Equal(t, map[string]int{"PutItem": 1}, failed)
+	m.Reset()
+	requests, failed = m.Snapshot()
+	assert.Empty(t, requests)
+	assert.Empty(t, failed)
+}
