@@ -2,6 +2,7 @@ package reliability
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -124,12 +125,26 @@ func TestLinearizability(t *testing.T) {
 			s := seed(t)
 			total, start := 0, time.Now()
 			for h := range p.histories {
-				urls, m := tc.start(t)
-				dir := artifactDir(t)
-				res, n, path := runHistory(t, urls, m, p, s+uint64(h), dir)
-				total += n
-				require.Equal(t, porcupine.Ok, res, "history %d is not linearizable: see %s and %s", h, path, filepath.Join(dir, "history.txt"))
-				_ = os.Remove(dir) // empty when nothing was written
+				// Each history is a subtest of its own, so that its
+				// service (servers, their stream readers, the table) is
+				// gone before the next one starts: left running, each
+				// history's two boskos serve kept polling DynamoDB Local,
+				// and the fifth history of a long run took four times as
+				// long as the first.
+				ok := t.Run(fmt.Sprintf("history %d", h), func(t *testing.T) {
+					urls, m := tc.start(t)
+					dir := artifactDir(t)
+					res, n, path := runHistory(t, urls, m, p, s+uint64(h), dir)
+					total += n
+					require.Equal(t, porcupine.Ok, res, "history %d is not linearizable: see %s and %s", h, path, filepath.Join(dir, "history.txt"))
+					_ = os.Remove(dir) // empty when nothing was written
+				})
+				if !ok {
+					return
+				}
+			}
+			if total == 0 {
+				t.Skip("every history was skipped")
 			}
 			t.Logf("reliability: linearizability %s: histories=%d operations=%d violations=0 in %s",
 				tc.name, p.histories, total, time.Since(start).Round(time.Millisecond))
