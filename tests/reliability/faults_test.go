@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -346,10 +345,7 @@ func TestFaultViolations(t *testing.T) {
 // wrong 200, and retries bounded (the SDK's attempts per operation at most
 // its MaxAttempts, retries counted at the proxy and in the SDK).
 func TestDynamoFaults(t *testing.T) {
-	endpoint := os.Getenv(dynamotest.EnvEndpoint)
-	if endpoint == "" {
-		t.Skipf("%s is not set: start DynamoDB Local with `scripts/dynamodb-local.sh start` and export its URL (make test does)", dynamotest.EnvEndpoint)
-	}
+	endpoint := dynamotest.Endpoint(t)
 	clients := knob(t, "BOSKOS_RELIABILITY_FAULT_CLIENTS", 64, 64)
 	targets := []struct {
 		name   string

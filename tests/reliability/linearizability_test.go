@@ -90,10 +90,7 @@ var linTargets = []struct {
 		return []string{startInProcess(t, st, linConfig())}, maintenanceOn(st)
 	}},
 	{name: "dynamodb two processes", start: func(t *testing.T) ([]string, *linearize.Maintenance) {
-		endpoint := os.Getenv(dynamotest.EnvEndpoint)
-		if endpoint == "" {
-			t.Skipf("%s is not set: start DynamoDB Local with `scripts/dynamodb-local.sh start` and export its URL (make test does)", dynamotest.EnvEndpoint)
-		}
+		endpoint := dynamotest.Endpoint(t)
 		for _, kv := range [][2]string{
 			{"AWS_ACCESS_KEY_ID", "local"}, {"AWS_SECRET_ACCESS_KEY", "local"},
 			{"AWS_REGION", dynamotest.Region}, {"AWS_EC2_METADATA_DISABLED", "true"},

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -49,10 +48,7 @@ func counts(m map[string]int) string {
 // (counted by a proxy), and checks that every resource is free at the end
 // and no grant went to two holders at once (epochs distinct per resource).
 func TestQueueContentionCost(t *testing.T) {
-	endpoint := os.Getenv(dynamotest.EnvEndpoint)
-	if endpoint == "" {
-		t.Skipf("%s is not set: start DynamoDB Local with `scripts/dynamodb-local.sh start` and export its URL (make test does)", dynamotest.EnvEndpoint)
-	}
+	endpoint := dynamotest.Endpoint(t)
 	const (
 		resources = 8
 		// leaseHold is how long a client keeps a lease: long enough that
