@@ -12,11 +12,12 @@
 # tests/reliability/env_test.go), e.g.
 #   BOSKOS_RELIABILITY_CRASHES=200 make reliability
 #
-# Each part that works DynamoDB hard gets a fresh DynamoDB Local (unless
-# DYNAMODB_ENDPOINT names one to use throughout): one instance slows down
-# as it accumulates the tables, items and stream records of the parts
-# before (in one long run the queue-cost part, last, made 286 grants in 5
-# minutes where it makes 18 a second on a fresh instance).
+# Each part is a test binary of its own, and so starts a fresh DynamoDB
+# Local (package dynamotest; unless DYNAMODB_ENDPOINT names one to use
+# throughout): one instance slows down as it accumulates the tables, items
+# and stream records of the parts before (in one long run the queue-cost
+# part, last, made 286 grants in 5 minutes where it makes 18 a second on a
+# fresh instance).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin"
@@ -29,35 +30,12 @@ RACE="${RACE--race}"
 figures="$BOSKOS_RELIABILITY_ARTIFACTS/figures.txt"
 : >"$figures"
 
-GIVEN_ENDPOINT="${DYNAMODB_ENDPOINT:-}"
-DDB_STATE=""
-stop_ddb() {
-  if [[ -n "$DDB_STATE" ]]; then
-    DYNAMODB_LOCAL_STATE="$DDB_STATE" ./scripts/dynamodb-local.sh stop >/dev/null 2>&1 || true
-    rm -rf "$DDB_STATE"
-    DDB_STATE=""
-  fi
-}
-trap stop_ddb EXIT
-# fresh_ddb exports DYNAMODB_ENDPOINT: the given one, or a new instance.
-fresh_ddb() {
-  if [[ -n "$GIVEN_ENDPOINT" ]]; then
-    export DYNAMODB_ENDPOINT="$GIVEN_ENDPOINT"
-    return
-  fi
-  stop_ddb
-  DDB_STATE="$(mktemp -d "${TMPDIR:-/tmp}/boskos-reliability-ddb.XXXXXX")"
-  DYNAMODB_ENDPOINT="$(DYNAMODB_LOCAL_STATE="$DDB_STATE" ./scripts/dynamodb-local.sh start | tail -n 1)"
-  export DYNAMODB_ENDPOINT
-}
-
-# part NAME DIR GO-TEST-ARGS...: runs one part on a fresh DynamoDB Local,
-# its log in NAME.log, its figures appended to figures.txt.
+# part NAME DIR GO-TEST-ARGS...: runs one part (one test binary), its log
+# in NAME.log, its figures appended to figures.txt.
 part() {
   local name=$1 dir=$2 status=0
   shift 2
-  fresh_ddb
-  echo "== $name (DynamoDB Local at $DYNAMODB_ENDPOINT)"
+  echo "== $name"
   local log="$BOSKOS_RELIABILITY_ARTIFACTS/$name.log"
   (cd "$dir" && go test -count=1 -v "$@") >"$log" 2>&1 || status=$?
   grep -E 'reliability:|^(--- )?(FAIL|ok|PASS)' "$log" | sed 's/^ *//' | tee -a "$figures"
@@ -75,7 +53,6 @@ part linearizability . $RACE -timeout 120m -run '^TestLinearizability$' ./tests/
 part queue-cost . $RACE -timeout 60m -run '^TestQueueContentionCost$' ./tests/reliability/
 echo "== linearizability of the Lambda binaries under the fake runtime (tests/compat)"
 part lambda tests/compat -timeout 60m -run '^TestLinearizabilityLambda$' .
-stop_ddb
 
 echo "== fuzzing, $FUZZTIME per target"
 make --no-print-directory fuzz FUZZTIME="$FUZZTIME"
