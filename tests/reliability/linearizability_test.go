@@ -124,10 +124,9 @@ func TestLinearizability(t *testing.T) {
 			for h := range p.histories {
 				// Each history is a subtest of its own, so that its
 				// service (servers, their stream readers, the table) is
-				// gone before the next one starts: left running, each
-				// history's two boskos serve kept polling DynamoDB Local,
-				// and the fifth history of a long run took four times as
-				// long as the first.
+				// gone before the next one starts: left running, every
+				// earlier history's two boskos serve kept polling
+				// DynamoDB Local meanwhile.
 				ok := t.Run(fmt.Sprintf("history %d", h), func(t *testing.T) {
 					urls, m := tc.start(t)
 					dir := artifactDir(t)
@@ -139,9 +138,6 @@ func TestLinearizability(t *testing.T) {
 				if !ok {
 					return
 				}
-			}
-			if total == 0 {
-				t.Skip("every history was skipped")
 			}
 			t.Logf("reliability: linearizability %s: histories=%d operations=%d violations=0 in %s",
 				tc.name, p.histories, total, time.Since(start).Round(time.Millisecond))

@@ -3,6 +3,7 @@ package dynamotest
 import (
 	"bytes"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -68,14 +69,7 @@ func (m *Meter) count(resp *http.Response) error {
 func (m *Meter) Snapshot() (requests, failed map[string]int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	requests, failed = make(map[string]int, len(m.requests)), make(map[string]int, len(m.failed))
-	for k, v := range m.requests {
-		requests[k] = v
-	}
-	for k, v := range m.failed {
-		failed[k] = v
-	}
-	return requests, failed
+	return maps.Clone(m.requests), maps.Clone(m.failed)
 }
 
 // Reset sets every count to zero.
